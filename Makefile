@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# sendguard: the only entry point. `make help` lists the targets.
+
+OUTPUT ?= build
+CLANG ?= clang
+CC ?= cc
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+PYTHON ?= /usr/bin/python3
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+
+# vmlinux.h: the vendored per-arch copy (reproducible), or VMLINUX=gen to
+# generate it from the running kernel's BTF.
+VMLINUX ?= vendored
+ifeq ($(VMLINUX),gen)
+VMLINUX_H := $(OUTPUT)/vmlinux/vmlinux.h
+else
+VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
+endif
+
+PKGS := libbpf json-c libseccomp
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -g -O2
+ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
+	-Ibpf -Icommon -I$(OUTPUT) $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lelf -lz
+
+# System include dirs for BPF compilation (libbpf-bootstrap's trick): clang
+# -target bpf does not search the host's multiarch dirs on its own.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-I$(dir $(VMLINUX_H)) -Ibpf $(CLANG_BPF_SYS_INCLUDES)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_HDRS := $(wildcard bpf/*.bpf.h) bpf/sendguard.h
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(COMMON_SRCS))
+COMMON_LIB := $(OUTPUT)/libsgcommon.a
+COMMON_HDRS := $(wildcard common/*.h) bpf/sendguard.h
+
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(DAEMON_SRCS))
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(TEST_HELPER_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+
+PROGS := $(OUTPUT)/sendguardd $(if $(CLI_SRCS),$(OUTPUT)/sendguard)
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps run test unit-test integration-test bench clean install help \
+	vmlinux check-format format
+
+all: $(PROGS) $(TEST_HELPERS) $(BENCH_BINS) $(UNIT_BINS)
+
+help:
+	@echo 'make                 build everything into $(OUTPUT)/'
+	@echo 'make deps            install build and test dependencies (apt, root)'
+	@echo 'make run             run sendguardd on the default policy (root)'
+	@echo 'make test            unit tests; integration tests when root or CI=true'
+	@echo 'make bench           overhead and encoder benchmarks (root)'
+	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make clean           remove $(OUTPUT)/'
+	@echo 'V=1 prints commands; VMLINUX=gen builds against this kernel BTF'
+
+DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libjson-c-dev libseccomp-dev libcmocka-dev python3 python3-jsonschema
+
+deps:
+	@if command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); \
+	else \
+		echo "make deps: apt-get not found; install: $(DEB_PACKAGES)" >&2; exit 1; \
+	fi
+
+$(OUTPUT) $(OUTPUT)/vmlinux $(OUTPUT)/common $(OUTPUT)/daemon $(OUTPUT)/cli $(OUTPUT)/tests $(OUTPUT)/bench:
+	$(Q)mkdir -p $@
+
+# --- BPF -------------------------------------------------------------------
+
+$(OUTPUT)/vmlinux/vmlinux.h: | $(OUTPUT)/vmlinux
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+vmlinux:
+	$(call msg,GEN,bpf/vmlinux/$(ARCH)/vmlinux.h)
+	$(Q)mkdir -p bpf/vmlinux/$(ARCH)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux/$(ARCH)/vmlinux.h
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# --- user space ------------------------------------------------------------
+
+$(OUTPUT)/common/%.o: common/%.c $(COMMON_HDRS) | $(OUTPUT)/common
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(OUTPUT)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) $(COMMON_HDRS) $(SKELS) | $(OUTPUT)/daemon
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(COMMON_HDRS) | $(OUTPUT)/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/sendguardd: $(DAEMON_OBJS) $(COMMON_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/sendguard: $(CLI_OBJS) $(COMMON_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
+
+$(OUTPUT)/bench/%: bench/%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUTPUT)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
+
+# --- run, test, bench --------------------------------------------------------
+
+run: $(PROGS)
+	./$(OUTPUT)/sendguardd -f
+
+unit-test: $(UNIT_BINS)
+	$(Q)$(PYTHON) tests/run_unit.py $(UNIT_BINS)
+
+# Integration tests need root and BPF. In CI (CI=true) they always run and
+# fail if BPF cannot be loaded; elsewhere they skip when not root, saying so.
+integration-test: all
+	$(Q)if [ "$$(id -u)" = 0 ] || [ "$$CI" = true ]; then \
+		$(PYTHON) tests/integration/run.py --build $(OUTPUT); \
+	else \
+		echo "integration tests skipped: need root (run: sudo make test)"; \
+		echo "0 passed, 0 failed, 1 skipped"; \
+	fi
+
+test: unit-test integration-test
+
+bench: all
+	$(Q)$(PYTHON) bench/run.py --build $(OUTPUT)
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(OUTPUT)/sendguardd $(DESTDIR)$(PREFIX)/sbin/sendguardd
+	$(if $(CLI_SRCS),install -m 0755 $(OUTPUT)/sendguard $(DESTDIR)$(PREFIX)/bin/sendguard)
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)/etc/sendguard
+	install -m 0644 policies/*.json $(DESTDIR)/etc/sendguard/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' sendguardd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/sendguardd.service
+
+FORMAT_SRCS = $(filter-out bpf/vmlinux/%,$(wildcard bpf/*.c bpf/*.h common/*.[ch] daemon/*.[ch] cli/*.[ch] tests/unit/*.c tests/helpers/*.c bench/*.c))
+check-format:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)

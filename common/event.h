@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Event model shared by sendguardd and sendguard: turns raw ABI records
+ * (struct sg_event) into JSON Lines records as specified in SPEC section 3.
+ * Library code: never logs, never exits, never allocates per event once the
+ * output buffer has grown to its working size.
+ */
+#ifndef SG_EVENT_H
+#define SG_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "sendguard.h"
+
+/* A growable output buffer, reused across events. */
+struct sg_outbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+int sg_outbuf_init(struct sg_outbuf *b, size_t cap);
+void sg_outbuf_free(struct sg_outbuf *b);
+static inline void sg_outbuf_reset(struct sg_outbuf *b)
+{
+	b->len = 0;
+}
+
+/*
+ * Boot-time to wall-clock conversion. Event timestamps come from
+ * bpf_ktime_get_boot_ns(); the offset to CLOCK_REALTIME is taken once at
+ * init (and may be refreshed with sg_clock_sync). The formatted
+ * "YYYY-MM-DDTHH:MM:SS" part is cached per second.
+ */
+struct sg_clock {
+	int64_t boot_to_real_ns;
+	int64_t cached_sec;
+	char cached[24];
+};
+
+void sg_clock_init(struct sg_clock *c);
+void sg_clock_sync(struct sg_clock *c);
+/* Current CLOCK_BOOTTIME in ns, for records not tied to an event. */
+uint64_t sg_clock_boot_now(void);
+
+/* What user space adds to a raw event; NULL members are written as null. */
+struct sg_enrich {
+	const char *exe;
+	const char *cgroup;
+	const char *rule_name; /* NULL: default decided (rule:null) */
+};
+
+/* Counters carried by a stats record. */
+struct sg_stats {
+	uint64_t events; /* send records written */
+	uint64_t lost; /* events the kernel could not queue (ring full) */
+	uint64_t denied; /* events with verdict deny */
+	uint64_t sink_errors; /* failed sink writes */
+};
+
+/*
+ * Each appends exactly one JSON object and a '\n' to b.
+ * Return 0 or -errno (-ENOMEM when the buffer cannot grow).
+ */
+int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
+		     const struct sg_enrich *x, struct sg_clock *clk);
+/* {"v":1,"seq":N,"ts":...,"type":"lost","count":K} */
+int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_t count,
+		    struct sg_clock *clk);
+/* {"v":1,"seq":N,"ts":...,"type":"stats","events":..,"lost":..,"denied":..,"sink_errors":..} */
+int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
+		     const struct sg_stats *s, struct sg_clock *clk);
+
+#endif /* SG_EVENT_H */
