@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "trace.skel.h"
+#include "cache.h"
+#include "events.h"
+#include "log.h"
+
+/* Write to the sinks once this much JSON is pending (and after every drain). */
+#define FLUSH_BYTES (256 * 1024)
+
+static void report_sink_error(struct sink *s, int err)
+{
+	/* Say it when a sink starts failing, not for every batch. */
+	if (s->errors == 1 || (s->errors & 1023) == 0)
+		log_err("sink %s: write failed: %s (%llu failures, %llu records dropped so far)",
+			sink__name(s), strerror(-err), (unsigned long long)s->errors,
+			(unsigned long long)s->dropped);
+}
+
+void pipeline__flush(struct pipeline *p)
+{
+	if (!p->out.len)
+		return;
+	for (int i = 0; i < p->nsinks; i++) {
+		struct sink *s = &p->sinks[i];
+		int was = s->last_err;
+		int err = sink__write(s, p->out.data, p->out.len, p->out_records);
+
+		if (err) {
+			p->stats.sink_errors++;
+			report_sink_error(s, err);
+		} else if (was) {
+			log_info("sink %s: writing again", sink__name(s));
+		}
+	}
+	sg_outbuf_reset(&p->out);
+	p->out_records = 0;
+}
+
+/* After appending a record that started at offset start of the pending output. */
+static void appended(struct pipeline *p, size_t start, int err)
+{
+	if (err) {
+		/* Only -ENOMEM: drop the record, report it with the next lost record. */
+		p->out.len = start;
+		p->seq--;
+		p->user_lost++;
+		return;
+	}
+	p->out_records++;
+	if (p->out.len >= FLUSH_BYTES)
+		pipeline__flush(p);
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	struct pipeline *p = ctx;
+	const struct sg_event *e = data;
+	struct sg_enrich x = { 0 };
+
+	if (size < sizeof(*e)) {
+		p->malformed++;
+		return 0;
+	}
+	if (e->flags & SG_EF_EXE)
+		x.exe = proc_cache__exe(p->cache, e->pid, e->exe_dev, e->exe_ino);
+	x.cgroup = proc_cache__cgroup(p->cache, e->pid, e->cgroup_id);
+	p->stats.events++;
+	if (e->verdict == SG_VERDICT_DENY)
+		p->stats.denied++;
+	appended(p, p->out.len, sg_event_to_json(&p->out, ++p->seq, e, &x, &p->clk));
+	return 0;
+}
+
+static void check_lost(struct pipeline *p)
+{
+	uint64_t now = __atomic_load_n(&p->skel->bss->lost_events, __ATOMIC_RELAXED);
+	uint64_t count = now - p->lost_seen + p->user_lost;
+
+	if (!count)
+		return;
+	p->stats.lost += count;
+	p->lost_seen = now;
+	p->user_lost = 0;
+	appended(p, p->out.len,
+		 sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk));
+}
+
+int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct sink *sinks, int nsinks,
+		   const char *cgroup2_mnt)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->skel = skel;
+	p->sinks = sinks;
+	p->nsinks = nsinks;
+	sg_clock_init(&p->clk);
+	err = sg_outbuf_init(&p->out, 2 * FLUSH_BYTES);
+	if (err)
+		return err;
+	p->cache = proc_cache__new(cgroup2_mnt);
+	if (!p->cache)
+		return -ENOMEM;
+	p->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, p, NULL);
+	if (!p->rb)
+		return -errno;
+	return 0;
+}
+
+void pipeline__free(struct pipeline *p)
+{
+	ring_buffer__free(p->rb);
+	proc_cache__free(p->cache);
+	sg_outbuf_free(&p->out);
+}
+
+int pipeline__epoll_fd(const struct pipeline *p)
+{
+	return ring_buffer__epoll_fd(p->rb);
+}
+
+int pipeline__drain(struct pipeline *p)
+{
+	int n = ring_buffer__consume(p->rb);
+
+	check_lost(p);
+	pipeline__flush(p);
+	return n < 0 ? n : 0;
+}
+
+void pipeline__stats(struct pipeline *p)
+{
+	appended(p, p->out.len, sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk));
+	pipeline__flush(p);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The event pipeline: ring buffer records -> enrich (exe, cgroup) -> JSON
+ * Lines with gap-free seq -> sinks. Lost kernel records become "lost"
+ * records in the stream.
+ */
+#ifndef SG_EVENTS_H
+#define SG_EVENTS_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "sinks.h"
+
+struct trace_bpf;
+struct ring_buffer;
+struct proc_cache;
+
+struct pipeline {
+	struct trace_bpf *skel;
+	struct ring_buffer *rb;
+	struct proc_cache *cache;
+	struct sg_clock clk;
+	struct sg_outbuf out; /* pending JSON lines, flushed in batches */
+	unsigned int out_records;
+	struct sink *sinks;
+	int nsinks;
+	uint64_t seq; /* last seq written */
+	uint64_t lost_seen; /* kernel lost counter already reported */
+	uint64_t user_lost; /* records dropped in user space, not yet reported */
+	uint64_t malformed; /* ring buffer records of unexpected size */
+	struct sg_stats stats;
+};
+
+int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct sink *sinks, int nsinks,
+		   const char *cgroup2_mnt);
+void pipeline__free(struct pipeline *p);
+int pipeline__epoll_fd(const struct pipeline *p);
+/* Drain everything queued in the ring buffer, report losses, write to sinks. */
+int pipeline__drain(struct pipeline *p);
+/* Append a stats record and flush. */
+void pipeline__stats(struct pipeline *p);
+/* Write pending lines to every sink. */
+void pipeline__flush(struct pipeline *p);
+
+#endif

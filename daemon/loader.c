@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "trace.skel.h"
+#include "loader.h"
+#include "log.h"
+#include "mounts.h"
+
+static int verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && verbose < 2)
+		return 0;
+	if (level == LIBBPF_INFO && verbose < 1)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "libbpf: %s", buf);
+	return 0;
+}
+
+static const char *hint(int err)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK))
+		return "kernel BTF missing at /sys/kernel/btf/vmlinux: need CONFIG_DEBUG_INFO_BTF=y";
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return "need root or CAP_BPF+CAP_PERFMON";
+	case -ENOENT:
+		return "syscall tracepoints missing: need CONFIG_FTRACE_SYSCALLS=y and tracefs";
+	case -E2BIG:
+	case -EINVAL:
+		return "the kernel refused the program: run with -vv for the verifier log";
+	case -ENOMEM:
+		return "not enough locked memory for the ring buffer: try a smaller --ringbuf-size";
+	default:
+		return "run with -vv for libbpf's log";
+	}
+}
+
+int loader__start(struct trace_bpf **out, const struct loader_opts *o)
+{
+	struct trace_bpf *skel;
+	int err;
+
+	*out = NULL;
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+
+	err = mounts_ensure_tracefs();
+	if (err)
+		log_warn("cannot mount tracefs at %s: %s", SG_TRACEFS, strerror(-err));
+	err = mounts_ensure_bpffs();
+	if (err)
+		log_warn("cannot mount bpffs at %s: %s", SG_BPFFS, strerror(-err));
+
+	skel = trace_bpf__open();
+	if (!skel) {
+		err = -errno;
+		log_err("cannot open BPF object: %s (%s)", strerror(-err), hint(err));
+		return err;
+	}
+	skel->rodata->self_tgid = (__u32)getpid();
+	skel->rodata->wakeup_bytes = o->wakeup_bytes;
+	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
+	if (err) {
+		log_err("cannot size the ring buffer to %llu bytes: %s",
+			(unsigned long long)o->ringbuf_size, strerror(-err));
+		goto fail;
+	}
+	err = trace_bpf__load(skel);
+	if (err) {
+		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
+		goto fail;
+	}
+	err = trace_bpf__attach(skel);
+	if (err) {
+		log_err("cannot attach BPF programs: %s (%s)", strerror(-err), hint(err));
+		goto fail;
+	}
+	*out = skel;
+	return 0;
+fail:
+	trace_bpf__destroy(skel);
+	return err;
+}
+
+void loader__stop(struct trace_bpf *skel)
+{
+	trace_bpf__destroy(skel);
+}

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sendguardd: traces every send on the host and writes one JSON event per
+ * message. This file owns the command line, the signals and the event loop;
+ * everything else is in loader.c (BPF), events.c (pipeline), sinks.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.skel.h"
+#include "events.h"
+#include "loader.h"
+#include "log.h"
+#include "mounts.h"
+#include "numparse.h"
+#include "sinks.h"
+
+#define SG_VERSION "0.1.0"
+#define MAX_SINKS 8
+#define TICK_MS 250 /* drain interval: events reach sinks well within 1 s */
+#define DEFAULT_LOG "/var/log/sendguard/events.jsonl"
+
+struct options {
+	struct sink sinks[MAX_SINKS];
+	int nsinks;
+	uint64_t ringbuf_size;
+	uint64_t stats_interval;
+	uint64_t rotate_size;
+	uint64_t rotate_keep;
+	int foreground;
+	int verbose;
+};
+
+enum {
+	OPT_RINGBUF = 0x100,
+	OPT_STATS,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_KEEP,
+};
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "stats-interval", required_argument, NULL, OPT_STATS },
+	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sendguardd [options]\n"
+		"Trace every send on this host and write one JSON event per message.\n"
+		"\n"
+		"  -o, --output SINK         stdout, syslog or file:PATH (repeatable;\n"
+		"                            default: stdout with -f, else file:" DEFAULT_LOG ")\n"
+		"      --ringbuf-size BYTES  kernel ring buffer size, power of two >= 4096\n"
+		"                            (default 8M; K/M/G suffixes)\n"
+		"      --stats-interval SEC  write a stats record every SEC seconds (0: never;\n"
+		"                            default 60)\n"
+		"      --rotate-size BYTES   rotate file sinks at this size (0: never; default 100M)\n"
+		"      --rotate-keep N       rotated files kept, PATH.1..PATH.N (default 5)\n"
+		"  -f, --foreground          stay in the foreground, log to stderr\n"
+		"  -v, --verbose             more log output (-vv: libbpf debug log)\n"
+		"  -h, --help                this help\n"
+		"  -V, --version             print the version\n"
+		"\n"
+		"Signals: SIGTERM/SIGINT exit after writing every captured event,\n"
+		"SIGUSR1 reopens file sinks.\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sendguardd: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'sendguardd --help'.\n");
+	return 2;
+}
+
+static int parse_size(const char *arg, const char *opt, uint64_t min, uint64_t max, uint64_t *out)
+{
+	int err = sg_parse_u64(arg, min, max, 1, out);
+
+	if (err == -ERANGE) {
+		fprintf(stderr, "sendguardd: %s %s: must be between %llu and %llu\n", opt, arg,
+			(unsigned long long)min, (unsigned long long)max);
+		return 2;
+	}
+	if (err) {
+		fprintf(stderr, "sendguardd: %s %s: not a number\n", opt, arg);
+		return 2;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->ringbuf_size = 8u << 20;
+	o->stats_interval = 60;
+	o->rotate_size = 100u << 20;
+	o->rotate_keep = 5;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:fvhV", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (o->nsinks == MAX_SINKS)
+				return usage_error("too many sinks (at most %s)", "8");
+			if (sink__parse(optarg, &o->sinks[o->nsinks]))
+				return usage_error("bad sink '%s': expected stdout, syslog or "
+						   "file:/absolute/path",
+						   optarg);
+			o->nsinks++;
+			break;
+		case OPT_RINGBUF:
+			if ((rc = parse_size(optarg, "--ringbuf-size", 4096, 1u << 30,
+					     &o->ringbuf_size)))
+				return rc;
+			if (o->ringbuf_size & (o->ringbuf_size - 1))
+				return usage_error("--ringbuf-size %s: must be a power of two",
+						   optarg);
+			break;
+		case OPT_STATS:
+			if ((rc = parse_size(optarg, "--stats-interval", 0, 86400,
+					     &o->stats_interval)))
+				return rc;
+			break;
+		case OPT_ROTATE_SIZE:
+			if ((rc = parse_size(optarg, "--rotate-size", 0, UINT64_MAX / 2,
+					     &o->rotate_size)))
+				return rc;
+			break;
+		case OPT_ROTATE_KEEP:
+			if ((rc = parse_size(optarg, "--rotate-keep", 0, 1000, &o->rotate_keep)))
+				return rc;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sendguardd %s\n", SG_VERSION);
+			exit(0);
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->nsinks == 0) {
+		sink__parse(o->foreground ? "stdout" : "file:" DEFAULT_LOG, &o->sinks[0]);
+		o->nsinks = 1;
+	}
+	for (int i = 0; i < o->nsinks; i++) {
+		o->sinks[i].rotate_size = o->rotate_size;
+		o->sinks[i].rotate_keep = (unsigned int)o->rotate_keep;
+	}
+	return 0;
+}
+
+static int open_sinks(struct options *o)
+{
+	for (int i = 0; i < o->nsinks; i++) {
+		struct sink *s = &o->sinks[i];
+		int err;
+
+		if (s->kind == SINK_FILE) {
+			/* Create the log directory of the default sink. */
+			char dir[PATH_MAX];
+			char *slash;
+
+			snprintf(dir, sizeof(dir), "%s", s->path);
+			slash = strrchr(dir, '/');
+			if (slash && slash != dir) {
+				*slash = '\0';
+				if (strcmp(s->path, DEFAULT_LOG) == 0)
+					mkdir(dir, 0750);
+			}
+		}
+		err = sink__open(s);
+		if (err) {
+			log_err("cannot open sink %s: %s", sink__name(s), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int make_timer(void)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = TICK_MS * 1000000L },
+		.it_value = { .tv_nsec = TICK_MS * 1000000L },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, 0, &its, NULL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Returns the exit code. */
+static int run_loop(struct pipeline *p, struct options *o, int sfd)
+{
+	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
+	uint64_t next_stats = o->stats_interval ? now_ms() + o->stats_interval * 1000 : 0;
+	struct epoll_event evs[4];
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	tfd = make_timer();
+	if (ep < 0 || tfd < 0 || (err = add_fd(ep, rbfd)) || (err = add_fd(ep, sfd)) ||
+	    (err = add_fd(ep, tfd))) {
+		log_err("cannot set up the event loop: %s", strerror(errno));
+		goto cleanup;
+	}
+	for (;;) {
+		int n = epoll_wait(ep, evs, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait: %s", strerror(errno));
+			goto cleanup;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == tfd) {
+				uint64_t ticks;
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+					log_warn("timerfd: %s", strerror(errno));
+			} else if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				switch (si.ssi_signo) {
+				case SIGTERM:
+				case SIGINT:
+					log_info("%s: stopping", strsignal((int)si.ssi_signo));
+					rc = 0;
+					goto cleanup;
+				case SIGUSR1:
+					for (int s = 0; s < o->nsinks; s++) {
+						err = sink__reopen(&o->sinks[s]);
+						if (err)
+							log_err("cannot reopen %s: %s",
+								sink__name(&o->sinks[s]),
+								strerror(-err));
+					}
+					break;
+				default:
+					break;
+				}
+			}
+		}
+		err = pipeline__drain(p);
+		if (err && err != -EINTR)
+			log_warn("ring buffer: %s", strerror(-err));
+		if (next_stats && now_ms() >= next_stats) {
+			pipeline__stats(p);
+			next_stats += o->stats_interval * 1000;
+		}
+	}
+cleanup:
+	if (tfd >= 0)
+		close(tfd);
+	if (ep >= 0)
+		close(ep);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct loader_opts lo = { 0 };
+	struct trace_bpf *skel = NULL;
+	struct pipeline p = { 0 };
+	struct options o;
+	char cg2[PATH_MAX];
+	int rc, err, sfd = -1;
+	sigset_t mask;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc;
+	log_verbosity = o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+
+	/* Signals are read from a signalfd in the event loop. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is a sink error, not death */
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		return 1;
+	}
+
+	if (open_sinks(&o)) {
+		rc = 1;
+		goto cleanup;
+	}
+	err = mounts_find_cgroup2(cg2, sizeof(cg2));
+	if (err) {
+		log_warn("no cgroup v2 mount found: cgroup paths are not verified");
+		cg2[0] = '\0';
+	}
+
+	lo.ringbuf_size = o.ringbuf_size;
+	lo.wakeup_bytes = o.ringbuf_size / 8;
+	lo.verbose = o.verbose;
+	err = loader__start(&skel, &lo);
+	if (err) {
+		rc = 1;
+		goto cleanup;
+	}
+	err = pipeline__init(&p, skel, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
+	if (err) {
+		log_err("cannot set up the event pipeline: %s", strerror(-err));
+		rc = 1;
+		goto cleanup;
+	}
+	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s)",
+		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "");
+	if (!o.foreground) {
+		if (daemon(0, 0)) {
+			log_err("cannot detach: %s", strerror(errno));
+			rc = 1;
+			goto cleanup;
+		}
+		log_to_syslog();
+	}
+
+	rc = run_loop(&p, &o, sfd);
+
+	/* Stop producing, then write out everything the kernel queued. */
+	trace_bpf__detach(skel);
+	err = pipeline__drain(&p);
+	if (err)
+		log_warn("final drain: %s", strerror(-err));
+	for (int i = 0; i < o.nsinks; i++) {
+		if (o.sinks[i].dropped)
+			log_warn("sink %s: %llu records could not be written",
+				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
+	}
+cleanup:
+	pipeline__free(&p);
+	if (skel)
+		loader__stop(skel);
+	for (int i = 0; i < o.nsinks; i++)
+		sink__close(&o.sinks[i]);
+	if (sfd >= 0)
+		close(sfd);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The pseudo filesystems sendguardd needs: tracefs, bpffs, cgroup v2. */
+#ifndef SG_MOUNTS_H
+#define SG_MOUNTS_H
+
+#include <stddef.h>
+
+#define SG_TRACEFS "/sys/kernel/tracing"
+#define SG_BPFFS "/sys/fs/bpf"
+
+/* Mount tracefs at SG_TRACEFS unless tracing is already reachable. 0 or -errno. */
+int mounts_ensure_tracefs(void);
+/* Mount bpffs at SG_BPFFS unless one is there. 0 or -errno. */
+int mounts_ensure_bpffs(void);
+/* Mount point of the cgroup v2 hierarchy from /proc/self/mountinfo. 0 or -errno. */
+int mounts_find_cgroup2(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "sinks.h"
+
+int sink__parse(const char *spec, struct sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (strcmp(spec, "stdout") == 0) {
+		s->kind = SINK_STDOUT;
+	} else if (strcmp(spec, "syslog") == 0) {
+		s->kind = SINK_SYSLOG;
+	} else if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/') {
+		s->kind = SINK_FILE;
+		s->path = strdup(spec + 5);
+		if (!s->path)
+			return -ENOMEM;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+const char *sink__name(const struct sink *s)
+{
+	switch (s->kind) {
+	case SINK_STDOUT:
+		return "stdout";
+	case SINK_SYSLOG:
+		return "syslog";
+	default:
+		return s->path;
+	}
+}
+
+static int file_open(struct sink *s)
+{
+	struct stat st;
+
+	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (s->fd < 0)
+		return -errno;
+	s->size = fstat(s->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return 0;
+}
+
+int sink__open(struct sink *s)
+{
+	switch (s->kind) {
+	case SINK_STDOUT:
+		s->fd = STDOUT_FILENO;
+		return 0;
+	case SINK_SYSLOG:
+		openlog("sendguardd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		return 0;
+	default:
+		return file_open(s);
+	}
+}
+
+void sink__close(struct sink *s)
+{
+	if (s->kind == SINK_FILE && s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	free(s->path);
+	s->path = NULL;
+}
+
+int sink__reopen(struct sink *s)
+{
+	if (s->kind != SINK_FILE)
+		return 0;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	return file_open(s);
+}
+
+/* PATH -> PATH.1 -> ... -> PATH.keep; the oldest falls off. */
+static int file_rotate(struct sink *s)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (s->rotate_keep == 0) {
+		if (unlink(s->path) && errno != ENOENT)
+			return -errno;
+		return file_open(s);
+	}
+	for (unsigned int i = s->rotate_keep; i > 1; i--) {
+		snprintf(from, sizeof(from), "%s.%u", s->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%u", s->path, i);
+		if (rename(from, to) && errno != ENOENT)
+			return -errno;
+	}
+	snprintf(to, sizeof(to), "%s.1", s->path);
+	if (rename(s->path, to) && errno != ENOENT)
+		return -errno;
+	return file_open(s);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static unsigned int count_lines(const char *buf, size_t len)
+{
+	unsigned int n = 0;
+	const char *p = buf, *end = buf + len;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* Longest prefix of whole lines no longer than max (0 if the first line is longer). */
+static size_t lines_prefix(const char *buf, size_t len, uint64_t max)
+{
+	size_t lim = len < max ? len : (size_t)max;
+
+	while (lim > 0 && buf[lim - 1] != '\n')
+		lim--;
+	return lim;
+}
+
+/* *done: bytes (whole lines) that reached the file. */
+static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
+{
+	int err;
+
+	*done = 0;
+
+	if (s->fd < 0 && (err = file_open(s)))
+		return err;
+	while (len) {
+		size_t chunk = len;
+
+		if (s->rotate_size && s->size + len > s->rotate_size) {
+			chunk = s->size < s->rotate_size ?
+					lines_prefix(buf, len, s->rotate_size - s->size) :
+					0;
+			if (chunk == 0 && s->size == 0) { /* a line over the limit goes alone */
+				const char *nl = memchr(buf, '\n', len);
+
+				chunk = nl ? (size_t)(nl - buf) + 1 : len;
+			}
+			if (chunk == 0) {
+				if ((err = file_rotate(s)))
+					return err;
+				continue;
+			}
+		}
+		err = write_all(s->fd, buf, chunk);
+		if (err) {
+			/* Never leave a partial line: cut the file back. */
+			if (ftruncate(s->fd, (off_t)s->size) == 0)
+				lseek(s->fd, 0, SEEK_END);
+			return err;
+		}
+		s->size += chunk;
+		*done += chunk;
+		buf += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
+{
+	size_t done = 0;
+	int err = 0;
+
+	switch (s->kind) {
+	case SINK_STDOUT:
+		err = write_all(s->fd, buf, len);
+		break;
+	case SINK_SYSLOG:
+		for (const char *p = buf, *end = buf + len; p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			syslog(LOG_INFO, "%.*s", (int)n, p);
+			p += n + 1;
+		}
+		break;
+	default:
+		err = file_write(s, buf, len, &done);
+		break;
+	}
+	if (err) {
+		s->errors++;
+		s->dropped += done ? count_lines(buf + done, len - done) : nrec;
+	}
+	s->last_err = err;
+	return err;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Event sinks: stdout, file:PATH (size rotation, reopen on SIGUSR1), syslog.
+ * A sink receives whole JSON lines in batches. A failing sink (disk full,
+ * closed pipe) counts the error and the records it could not take, and keeps
+ * the daemon running; a file never keeps a partial line.
+ */
+#ifndef SG_SINKS_H
+#define SG_SINKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG };
+
+struct sink {
+	enum sink_kind kind;
+	char *path; /* SINK_FILE */
+	int fd;
+	uint64_t size; /* bytes in the current file */
+	uint64_t rotate_size; /* 0: never rotate */
+	unsigned int rotate_keep; /* rotated files kept: PATH.1 .. PATH.N */
+	uint64_t errors; /* failed writes */
+	uint64_t dropped; /* records not written */
+	int last_err; /* -errno of the last failure, 0 once writes succeed again */
+};
+
+/* Parse "stdout", "syslog" or "file:PATH". 0, or -EINVAL for anything else. */
+int sink__parse(const char *spec, struct sink *s);
+int sink__open(struct sink *s);
+/* Write nrec whole lines. 0 or -errno (counted in errors/dropped). */
+int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec);
+/* Close and reopen a file sink (after logrotate moved it). */
+int sink__reopen(struct sink *s);
+void sink__close(struct sink *s);
+const char *sink__name(const struct sink *s);
+
+#endif
