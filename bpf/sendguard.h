@@ -124,4 +124,163 @@ struct sg_event {
 _Static_assert(sizeof(struct sg_cmsg) == 16, "sg_cmsg ABI size");
 _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 
+/*
+ * Compiled policy (SPEC section 4), evaluated by bpf/policy.bpf.h in every BPF
+ * program and by common/policy_compile.c's user-space twin.
+ *
+ * Rules become bit positions (rule i = bit i % 64 of word i / 64). For every
+ * match key ("dimension") a lookup on the send's value of that key yields
+ * the bitmap of rules that key does not rule out: rules without the key are
+ * in every bitmap of that dimension (the dimension's default bitmap is used
+ * when the value has no entry). The AND of the bitmaps of the active
+ * dimensions holds the rules whose lookup keys all match; its lowest set bit
+ * is the first match, after the per-rule checks that do not fit a lookup
+ * (flags_all, len_min/len_max) for rules in the `post` set. So a send costs a
+ * fixed number of lookups whatever the number of rules or CIDRs.
+ *
+ * Every map key starts with a policy slot (0 or 1): user space fills the
+ * inactive slot completely, then flips the active slot (one 32-bit store the
+ * programs read once per send), so a send is judged by one whole version.
+ * A slot is rewritten only after the programs have stopped using it (see the
+ * daemon's reload).
+ */
+#define SG_MAX_RULES 1024
+#define SG_RULE_WORDS (SG_MAX_RULES / 64)
+#define SG_NO_RULE 0xffff
+
+/* Dimensions (bits of sg_policy_cfg.dims). */
+#define SG_DIM_SYSCALL 0
+#define SG_DIM_FAMILY 1
+#define SG_DIM_TYPE 2
+#define SG_DIM_PROTOCOL 3
+#define SG_DIM_DST 4
+#define SG_DIM_PORT 5
+#define SG_DIM_UNIX 6
+#define SG_DIM_FLAGS_ANY 7
+#define SG_DIM_FLAGS_NONE 8
+#define SG_DIM_CMSG 9
+#define SG_DIM_COMM 10
+#define SG_DIM_EXE 11
+#define SG_DIM_UID 12
+#define SG_DIM_GID 13
+#define SG_DIM_CGROUP 14
+#define SG_NDIMS 15
+
+/* Small-domain dimensions: one bitmap per value in sg_pol_arr. */
+#define SG_ARR_SYSCALL_OFF 0 /* 8 values: SG_SYSCALL_* */
+#define SG_ARR_FAMILY_OFF 8 /* 64 values: AF_* */
+#define SG_ARR_TYPE_OFF 72 /* 16 values: SOCK_* */
+#define SG_ARR_PROTO_OFF 88 /* 512 values: IPPROTO_* and others */
+#define SG_ARR_FLAGANY_OFF 600 /* 32 values: bit number */
+#define SG_ARR_FLAGNONE_OFF 632 /* 32 values: bit number */
+#define SG_ARR_CMSG_OFF 664 /* 64 values: cmsg index from sg_pol_cmsgidx */
+#define SG_ARR_PER_SLOT 728
+#define SG_MAX_CMSG_KINDS 64
+#define SG_MAX_PORT_CLASSES 4096
+#define SG_MAX_CGROUP_DEPTH 32
+
+struct sg_bitmap {
+	__u64 w[SG_RULE_WORDS];
+};
+
+/* Per-rule facts the lookups cannot express. */
+struct sg_rule_rt {
+	__u64 len_min;
+	__u64 len_max;
+	__u32 flags_all;
+	__u8 action; /* SG_VERDICT_* */
+	__u8 pad[3];
+};
+
+/* One per slot: sg_pol_cfg[slot]. */
+struct sg_policy_cfg {
+	__u32 version;
+	__u32 nrules;
+	__u32 dims; /* 1 << SG_DIM_* for every dimension some rule uses */
+	__u16 nwords; /* (nrules + 63) / 64 */
+	__u8 default_verdict;
+	__u8 has_post; /* some rule needs a per-rule check */
+	struct sg_bitmap all; /* bits 0..nrules-1 */
+	struct sg_bitmap post; /* rules with flags_all or len bounds */
+	struct sg_bitmap dflt[SG_NDIMS]; /* rules without that dimension's key */
+};
+
+/* sg_pol_lpm4 / sg_pol_lpm6 key: prefixlen counts slot (8) + port class (16) + address bits. */
+struct sg_lpm4_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 pclass[2]; /* big endian */
+	__u8 addr[4];
+	__u8 pad;
+};
+
+struct sg_lpm6_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 pclass[2];
+	__u8 addr[16];
+	__u8 pad;
+};
+
+/*
+ * sg_pol_unix key: prefixlen counts slot (8) + kind (8) + name bits.
+ * kind PATH: the path and its terminating NUL (exact) or the prefix bytes
+ * (prefix pattern); kind ABSTRACT: the name's length byte... see below.
+ */
+#define SG_UNIX_KEY_PATH 1 /* bytes: path, NUL-terminated for exact entries */
+#define SG_UNIX_KEY_ABSTRACT 2 /* bytes: name (prefix entries) */
+#define SG_UNIX_KEY_ABSTRACT_EXACT 3 /* bytes: length (1 byte) then name */
+#define SG_UNIX_NAME_MAX 108
+struct sg_unix_key {
+	__u32 prefixlen;
+	__u8 slot;
+	__u8 kind;
+	__u8 name[SG_UNIX_NAME_MAX + 1];
+	__u8 pad;
+};
+
+/* sg_pol_comm, sg_pol_exe, sg_pol_id (uid/gid), sg_pol_cgroup keys. */
+struct sg_comm_key {
+	__u32 slot;
+	__u8 comm[SG_COMM_LEN];
+};
+
+struct sg_exe_key {
+	__u32 slot;
+	__u32 dev;
+	__u64 ino;
+};
+
+#define SG_ID_UID 0
+#define SG_ID_GID 1
+struct sg_id_key {
+	__u32 slot;
+	__u32 kind; /* SG_ID_UID, SG_ID_GID */
+	__u32 id;
+};
+
+struct sg_cgroup_key {
+	__u32 slot;
+	__u32 pad;
+	__u64 id;
+};
+
+struct sg_cmsg_key {
+	__u32 slot;
+	__u32 level;
+	__u32 type;
+};
+
+_Static_assert(sizeof(struct sg_bitmap) == 128, "sg_bitmap ABI size");
+_Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
+_Static_assert(sizeof(struct sg_policy_cfg) == 16 + 128 * (2 + SG_NDIMS), "sg_policy_cfg ABI size");
+_Static_assert(sizeof(struct sg_lpm4_key) == 12, "sg_lpm4_key ABI size");
+_Static_assert(sizeof(struct sg_lpm6_key) == 24, "sg_lpm6_key ABI size");
+_Static_assert(sizeof(struct sg_unix_key) == 116, "sg_unix_key ABI size");
+_Static_assert(sizeof(struct sg_comm_key) == 20, "sg_comm_key ABI size");
+_Static_assert(sizeof(struct sg_exe_key) == 16, "sg_exe_key ABI size");
+_Static_assert(sizeof(struct sg_id_key) == 12, "sg_id_key ABI size");
+_Static_assert(sizeof(struct sg_cgroup_key) == 16, "sg_cgroup_key ABI size");
+_Static_assert(sizeof(struct sg_cmsg_key) == 12, "sg_cmsg_key ABI size");
+
 #endif /* SENDGUARD_H */
