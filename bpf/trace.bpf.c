@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sendguard tracing: sys_enter/sys_exit of sendto, sendmsg and sendmmsg.
+ *
+ * Enter saves the raw arguments and the time per thread; exit decodes the
+ * message (user memory is read then, so sendmmsg's per-message msg_len is
+ * known), identifies the process and the kernel socket behind the fd, and
+ * writes one struct sg_event per message into the `events` ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sendguard.h"
+#include "sock.bpf.h"
+#include "msghdr.bpf.h"
+
+#define SG_EINTR		 4
+#define SG_ERESTARTSYS		 512
+#define SG_ERESTART_RESTARTBLOCK 516
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0; /* the daemon: its sends are not traced; 0 = none */
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this fill */
+
+/* Read and written by user space at run time. */
+__u64 lost_events = 0; /* records that could not be written */
+__u32 policy_version = 1; /* stamped into every event */
+
+/* Arguments saved at sys_enter, by thread id. */
+struct sg_call {
+	__u64 ts_ns;
+	__u64 buf; /* sendto buf, sendmsg msghdr, sendmmsg mmsghdr vector */
+	__u64 len; /* sendto len, sendmmsg vlen */
+	__u64 addr; /* sendto dest_addr */
+	__s32 addrlen;
+	__s32 fd;
+	__u32 flags;
+	__u32 syscall;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct sg_call);
+} calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* sendmmsg: the fields shared by all messages of one call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_event);
+} scratch SEC(".maps");
+
+static __always_inline void sg_lost(void)
+{
+	__sync_fetch_and_add(&lost_events, 1);
+}
+
+static __always_inline int sg_enter(__u32 syscall, __s32 fd, __u64 buf, __u64 len, __u64 addr,
+				    __s32 addrlen, __u32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct sg_call call = {
+		.buf = buf,
+		.len = len,
+		.addr = addr,
+		.addrlen = addrlen,
+		.fd = fd,
+		.flags = flags,
+		.syscall = syscall,
+	};
+
+	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
+		return 0;
+	call.ts_ns = bpf_ktime_get_boot_ns();
+	if (bpf_map_update_elem(&calls, &tid, &call, BPF_ANY))
+		sg_lost();
+	return 0;
+}
+
+/* Move this thread's saved call into @call. False when there is none. */
+static __always_inline bool sg_take_call(struct sg_call *call, __u32 syscall)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sg_call *c = bpf_map_lookup_elem(&calls, &tid);
+
+	if (!c)
+		return false;
+	*call = *c;
+	bpf_map_delete_elem(&calls, &tid);
+	return call->syscall == syscall;
+}
+
+/*
+ * Wake the consumer only once wakeup_bytes have piled up (user space keeps it
+ * below the ring size); between wakeups it consumes on a timer.
+ */
+static __always_inline __u64 sg_wakeup_flags(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/* Policy verdict of one event. For now every send is allowed by the default. */
+static __always_inline void sg_judge(struct sg_event *e)
+{
+	e->policy_version = policy_version;
+	e->verdict = SG_VERDICT_ALLOW;
+	e->rule = SG_RULE_DEFAULT;
+	e->enforced_by = SG_ENF_NONE;
+}
+
+static __always_inline void sg_set_result(struct sg_event *e, long ret)
+{
+	if (ret >= 0) {
+		e->ret = ret;
+		e->err = 0;
+		return;
+	}
+	e->ret = -1;
+	e->err = -ret;
+	/* Kernel-internal restart codes: what user space sees is EINTR or a retry. */
+	if (e->err >= SG_ERESTARTSYS && e->err <= SG_ERESTART_RESTARTBLOCK)
+		e->err = SG_EINTR;
+}
+
+/*
+ * Fill the process, call and socket fields of @e; returns the socket. Zeroes
+ * everything but cmsgs[], of which only the first ncmsgs are ever valid.
+ * task_struct fields are loaded directly through the BTF task pointer (CO-RE
+ * relocated, faults read as zero): much cheaper than one probe_read per hop.
+ */
+static __always_inline struct sock *sg_fill_common(struct sg_event *e, const struct sg_call *call)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct file *exe;
+
+	__builtin_memset(e, 0, __builtin_offsetof(struct sg_event, cmsgs));
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->ts_ns = call->ts_ns;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->ppid = task->real_parent->tgid;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	exe = task->mm->exe_file;
+	if (exe) {
+		struct inode *inode = exe->f_inode;
+
+		e->exe_ino = inode->i_ino;
+		e->exe_dev = inode->i_sb->s_dev;
+		e->flags |= SG_EF_EXE;
+	}
+	e->fd = call->fd;
+	e->msg_flags = call->flags;
+	e->syscall = call->syscall;
+	return sg_fill_sock(e, task, call->fd);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sg_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	/* sendto(fd, buf, len, flags, dest_addr, addrlen) */
+	return sg_enter(SG_SYSCALL_SENDTO, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[4],
+			ctx->args[5], ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sg_call call;
+	struct sg_event *e;
+	struct sock *sk;
+
+	if (!sg_take_call(&call, SG_SYSCALL_SENDTO))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		sg_lost();
+		return 0;
+	}
+	sk = sg_fill_common(e, &call);
+	if (!sg_fill_name(e, call.addr, call.addrlen))
+		sg_fill_peer(e, sk);
+	e->len = call.len;
+	e->iovlen = 1;
+	sg_set_result(e, ctx->ret);
+	sg_judge(e);
+	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sg_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	/* sendmsg(fd, msg, flags) */
+	return sg_enter(SG_SYSCALL_SENDMSG, ctx->args[0], ctx->args[1], 0, 0, 0, ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sg_user_msghdr m = {};
+	struct sg_call call;
+	struct sg_event *e;
+	struct sock *sk;
+
+	if (!sg_take_call(&call, SG_SYSCALL_SENDMSG))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		sg_lost();
+		return 0;
+	}
+	sk = sg_fill_common(e, &call);
+	if (call.buf)
+		bpf_probe_read_user(&m, sizeof(m), (void *)call.buf);
+	sg_fill_msghdr(e, &m);
+	if (e->dst_source == SG_DST_NONE)
+		sg_fill_peer(e, sk);
+	sg_set_result(e, ctx->ret);
+	sg_judge(e);
+	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int sg_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	/* sendmmsg(fd, msgvec, vlen, flags) */
+	return sg_enter(SG_SYSCALL_SENDMMSG, ctx->args[0], ctx->args[1], ctx->args[2], 0, 0,
+			ctx->args[3]);
+}
+
+struct sg_mmsg_ctx {
+	struct sg_event *tmpl;
+	__u64 vec;
+	long ret;
+};
+
+static long sg_mmsg_cb(__u32 i, void *data)
+{
+	struct sg_mmsg_ctx *c = data;
+	struct sg_user_mmsghdr mm = {};
+	struct sg_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		sg_lost();
+		return 0;
+	}
+	__builtin_memcpy(e, c->tmpl, sizeof(*e));
+	e->index = i;
+	bpf_probe_read_user(&mm, sizeof(mm), (void *)(c->vec + (__u64)i * sizeof(mm)));
+	if (mm.hdr.msg_name && mm.hdr.msg_namelen > 0) {
+		/* Replace the template's peer by this message's own address. */
+		__builtin_memset(e->addr, 0, sizeof(e->addr));
+		e->flags &= ~SG_EF_ADDR_TRUNC;
+	}
+	sg_fill_msghdr(e, &mm.hdr);
+	if (c->ret < 0) {
+		sg_set_result(e, c->ret);
+	} else if (i < c->ret) {
+		e->ret = mm.msg_len;
+		e->err = 0;
+	} else {
+		e->ret = -1;
+		e->err = 0;
+	}
+	sg_judge(e);
+	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int sg_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct sg_mmsg_ctx mc;
+	struct sg_call call;
+	struct sg_event *t;
+	struct sock *sk;
+	__u32 zero = 0;
+	__u32 vlen;
+
+	if (!sg_take_call(&call, SG_SYSCALL_SENDMMSG))
+		return 0;
+	vlen = call.len > SG_UIO_MAXIOV ? SG_UIO_MAXIOV : call.len;
+	if (!vlen)
+		return 0;
+	t = bpf_map_lookup_elem(&scratch, &zero);
+	if (!t)
+		return 0;
+	sk = sg_fill_common(t, &call);
+	sg_fill_peer(t, sk);
+	t->flags |= SG_EF_MMSG;
+	t->vlen = vlen;
+	mc.tmpl = t;
+	mc.vec = call.buf;
+	mc.ret = ctx->ret;
+	bpf_loop(vlen, sg_mmsg_cb, &mc, 0);
+	return 0;
+}
