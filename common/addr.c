@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Socket address formatting: see addr.h. */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "json.h"
+#include "names.h"
+
+static const char hexdig[16] = "0123456789abcdef";
+
+static char *put_dec8(char *o, unsigned int v)
+{
+	if (v >= 100) {
+		*o++ = (char)('0' + v / 100);
+		v %= 100;
+		*o++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*o++ = (char)('0' + v / 10);
+	}
+	*o++ = (char)('0' + v % 10);
+	return o;
+}
+
+static char *put_quad(char *o, const uint8_t a[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			*o++ = '.';
+		o = put_dec8(o, a[i]);
+	}
+	return o;
+}
+
+size_t sg_inet_format(char *buf, const uint8_t a[4])
+{
+	char *o = put_quad(buf, a);
+
+	*o = '\0';
+	return (size_t)(o - buf);
+}
+
+static char *put_hex16(char *o, unsigned int w)
+{
+	int shift = 12;
+
+	while (shift > 0 && !((w >> shift) & 0xf))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		*o++ = hexdig[(w >> shift) & 0xf];
+	return o;
+}
+
+size_t sg_inet6_format(char *buf, const uint8_t a[16])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	unsigned int w[8];
+	int i, best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *o = buf;
+
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		memcpy(o, "::ffff:", 7);
+		o = put_quad(o + 7, a + 12);
+		*o = '\0';
+		return (size_t)(o - buf);
+	}
+	for (i = 0; i < 8; i++)
+		w[i] = (unsigned int)a[2 * i] << 8 | a[2 * i + 1];
+	/* longest run of zero groups; strictly longer wins, so the first on ties */
+	for (i = 0; i < 8; i++) {
+		if (w[i] == 0) {
+			if (cur < 0) {
+				cur = i;
+				cur_len = 0;
+			}
+			cur_len++;
+			if (cur_len > best_len) {
+				best = cur;
+				best_len = cur_len;
+			}
+		} else {
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			*o++ = ':';
+			*o++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i && i != best + best_len)
+			*o++ = ':';
+		o = put_hex16(o, w[i]);
+	}
+	*o = '\0';
+	return (size_t)(o - buf);
+}
+
+static inline unsigned int get_be16(const uint8_t *p)
+{
+	return (unsigned int)p[0] << 8 | p[1];
+}
+
+static inline uint32_t get_ne32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* {"family":<name or number> with no closing brace */
+static void put_family(struct sg_outbuf *b, unsigned int family)
+{
+	const char *name = sg_family_name(family);
+
+	sg_json_put_lit(b, "{\"family\":");
+	if (name)
+		sg_json_put_name(b, name);
+	else
+		sg_json_put_u64(b, family);
+}
+
+void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
+{
+	const uint8_t *p = addr;
+	sa_family_t family;
+	char text[SG_INET6_STRLEN];
+
+	if (len < sizeof(family)) {
+		sg_json_put_lit(b, "null");
+		return;
+	}
+	memcpy(&family, p, sizeof(family));
+	put_family(b, family);
+
+	switch (family) {
+	case AF_INET:
+		/* sockaddr_in: family, port (be16) at 2, address at 4 */
+		if (len < 8)
+			break;
+		sg_json_put_lit(b, ",\"addr\":\"");
+		sg_json_put_raw(b, text, sg_inet_format(text, p + 4));
+		sg_json_put_lit(b, "\",\"port\":");
+		sg_json_put_u64(b, get_be16(p + 2));
+		break;
+	case AF_INET6:
+		/*
+		 * sockaddr_in6: port at 2, flowinfo at 4, address at 8, scope_id
+		 * at 24; the kernel takes 24 bytes (RFC 2133 size) as scope 0.
+		 */
+		if (len < 24)
+			break;
+		sg_json_put_lit(b, ",\"addr\":\"");
+		sg_json_put_raw(b, text, sg_inet6_format(text, p + 8));
+		sg_json_put_lit(b, "\",\"port\":");
+		sg_json_put_u64(b, get_be16(p + 2));
+		sg_json_put_lit(b, ",\"scope_id\":");
+		sg_json_put_u64(b, len >= 28 ? get_ne32(p + 24) : 0);
+		break;
+	case AF_UNIX: {
+		/* sockaddr_un: sun_path at 2, not necessarily NUL-terminated */
+		const uint8_t *path = p + 2, *nul;
+		size_t n = len - 2;
+
+		if (n == 0)
+			break; /* unnamed */
+		if (path[0] == '\0') {
+			sg_json_put_lit(b, ",\"abstract\":");
+			sg_json_put_str(b, path + 1, n - 1);
+			break;
+		}
+		nul = memchr(path, '\0', n);
+		if (nul)
+			n = (size_t)(nul - path);
+		sg_json_put_lit(b, ",\"path\":");
+		sg_json_put_str(b, path, n);
+		break;
+	}
+	case AF_NETLINK:
+		/* sockaddr_nl: family, pad, pid (u32) at 4, groups (u32) at 8 */
+		if (len < 12)
+			break;
+		sg_json_put_lit(b, ",\"pid\":");
+		sg_json_put_u64(b, get_ne32(p + 4));
+		sg_json_put_lit(b, ",\"groups\":");
+		sg_json_put_u64(b, get_ne32(p + 8));
+		break;
+	default:
+		break;
+	}
+	sg_json_put_char(b, '}');
+}
+
+int sg_addr_to_json(struct sg_outbuf *b, const void *addr, size_t len)
+{
+	int err;
+
+	if (len > SG_ADDR_MAX * 1024)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SG_ADDR_JSON_MAX(len));
+	if (err)
+		return err;
+	sg_addr_put_json(b, addr, len);
+	return 0;
+}
+
+int sg_addr_parse_ip(const char *s, int *family, uint8_t out[16])
+{
+	uint8_t v4[4];
+
+	if (!s)
+		return -EINVAL;
+	/* inet_pton is strict: dotted quad only, no octal, no shorthand */
+	if (inet_pton(AF_INET, s, v4) == 1) {
+		memset(out, 0, 10);
+		out[10] = 0xff;
+		out[11] = 0xff;
+		memcpy(out + 12, v4, 4);
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * struct sg_event -> one JSON Lines record (SPEC section 3), keys in the
+ * order of the SPEC example. The whole record is bounded: its worst case is
+ * reserved once, then written without per-field checks.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "event.h"
+#include "json.h"
+#include "names.h"
+
+/*
+ * Worst case of everything but the caller's strings (exe, cgroup, rule name):
+ * keys and punctuation ~450, 20 numbers of <= 20 digits, comm 16 bytes
+ * escaped, 32 flags of <= 20 bytes, 8 cmsgs of <= 110 bytes, the address.
+ * Rounded up generously.
+ */
+#define EVENT_FIXED_MAX                                                         \
+	(1024 + 20 * SG_JSON_INT_MAX + SG_JSON_STR_MAX(SG_COMM_LEN) + 32 * 24 + \
+	 SG_MAX_CMSGS * 128 + SG_ADDR_JSON_MAX(SG_ADDR_MAX))
+
+/* Name, or the number when there is none. */
+static inline void put_name_or_u64(struct sg_outbuf *b, const char *name, uint64_t v)
+{
+	if (name)
+		sg_json_put_name(b, name);
+	else
+		sg_json_put_u64(b, v);
+}
+
+static inline void put_cstr_or_null(struct sg_outbuf *b, const char *s, size_t n)
+{
+	if (s && n)
+		sg_json_put_str(b, s, n);
+	else
+		sg_json_put_lit(b, "null");
+}
+
+/* {"v":1,"seq":N,"ts":"...","type": */
+static void put_head(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, struct sg_clock *clk)
+{
+	sg_json_put_lit(b, "{\"v\":1,\"seq\":");
+	sg_json_put_u64(b, seq);
+	sg_json_put_lit(b, ",\"ts\":");
+	sg_clock_put_ts(b, clk, boot_ns);
+	sg_json_put_lit(b, ",\"type\":");
+}
+
+static void put_flags(struct sg_outbuf *b, uint32_t flags)
+{
+	uint32_t rest = flags;
+	int first = 1;
+
+	sg_json_put_lit(b, ",\"flags\":[");
+	while (rest) {
+		unsigned int bit = (unsigned int)__builtin_ctz(rest);
+		const char *name = sg_msg_flag_bit_name(bit);
+
+		rest &= rest - 1;
+		if (!first)
+			sg_json_put_char(b, ',');
+		first = 0;
+		if (name) {
+			sg_json_put_name(b, name);
+		} else {
+			sg_json_put_char(b, '"');
+			sg_json_put_hex(b, 1ull << bit);
+			sg_json_put_char(b, '"');
+		}
+	}
+	sg_json_put_lit(b, "],\"flags_raw\":");
+	sg_json_put_u64(b, flags);
+}
+
+static void put_control(struct sg_outbuf *b, const struct sg_event *e)
+{
+	unsigned int i, n = e->ncmsgs < SG_MAX_CMSGS ? e->ncmsgs : SG_MAX_CMSGS;
+
+	sg_json_put_lit(b, ",\"control\":");
+	if (!(e->flags & SG_EF_CONTROL)) {
+		sg_json_put_lit(b, "null");
+		return;
+	}
+	sg_json_put_lit(b, "{\"len\":");
+	sg_json_put_u64(b, e->controllen);
+	sg_json_put_lit(b, ",\"cmsgs\":[");
+	for (i = 0; i < n; i++) {
+		const struct sg_cmsg *c = &e->cmsgs[i];
+
+		if (i)
+			sg_json_put_char(b, ',');
+		sg_json_put_lit(b, "{\"level\":");
+		put_name_or_u64(b, sg_cmsg_level_name(c->level), c->level);
+		sg_json_put_lit(b, ",\"type\":");
+		put_name_or_u64(b, sg_cmsg_type_name(c->level, c->type), c->type);
+		if (c->level == SOL_SOCKET && c->type == SCM_RIGHTS) {
+			/* cmsg_len counts the 16-byte header, then 4 bytes per fd */
+			sg_json_put_lit(b, ",\"fds\":");
+			sg_json_put_u64(b, c->len >= 16 ? (c->len - 16) / 4 : 0);
+		}
+		sg_json_put_char(b, '}');
+	}
+	sg_json_put_char(b, ']');
+	if (e->flags & SG_EF_CMSG_TRUNC)
+		sg_json_put_lit(b, ",\"truncated\":true");
+	sg_json_put_char(b, '}');
+}
+
+int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
+		     const struct sg_enrich *x, struct sg_clock *clk)
+{
+	const char *exe = x ? x->exe : NULL, *cgroup = x ? x->cgroup : NULL;
+	const char *rule = x ? x->rule_name : NULL, *name;
+	size_t exe_len = exe ? strlen(exe) : 0, cgroup_len = cgroup ? strlen(cgroup) : 0;
+	size_t rule_len = rule ? strlen(rule) : 0, comm_len, need;
+	const void *nul;
+	int err;
+
+	if (!b || !e || !clk)
+		return -EINVAL;
+	need = EVENT_FIXED_MAX + SG_JSON_STR_MAX(exe_len) + SG_JSON_STR_MAX(cgroup_len) +
+	       SG_JSON_STR_MAX(rule_len);
+	err = sg_outbuf_reserve(b, need);
+	if (err)
+		return err;
+
+	put_head(b, seq, e->ts_ns, clk);
+	if (e->syscall == SG_SYSCALL_CONNECT)
+		sg_json_put_lit(b, "\"connect\",\"syscall\":");
+	else
+		sg_json_put_lit(b, "\"send\",\"syscall\":");
+	put_name_or_u64(b, sg_syscall_name(e->syscall), e->syscall);
+	if (e->flags & SG_EF_MMSG) {
+		sg_json_put_lit(b, ",\"index\":");
+		sg_json_put_u64(b, e->index);
+		sg_json_put_lit(b, ",\"vlen\":");
+		sg_json_put_u64(b, e->vlen);
+	}
+
+	sg_json_put_lit(b, ",\"proc\":{\"pid\":");
+	sg_json_put_u64(b, e->pid);
+	sg_json_put_lit(b, ",\"tid\":");
+	sg_json_put_u64(b, e->tid);
+	sg_json_put_lit(b, ",\"ppid\":");
+	sg_json_put_u64(b, e->ppid);
+	sg_json_put_lit(b, ",\"uid\":");
+	sg_json_put_u64(b, e->uid);
+	sg_json_put_lit(b, ",\"gid\":");
+	sg_json_put_u64(b, e->gid);
+	sg_json_put_lit(b, ",\"comm\":");
+	nul = memchr(e->comm, '\0', SG_COMM_LEN);
+	comm_len = nul ? (size_t)((const __u8 *)nul - e->comm) : SG_COMM_LEN;
+	sg_json_put_str(b, e->comm, comm_len);
+	/* exe and cgroup: null when unresolved, never "" */
+	sg_json_put_lit(b, ",\"exe\":");
+	put_cstr_or_null(b, exe, exe_len);
+	sg_json_put_lit(b, ",\"cgroup_id\":");
+	sg_json_put_u64(b, e->cgroup_id);
+	sg_json_put_lit(b, ",\"cgroup\":");
+	put_cstr_or_null(b, cgroup, cgroup_len);
+
+	sg_json_put_lit(b, "},\"fd\":");
+	sg_json_put_i64(b, e->fd);
+	sg_json_put_lit(b, ",\"sock\":");
+	if (e->flags & SG_EF_SOCK) {
+		sg_json_put_lit(b, "{\"family\":");
+		put_name_or_u64(b, sg_family_name(e->sock_family), e->sock_family);
+		sg_json_put_lit(b, ",\"type\":");
+		put_name_or_u64(b, sg_socktype_name(e->sock_type), e->sock_type);
+		sg_json_put_lit(b, ",\"protocol\":");
+		put_name_or_u64(b, sg_protocol_name(e->sock_family, e->sock_protocol),
+				e->sock_protocol);
+		sg_json_put_char(b, '}');
+	} else {
+		sg_json_put_lit(b, "null");
+	}
+
+	sg_json_put_lit(b, ",\"dst\":");
+	if (e->dst_source == SG_DST_NONE) {
+		sg_json_put_lit(b, "null,\"dst_source\":null");
+	} else {
+		sg_addr_put_json(b, e->addr, e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX);
+		if (e->dst_source == SG_DST_MSG)
+			sg_json_put_lit(b, ",\"dst_source\":\"msg\"");
+		else if (e->dst_source == SG_DST_PEER)
+			sg_json_put_lit(b, ",\"dst_source\":\"peer\"");
+		else
+			sg_json_put_lit(b, ",\"dst_source\":null");
+	}
+
+	put_flags(b, e->msg_flags);
+	sg_json_put_lit(b, ",\"len\":");
+	sg_json_put_u64(b, e->len);
+	sg_json_put_lit(b, ",\"iovlen\":");
+	sg_json_put_u64(b, e->iovlen);
+	put_control(b, e);
+
+	sg_json_put_lit(b, ",\"ret\":");
+	sg_json_put_i64(b, e->ret);
+	sg_json_put_lit(b, ",\"errno\":");
+	if (e->err == 0) {
+		sg_json_put_lit(b, "null");
+	} else {
+		/* the ABI carries a positive errno; accept -errno as well */
+		int err_no = e->err < 0 ? -e->err : e->err;
+
+		put_name_or_u64(b, sg_errno_name(err_no), (uint64_t)(uint32_t)err_no);
+	}
+
+	sg_json_put_lit(b, ",\"policy\":{\"verdict\":");
+	put_name_or_u64(b, sg_verdict_name(e->verdict), e->verdict);
+	sg_json_put_lit(b, ",\"rule\":");
+	put_cstr_or_null(b, rule, rule_len);
+	sg_json_put_lit(b, ",\"version\":");
+	sg_json_put_u64(b, e->policy_version);
+	sg_json_put_lit(b, ",\"enforced_by\":");
+	name = sg_enforcer_name(e->enforced_by);
+	if (name)
+		sg_json_put_name(b, name);
+	else if (e->enforced_by == SG_ENF_NONE)
+		sg_json_put_lit(b, "null");
+	else
+		sg_json_put_u64(b, e->enforced_by);
+	sg_json_put_lit(b, "}}\n");
+	return 0;
+}
+
+#define SMALL_RECORD_MAX (128 + SG_CLOCK_TS_JSON_LEN + 6 * SG_JSON_INT_MAX)
+
+int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_t count,
+		    struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"lost\",\"count\":");
+	sg_json_put_u64(b, count);
+	sg_json_put_lit(b, "}\n");
+	return 0;
+}
+
+int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
+		     struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !s || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"stats\",\"events\":");
+	sg_json_put_u64(b, s->events);
+	sg_json_put_lit(b, ",\"lost\":");
+	sg_json_put_u64(b, s->lost);
+	sg_json_put_lit(b, ",\"denied\":");
+	sg_json_put_u64(b, s->denied);
+	sg_json_put_lit(b, ",\"sink_errors\":");
+	sg_json_put_u64(b, s->sink_errors);
+	sg_json_put_lit(b, "}\n");
+	return 0;
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Streaming JSON writer and the growable output buffer: see json.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+
+int sg_outbuf_init(struct sg_outbuf *b, size_t cap)
+{
+	b->len = 0;
+	b->cap = 0;
+	b->data = NULL;
+	if (cap == 0)
+		cap = 4096;
+	b->data = malloc(cap);
+	if (!b->data)
+		return -ENOMEM;
+	b->cap = cap;
+	return 0;
+}
+
+void sg_outbuf_free(struct sg_outbuf *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+int sg_outbuf_grow(struct sg_outbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *p;
+
+	if (n > SIZE_MAX / 2 - b->len)
+		return -ENOMEM;
+	while (cap - b->len < n)
+		cap *= 2;
+	if (cap == b->cap)
+		return 0;
+	p = realloc(b->data, cap);
+	if (!p)
+		return -ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* --- numbers -------------------------------------------------------------- */
+
+static const char digits2[201] = "00010203040506070809"
+				 "10111213141516171819"
+				 "20212223242526272829"
+				 "30313233343536373839"
+				 "40414243444546474849"
+				 "50515253545556575859"
+				 "60616263646566676869"
+				 "70717273747576777879"
+				 "80818283848586878889"
+				 "90919293949596979899";
+
+void sg_json_put_u64(struct sg_outbuf *b, uint64_t v)
+{
+	char tmp[SG_JSON_INT_MAX];
+	char *p = tmp + sizeof(tmp);
+
+	if (v < 10) {
+		b->data[b->len++] = (char)('0' + v);
+		return;
+	}
+	while (v >= 100) {
+		unsigned int i = (unsigned int)(v % 100) * 2;
+
+		v /= 100;
+		*--p = digits2[i + 1];
+		*--p = digits2[i];
+	}
+	if (v >= 10) {
+		unsigned int i = (unsigned int)v * 2;
+
+		*--p = digits2[i + 1];
+		*--p = digits2[i];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	sg_json_put_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void sg_json_put_i64(struct sg_outbuf *b, int64_t v)
+{
+	if (v < 0) {
+		b->data[b->len++] = '-';
+		/* negate in unsigned arithmetic: INT64_MIN has no positive twin */
+		sg_json_put_u64(b, 0 - (uint64_t)v);
+		return;
+	}
+	sg_json_put_u64(b, (uint64_t)v);
+}
+
+static const char hexdig[16] = "0123456789abcdef";
+
+void sg_json_put_hex(struct sg_outbuf *b, uint64_t v)
+{
+	int shift = 60;
+
+	b->data[b->len++] = '0';
+	b->data[b->len++] = 'x';
+	while (shift > 0 && !((v >> shift) & 0xf))
+		shift -= 4;
+	for (; shift >= 0; shift -= 4)
+		b->data[b->len++] = hexdig[(v >> shift) & 0xf];
+}
+
+/* --- strings -------------------------------------------------------------- */
+
+/*
+ * Per byte: 0 copied as is, 1 ASCII that must be escaped (controls, '"', '\\'),
+ * 2 start of (or inside) a multi-byte sequence, checked by utf8_seq().
+ */
+static const unsigned char str_class[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x90 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xa0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xb0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xc0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xd0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xf0 */
+};
+
+static inline int is_cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at p (n bytes left), or 0 when p[0] does
+ * not start one (RFC 3629 table 4: the second byte's range excludes overlongs,
+ * surrogates and code points above U+10FFFF).
+ */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && is_cont(p[1]) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		return n >= 4 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) && is_cont(p[3]) ? 4 : 0;
+	}
+	return 0;
+}
+
+static void put_escape(struct sg_outbuf *b, unsigned char c)
+{
+	char *o = b->data + b->len;
+
+	o[0] = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		o[1] = (char)c;
+		b->len += 2;
+		return;
+	case '\b':
+		o[1] = 'b';
+		b->len += 2;
+		return;
+	case '\f':
+		o[1] = 'f';
+		b->len += 2;
+		return;
+	case '\n':
+		o[1] = 'n';
+		b->len += 2;
+		return;
+	case '\r':
+		o[1] = 'r';
+		b->len += 2;
+		return;
+	case '\t':
+		o[1] = 't';
+		b->len += 2;
+		return;
+	default:
+		o[1] = 'u';
+		o[2] = '0';
+		o[3] = '0';
+		o[4] = hexdig[c >> 4];
+		o[5] = hexdig[c & 0xf];
+		b->len += 6;
+	}
+}
+
+void sg_json_put_str(struct sg_outbuf *b, const void *s, size_t n)
+{
+	const unsigned char *p = s, *end = p + n;
+
+	b->data[b->len++] = '"';
+	while (p < end) {
+		const unsigned char *run = p;
+		size_t k;
+
+		while (p < end && str_class[*p] == 0)
+			p++;
+		if (p > run)
+			sg_json_put_raw(b, (const char *)run, (size_t)(p - run));
+		if (p == end)
+			break;
+		if (str_class[*p] == 1) {
+			put_escape(b, *p++);
+			continue;
+		}
+		k = utf8_seq(p, (size_t)(end - p));
+		if (k) {
+			sg_json_put_raw(b, (const char *)p, k);
+			p += k;
+		} else {
+			put_escape(b, *p++);
+		}
+	}
+	b->data[b->len++] = '"';
+}
+
+/* --- checked -------------------------------------------------------------- */
+
+int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n)
+{
+	int err = sg_outbuf_reserve(b, n);
+
+	if (err)
+		return err;
+	sg_json_put_raw(b, s, n);
+	return 0;
+}
+
+int sg_json_u64(struct sg_outbuf *b, uint64_t v)
+{
+	int err = sg_outbuf_reserve(b, SG_JSON_INT_MAX);
+
+	if (err)
+		return err;
+	sg_json_put_u64(b, v);
+	return 0;
+}
+
+int sg_json_i64(struct sg_outbuf *b, int64_t v)
+{
+	int err = sg_outbuf_reserve(b, SG_JSON_INT_MAX);
+
+	if (err)
+		return err;
+	sg_json_put_i64(b, v);
+	return 0;
+}
+
+int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n)
+{
+	int err;
+
+	if (n > (SIZE_MAX - 2) / 6)
+		return -ENOMEM;
+	err = sg_outbuf_reserve(b, SG_JSON_STR_MAX(n));
+	if (err)
+		return err;
+	sg_json_put_str(b, s, n);
+	return 0;
+}
+
+int sg_json_str(struct sg_outbuf *b, const char *s)
+{
+	if (!s)
+		return sg_json_raw(b, "null", 4);
+	return sg_json_strn(b, s, strlen(s));
+}

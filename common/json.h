@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A small streaming JSON writer on struct sg_outbuf (event.h), fast enough for
+ * millions of records per second: no printf, no allocation once the buffer
+ * has grown.
+ *
+ * Two layers:
+ *  - sg_json_put_*: unchecked. The caller first makes room with
+ *    sg_outbuf_reserve() for the worst case (SG_JSON_STR_MAX, SG_JSON_INT_MAX)
+ *    and then writes without further checks.
+ *  - sg_json_*: checked, each reserves what it needs; 0 or -ENOMEM.
+ *
+ * Strings: RFC 8259 escaping; valid UTF-8 (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF) passes through; each byte that is not
+ * part of a valid sequence is written as "\u00XX", the byte read as a Latin-1
+ * code point, so nothing is ever dropped or passed raw.
+ */
+#ifndef SG_JSON_H
+#define SG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "event.h"
+
+/* Worst-case output of sg_json_put_str for n input bytes: quotes + "\u00XX" each. */
+#define SG_JSON_STR_MAX(n) (2 + 6 * (size_t)(n))
+/* Worst-case output of sg_json_put_u64/i64: "-9223372036854775808", "18446744073709551615". */
+#define SG_JSON_INT_MAX 20
+
+/* Grow b so that at least n more bytes fit. 0 or -ENOMEM. */
+int sg_outbuf_grow(struct sg_outbuf *b, size_t n);
+
+static inline int sg_outbuf_reserve(struct sg_outbuf *b, size_t n)
+{
+	if (__builtin_expect(b->cap - b->len >= n, 1))
+		return 0;
+	return sg_outbuf_grow(b, n);
+}
+
+/* --- unchecked: room must have been reserved ------------------------------ */
+
+static inline void sg_json_put_raw(struct sg_outbuf *b, const char *s, size_t n)
+{
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+/* A string literal (keys, punctuation): its length is known at compile time. */
+#define sg_json_put_lit(b, lit) sg_json_put_raw((b), (lit), sizeof(lit) - 1)
+
+static inline void sg_json_put_char(struct sg_outbuf *b, char c)
+{
+	b->data[b->len++] = c;
+}
+
+void sg_json_put_u64(struct sg_outbuf *b, uint64_t v);
+void sg_json_put_i64(struct sg_outbuf *b, int64_t v);
+/* "0x" and lowercase hex digits, no leading zeros, unquoted. At most 18 bytes. */
+void sg_json_put_hex(struct sg_outbuf *b, uint64_t v);
+/* n bytes of s (may contain NUL) as a quoted, escaped JSON string. */
+void sg_json_put_str(struct sg_outbuf *b, const void *s, size_t n);
+/* A NUL-terminated string known to need no escaping (names from names.h), quoted. */
+static inline void sg_json_put_name(struct sg_outbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	b->data[b->len] = '"';
+	memcpy(b->data + b->len + 1, s, n);
+	b->data[b->len + 1 + n] = '"';
+	b->len += n + 2;
+}
+
+/* --- checked -------------------------------------------------------------- */
+
+int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n);
+int sg_json_u64(struct sg_outbuf *b, uint64_t v);
+int sg_json_i64(struct sg_outbuf *b, int64_t v);
+int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n);
+/* A NUL-terminated string, or null when s is NULL. */
+int sg_json_str(struct sg_outbuf *b, const char *s);
+
+#endif /* SG_JSON_H */
