@@ -1,0 +1,1893 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sender: performs exact sends for the integration tests.
+ *
+ *   sender [-w] SCENARIO | sender [-w] burst N | sender list
+ *
+ * With -w the sender (and a forked child) stays alive after printing, until
+ * stdin reaches EOF, so the daemon can still resolve /proc/PID/exe and
+ * cgroup while it writes the events.
+ * Every scenario only talks to loopback, to local unix sockets or to the
+ * kernel over netlink. On success it prints one JSON line on stdout that
+ * describes what it did, in raw form, so the runner can compute every field
+ * the daemon must report:
+ *
+ *   {"scenario":S,"pid":P,"procs":[{"pid","ppid","uid","gid","comm"}...],
+ *    "events":[{"pid","tid","syscall","fd","sock":[family,type,protocol]|null,
+ *               "dst":{...}|null,"dst_source":"msg"|"peer"|null,"flags":N,
+ *               "len":N,"iovlen":N,"control":null|{"len":N,"cmsgs":[[lvl,type,fds]]},
+ *               "ret":N,"errno":N,"index":i,"vlen":n,"note":"..."}...]}
+ *
+ * dst is already in the event's shape, except that abstract unix names are
+ * given as "abstract_hex" (the runner decides how bytes must be escaped).
+ * errno is a number (0 on success); "index"/"vlen" are -1 outside sendmmsg.
+ * Exit status 0 when every send went as the scenario intends, 1 otherwise
+ * (the line is printed anyway, with "problems").
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* A flag bit no kernel defines for send(2); must show as a hex string. */
+#define UNKNOWN_FLAG 0x200000
+
+/* A pointer the kernel cannot read: EFAULT. */
+#define BAD_PTR ((void *)16)
+
+#define MAX_CMSGS 16
+
+/* One expected event, in raw form. */
+struct exp {
+	pid_t pid;
+	pid_t tid;
+	const char *syscall;
+	int fd;
+	char dst[512]; /* JSON text; "" means null */
+	const char *dst_source; /* NULL: null */
+	unsigned int flags;
+	long long len;
+	long long iovlen;
+	long long controllen; /* -1: control null */
+	int ncmsgs;
+	int cmsgs[MAX_CMSGS][3]; /* level, type, fds (-1: not SCM_RIGHTS) */
+	long long ret;
+	int err;
+	int index; /* -1: not sendmmsg */
+	int vlen;
+	const char *note;
+};
+
+static char out[1 << 20];
+static size_t out_len;
+static int nevents;
+static char problems[8192];
+static size_t problems_len;
+
+static void outf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void outf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out + out_len, sizeof(out) - out_len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(out) - out_len) {
+		fprintf(stderr, "sender: output buffer full\n");
+		exit(3);
+	}
+	out_len += (size_t)n;
+}
+
+static void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void problem(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Messages are ours: no quotes or backslashes to escape. */
+	n = snprintf(problems + problems_len, sizeof(problems) - problems_len, "%s\"%s\"",
+		     problems_len ? "," : "", msg);
+	if (n > 0 && (size_t)n < sizeof(problems) - problems_len)
+		problems_len += (size_t)n;
+}
+
+/* -w: after printing, live on until stdin is closed. */
+static int wait_stdin;
+
+static void wait_eof(void)
+{
+	char c[64];
+
+	if (!wait_stdin)
+		return;
+	while (read(0, c, sizeof(c)) > 0)
+		;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "sender: %s: %s\n", what, strerror(errno));
+	exit(3);
+}
+
+static pid_t my_tid(void)
+{
+	return gettid();
+}
+
+static void sock_json(int fd)
+{
+	int family, type, proto;
+	socklen_t l = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0) {
+		outf("null");
+		return;
+	}
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+		die("SO_TYPE");
+	l = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) < 0)
+		die("SO_PROTOCOL");
+	outf("[%d,%d,%d]", family, type, proto);
+}
+
+static void exp_init(struct exp *e, const char *syscall, int fd)
+{
+	memset(e, 0, sizeof(*e));
+	e->pid = getpid();
+	e->tid = my_tid();
+	e->syscall = syscall;
+	e->fd = fd;
+	e->iovlen = 1;
+	e->controllen = -1;
+	e->index = -1;
+	e->vlen = -1;
+	e->note = "";
+}
+
+static void exp_emit(const struct exp *e)
+{
+	int i;
+
+	outf("%s{\"pid\":%d,\"tid\":%d,\"syscall\":\"%s\",\"fd\":%d,\"sock\":", nevents ? "," : "",
+	     e->pid, e->tid, e->syscall, e->fd);
+	sock_json(e->fd);
+	outf(",\"dst\":%s,\"dst_source\":", e->dst[0] ? e->dst : "null");
+	if (e->dst_source)
+		outf("\"%s\"", e->dst_source);
+	else
+		outf("null");
+	outf(",\"flags\":%u,\"len\":%lld,\"iovlen\":%lld,\"control\":", e->flags, e->len,
+	     e->iovlen);
+	if (e->controllen < 0) {
+		outf("null");
+	} else {
+		outf("{\"len\":%lld,\"cmsgs\":[", e->controllen);
+		for (i = 0; i < e->ncmsgs; i++)
+			outf("%s[%d,%d,%d]", i ? "," : "", e->cmsgs[i][0], e->cmsgs[i][1],
+			     e->cmsgs[i][2]);
+		outf("]}");
+	}
+	outf(",\"ret\":%lld,\"errno\":%d,\"index\":%d,\"vlen\":%d,\"note\":\"%s\"}", e->ret, e->err,
+	     e->index, e->vlen, e->note);
+	nevents++;
+}
+
+/* Record the outcome of the call just made and check it against the intent. */
+static void exp_done(struct exp *e, long long ret, int err, long long want_ret, int want_err)
+{
+	e->ret = ret < 0 ? -1 : ret;
+	e->err = ret < 0 ? err : 0;
+	if (e->ret != want_ret || e->err != want_err)
+		problem("%s: ret %lld errno %d (%s), wanted ret %lld errno %d", e->note, e->ret,
+			e->err, strerror(e->err), want_ret, want_err);
+	exp_emit(e);
+}
+
+/* --- destinations -------------------------------------------------------- */
+
+static void dst_in(struct exp *e, const char *addr, int port)
+{
+	snprintf(e->dst, sizeof(e->dst), "{\"family\":\"inet\",\"addr\":\"%s\",\"port\":%d}", addr,
+		 port);
+}
+
+static void dst_in6(struct exp *e, const char *addr, int port, unsigned int scope)
+{
+	snprintf(e->dst, sizeof(e->dst),
+		 "{\"family\":\"inet6\",\"addr\":\"%s\",\"port\":%d,\"scope_id\":%u}", addr, port,
+		 scope);
+}
+
+static void dst_unix_path(struct exp *e, const char *path)
+{
+	snprintf(e->dst, sizeof(e->dst), "{\"family\":\"unix\",\"path\":\"%s\"}", path);
+}
+
+static void dst_unix_abstract(struct exp *e, const unsigned char *name, size_t n)
+{
+	size_t i, l;
+
+	l = (size_t)snprintf(e->dst, sizeof(e->dst), "{\"family\":\"unix\",\"abstract_hex\":\"");
+	for (i = 0; i < n && l + 8 < sizeof(e->dst); i++)
+		l += (size_t)snprintf(e->dst + l, sizeof(e->dst) - l, "%02x", name[i]);
+	snprintf(e->dst + l, sizeof(e->dst) - l, "\"}");
+}
+
+static void dst_unix_unnamed(struct exp *e)
+{
+	snprintf(e->dst, sizeof(e->dst), "{\"family\":\"unix\"}");
+}
+
+static void dst_netlink(struct exp *e, unsigned int pid, unsigned int groups)
+{
+	snprintf(e->dst, sizeof(e->dst), "{\"family\":\"netlink\",\"pid\":%u,\"groups\":%u}", pid,
+		 groups);
+}
+
+/* --- sockets --------------------------------------------------------------- */
+
+static struct sockaddr_in sin4(const char *addr, int port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)
+		die("inet_pton");
+	return a;
+}
+
+static struct sockaddr_in6 sin6(const char *addr, int port, unsigned int scope)
+{
+	struct sockaddr_in6 a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = htons((uint16_t)port);
+	a.sin6_scope_id = scope;
+	if (inet_pton(AF_INET6, addr, &a.sin6_addr) != 1)
+		die("inet_pton6");
+	return a;
+}
+
+static int xsocket(int family, int type, int proto)
+{
+	int fd = socket(family, type, proto);
+
+	if (fd < 0)
+		die("socket");
+	return fd;
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
+		die("getsockname");
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* A bound UDP socket on addr, port chosen by the kernel. */
+static int udp_receiver(int family, const char *addr, int *port)
+{
+	int fd = xsocket(family, SOCK_DGRAM, 0);
+	int big = 1 << 20;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (family == AF_INET) {
+		struct sockaddr_in a = sin4(addr, 0);
+
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("bind udp4");
+	} else {
+		struct sockaddr_in6 a = sin6(addr, 0, 0);
+
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("bind udp6");
+	}
+	*port = local_port(fd);
+	return fd;
+}
+
+/* A connected TCP pair over loopback: *cfd the client, returns the accepted fd. */
+static int tcp_pair(int family, int *cfd, int *port)
+{
+	int lfd = xsocket(family, SOCK_STREAM, 0);
+	int one = 1, afd;
+
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	*cfd = xsocket(family, SOCK_STREAM, 0);
+	if (family == AF_INET) {
+		struct sockaddr_in a = sin4("127.0.0.1", 0);
+
+		if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0)
+			die("listen4");
+		a.sin_port = htons((uint16_t)local_port(lfd));
+		if (connect(*cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("connect4");
+	} else {
+		struct sockaddr_in6 a = sin6("::1", 0, 0);
+
+		if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0)
+			die("listen6");
+		a.sin6_port = htons((uint16_t)local_port(lfd));
+		if (connect(*cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("connect6");
+	}
+	*port = local_port(lfd);
+	afd = accept(lfd, NULL, NULL);
+	if (afd < 0)
+		die("accept");
+	close(lfd);
+	return afd;
+}
+
+/* Empty a receiver so unix datagram queues (max_dgram_qlen) never block us. */
+static void drain(int fd)
+{
+	char buf[65536];
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		;
+}
+
+static char payload[1 << 17];
+
+/* --- scenarios ------------------------------------------------------------ */
+
+/* sendto, send (connected), sendmsg, sendmmsg over UDP v4 to 127.0.0.1. */
+static void sc_udp4(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	int cfd = xsocket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct iovec iov[2] = { { payload, 13 }, { payload, 0 } };
+	struct msghdr m = { 0 };
+	struct mmsghdr mm[2];
+	struct exp e;
+	long long r;
+	int i;
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto";
+	e.len = 11;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 11, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 11, 0);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto len 0";
+	e.len = 0;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 0, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 0, 0);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto addrlen sockaddr_storage";
+	{
+		struct sockaddr_storage ss;
+
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, &a, sizeof(a));
+		e.len = 12;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendto(fd, payload, 12, 0, (struct sockaddr *)&ss, sizeof(ss));
+		exp_done(&e, r, errno, 12, 0);
+	}
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 sendmsg";
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = iov;
+	m.msg_iovlen = 1;
+	e.len = 13;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 13, 0);
+
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < 2; i++) {
+		mm[i].msg_hdr.msg_name = &a;
+		mm[i].msg_hdr.msg_namelen = sizeof(a);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	iov[1].iov_len = 17;
+	r = sendmmsg(fd, mm, 2, 0);
+	for (i = 0; i < 2; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = i ? "udp4 sendmmsg[1]" : "udp4 sendmmsg[0]";
+		e.index = i;
+		e.vlen = 2;
+		e.len = (long long)iov[i].iov_len;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		exp_done(&e, r == 2 ? (long long)mm[i].msg_len : -1, errno, e.len, 0);
+	}
+
+	/* Connected UDP: no address, the peer is the destination. */
+	if (connect(cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect udp4");
+	exp_init(&e, "sendto", cfd);
+	e.note = "udp4 connected send";
+	e.len = 21;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = send(cfd, payload, 21, 0);
+	exp_done(&e, r, errno, 21, 0);
+
+	exp_init(&e, "sendmsg", cfd);
+	e.note = "udp4 connected sendmsg";
+	memset(&m, 0, sizeof(m));
+	iov[0].iov_len = 22;
+	m.msg_iov = iov;
+	m.msg_iovlen = 1;
+	e.len = 22;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = sendmsg(cfd, &m, 0);
+	exp_done(&e, r, errno, 22, 0);
+
+	close(fd);
+	close(cfd);
+	close(rfd);
+}
+
+/* UDP v6 to ::1: sendto, scope id, sendmsg, connected send, sendmmsg. */
+static void sc_udp6(void)
+{
+	int rport, rfd = udp_receiver(AF_INET6, "::1", &rport);
+	int fd = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	int cfd = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a = sin6("::1", rport, 0);
+	unsigned int lo = if_nametoindex("lo");
+	struct sockaddr_in6 as = sin6("::1", rport, lo);
+	struct iovec iov[2] = { { payload, 31 }, { payload, 32 } };
+	struct msghdr m = { 0 };
+	struct mmsghdr mm[2];
+	struct exp e;
+	long long r;
+	int i;
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp6 sendto";
+	e.len = 30;
+	dst_in6(&e, "::1", rport, 0);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 30, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 30, 0);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp6 sendto scope_id lo";
+	e.len = 33;
+	dst_in6(&e, "::1", rport, lo);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 33, 0, (struct sockaddr *)&as, sizeof(as));
+	exp_done(&e, r, errno, 33, 0);
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp6 sendmsg";
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = iov;
+	m.msg_iovlen = 1;
+	e.len = 31;
+	dst_in6(&e, "::1", rport, 0);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 31, 0);
+
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < 2; i++) {
+		mm[i].msg_hdr.msg_name = &a;
+		mm[i].msg_hdr.msg_namelen = sizeof(a);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	r = sendmmsg(fd, mm, 2, 0);
+	for (i = 0; i < 2; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = i ? "udp6 sendmmsg[1]" : "udp6 sendmmsg[0]";
+		e.index = i;
+		e.vlen = 2;
+		e.len = (long long)iov[i].iov_len;
+		dst_in6(&e, "::1", rport, 0);
+		e.dst_source = "msg";
+		exp_done(&e, r == 2 ? (long long)mm[i].msg_len : -1, errno, e.len, 0);
+	}
+
+	if (connect(cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect udp6");
+	exp_init(&e, "sendto", cfd);
+	e.note = "udp6 connected send";
+	e.len = 34;
+	dst_in6(&e, "::1", rport, 0);
+	e.dst_source = "peer";
+	r = send(cfd, payload, 34, 0);
+	exp_done(&e, r, errno, 34, 0);
+
+	close(fd);
+	close(cfd);
+	close(rfd);
+}
+
+/* v4-mapped destinations on an AF_INET6 socket, by message and as the peer. */
+static void sc_mapped(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	int cfd = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	int off = 0;
+	struct sockaddr_in6 a = sin6("::ffff:127.0.0.1", rport, 0);
+	struct iovec iov = { payload, 41 };
+	struct msghdr m = { 0 };
+	struct exp e;
+	long long r;
+
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	setsockopt(cfd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+
+	exp_init(&e, "sendto", fd);
+	e.note = "mapped sendto";
+	e.len = 40;
+	dst_in6(&e, "::ffff:127.0.0.1", rport, 0);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 40, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 40, 0);
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "mapped sendmsg";
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = 41;
+	dst_in6(&e, "::ffff:127.0.0.1", rport, 0);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 41, 0);
+
+	if (connect(cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect mapped");
+	exp_init(&e, "sendto", cfd);
+	e.note = "mapped connected send";
+	e.len = 42;
+	dst_in6(&e, "::ffff:127.0.0.1", rport, 0);
+	e.dst_source = "peer";
+	r = send(cfd, payload, 42, 0);
+	exp_done(&e, r, errno, 42, 0);
+
+	close(fd);
+	close(cfd);
+	close(rfd);
+}
+
+/* Unix datagram to a path: address length with and without the NUL. */
+static void sc_unix_path(void)
+{
+	struct sockaddr_un a;
+	char path[108];
+	int rfd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+	int fd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+	struct iovec iov = { payload, 51 };
+	struct msghdr m = { 0 };
+	socklen_t full, exact;
+	struct exp e;
+	long long r;
+
+	snprintf(path, sizeof(path), "/tmp/sg-test-%d.sock", getpid());
+	unlink(path);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	strcpy(a.sun_path, path);
+	full = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+	exact = full - 1;
+	if (bind(rfd, (struct sockaddr *)&a, full) < 0)
+		die("bind unix");
+
+	exp_init(&e, "sendto", fd);
+	e.note = "unix path sendto (addrlen with NUL)";
+	e.len = 50;
+	dst_unix_path(&e, path);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 50, 0, (struct sockaddr *)&a, full);
+	exp_done(&e, r, errno, 50, 0);
+	drain(rfd);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "unix path sendto (addrlen without NUL)";
+	e.len = 52;
+	dst_unix_path(&e, path);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 52, 0, (struct sockaddr *)&a, exact);
+	exp_done(&e, r, errno, 52, 0);
+	drain(rfd);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "unix path sendto (addrlen sizeof sockaddr_un)";
+	e.len = 53;
+	dst_unix_path(&e, path);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 53, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 53, 0);
+	drain(rfd);
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "unix path sendmsg";
+	m.msg_name = &a;
+	m.msg_namelen = full;
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = 51;
+	dst_unix_path(&e, path);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 51, 0);
+	drain(rfd);
+
+	/* Connected to a path: the peer's bound name. */
+	if (connect(fd, (struct sockaddr *)&a, full) < 0)
+		die("connect unix");
+	exp_init(&e, "sendto", fd);
+	e.note = "unix path connected send";
+	e.len = 54;
+	dst_unix_path(&e, path);
+	e.dst_source = "peer";
+	r = send(fd, payload, 54, 0);
+	exp_done(&e, r, errno, 54, 0);
+	drain(rfd);
+
+	/* A path that fills sun_path (108 bytes, no NUL): addrlen 110. */
+	{
+		struct sockaddr_un l;
+		char lpath[sizeof(l.sun_path) + 1];
+		int lr = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+		int lfd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+		int n = snprintf(lpath, sizeof(lpath), "/tmp/sg-test-%d-", getpid());
+
+		memset(lpath + n, 'L', sizeof(l.sun_path) - (size_t)n);
+		lpath[sizeof(l.sun_path)] = 0;
+		unlink(lpath);
+		memset(&l, 0, sizeof(l));
+		l.sun_family = AF_UNIX;
+		memcpy(l.sun_path, lpath, sizeof(l.sun_path));
+		if (bind(lr, (struct sockaddr *)&l, sizeof(l)) < 0)
+			die("bind long unix path");
+		exp_init(&e, "sendto", lfd);
+		e.note = "unix path of 108 bytes without NUL";
+		e.len = 55;
+		dst_unix_path(&e, lpath);
+		e.dst_source = "msg";
+		r = sendto(lfd, payload, 55, 0, (struct sockaddr *)&l, sizeof(l));
+		exp_done(&e, r, errno, 55, 0);
+		drain(lr);
+		close(lfd);
+		close(lr);
+		unlink(lpath);
+	}
+
+	close(fd);
+	close(rfd);
+	unlink(path);
+}
+
+/* Abstract unix name with a byte that is not valid UTF-8. */
+static void sc_unix_abstract(void)
+{
+	struct sockaddr_un a;
+	unsigned char name[64];
+	size_t n;
+	int rfd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+	int fd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+	socklen_t alen;
+	struct exp e;
+	long long r;
+
+	n = (size_t)snprintf((char *)name, sizeof(name), "sg-test-\xff\"\\-%d", getpid());
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	memcpy(a.sun_path + 1, name, n);
+	alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	if (bind(rfd, (struct sockaddr *)&a, alen) < 0)
+		die("bind abstract");
+
+	exp_init(&e, "sendto", fd);
+	e.note = "unix abstract sendto";
+	e.len = 60;
+	dst_unix_abstract(&e, name, n);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 60, 0, (struct sockaddr *)&a, alen);
+	exp_done(&e, r, errno, 60, 0);
+	drain(rfd);
+
+	if (connect(fd, (struct sockaddr *)&a, alen) < 0)
+		die("connect abstract");
+	exp_init(&e, "sendto", fd);
+	e.note = "unix abstract connected send";
+	e.len = 61;
+	dst_unix_abstract(&e, name, n);
+	e.dst_source = "peer";
+	r = send(fd, payload, 61, 0);
+	exp_done(&e, r, errno, 61, 0);
+	drain(rfd);
+
+	/* An abstract name with NUL bytes inside: all addrlen bytes count. */
+	{
+		static const unsigned char nul_name[] = { 's', 'g', 0, 'n', 'u', 'l', 0, 'x' };
+		int r2 = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+		char tail[16];
+		size_t tn = (size_t)snprintf(tail, sizeof(tail), "%d", getpid());
+
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		memcpy(a.sun_path + 1, nul_name, sizeof(nul_name));
+		memcpy(a.sun_path + 1 + sizeof(nul_name), tail, tn);
+		alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + sizeof(nul_name) +
+				   tn);
+		if (bind(r2, (struct sockaddr *)&a, alen) < 0)
+			die("bind abstract nul");
+		exp_init(&e, "sendto", fd);
+		e.note = "unix abstract with NUL bytes inside, sendto";
+		e.len = 62;
+		dst_unix_abstract(&e, (const unsigned char *)a.sun_path + 1, alen - 3);
+		e.dst_source = "msg";
+		r = sendto(fd, payload, 62, 0, (struct sockaddr *)&a, alen);
+		exp_done(&e, r, errno, 62, 0);
+		drain(r2);
+		close(r2);
+	}
+
+	close(fd);
+	close(rfd);
+}
+
+/* socketpair: the peer has no name. */
+static void sc_unix_unnamed(void)
+{
+	int sv[2], ss[2];
+	struct iovec iov = { payload, 71 };
+	struct msghdr m = { 0 };
+	struct exp e;
+	long long r;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, ss) < 0)
+		die("socketpair");
+
+	exp_init(&e, "sendto", sv[0]);
+	e.note = "socketpair dgram send";
+	e.len = 70;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	r = send(sv[0], payload, 70, 0);
+	exp_done(&e, r, errno, 70, 0);
+
+	exp_init(&e, "sendmsg", sv[0]);
+	e.note = "socketpair dgram sendmsg";
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = 71;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	r = sendmsg(sv[0], &m, 0);
+	exp_done(&e, r, errno, 71, 0);
+
+	exp_init(&e, "sendto", ss[1]);
+	e.note = "socketpair stream send";
+	e.len = 72;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	r = send(ss[1], payload, 72, 0);
+	exp_done(&e, r, errno, 72, 0);
+
+	close(sv[0]);
+	close(sv[1]);
+	close(ss[0]);
+	close(ss[1]);
+}
+
+/* NETLINK_ROUTE to the kernel: a harmless RTM_GETLINK for lo. */
+static void sc_netlink(void)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req;
+	struct sockaddr_nl k;
+	int fd = xsocket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct iovec iov = { &req, sizeof(req) };
+	struct msghdr m = { 0 };
+	struct exp e;
+	long long r;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+	req.ifi.ifi_index = (int)if_nametoindex("lo");
+	memset(&k, 0, sizeof(k));
+	k.nl_family = AF_NETLINK;
+
+	exp_init(&e, "sendto", fd);
+	e.note = "netlink sendto kernel";
+	e.len = sizeof(req);
+	dst_netlink(&e, 0, 0);
+	e.dst_source = "msg";
+	r = sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&k, sizeof(k));
+	exp_done(&e, r, errno, sizeof(req), 0);
+	drain(fd);
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "netlink sendmsg kernel";
+	req.nh.nlmsg_seq = 2;
+	m.msg_name = &k;
+	m.msg_namelen = sizeof(k);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = sizeof(req);
+	dst_netlink(&e, 0, 0);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, sizeof(req), 0);
+	drain(fd);
+
+	close(fd);
+}
+
+/* Connected TCP (v4 and v6): send, sendmsg, and the flags of a stream. */
+static void sc_tcp(void)
+{
+	int port4, port6, c4, c6;
+	int a4 = tcp_pair(AF_INET, &c4, &port4);
+	int a6 = tcp_pair(AF_INET6, &c6, &port6);
+	struct iovec iov = { payload, 101 };
+	struct msghdr m = { 0 };
+	struct exp e;
+	long long r;
+
+	exp_init(&e, "sendto", c4);
+	e.note = "tcp4 send";
+	e.len = 100;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = send(c4, payload, 100, 0);
+	exp_done(&e, r, errno, 100, 0);
+
+	exp_init(&e, "sendmsg", c4);
+	e.note = "tcp4 sendmsg";
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = 101;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = sendmsg(c4, &m, 0);
+	exp_done(&e, r, errno, 101, 0);
+
+	exp_init(&e, "sendto", c4);
+	e.note = "tcp4 MSG_OOB";
+	e.flags = MSG_OOB;
+	e.len = 1;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = send(c4, payload, 1, MSG_OOB);
+	exp_done(&e, r, errno, 1, 0);
+
+	exp_init(&e, "sendto", c4);
+	e.note = "tcp4 MSG_MORE";
+	e.flags = MSG_MORE;
+	e.len = 10;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = send(c4, payload, 10, MSG_MORE);
+	exp_done(&e, r, errno, 10, 0);
+
+	exp_init(&e, "sendto", c4);
+	e.note = "tcp4 MSG_DONTWAIT|MSG_NOSIGNAL|MSG_EOR";
+	e.flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR;
+	e.len = 11;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = send(c4, payload, 11, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR);
+	exp_done(&e, r, errno, 11, 0);
+
+	/* The accepted side: its peer is the client's ephemeral port. */
+	exp_init(&e, "sendto", a4);
+	e.note = "tcp4 accepted send";
+	e.len = 102;
+	dst_in(&e, "127.0.0.1", local_port(c4));
+	e.dst_source = "peer";
+	r = send(a4, payload, 102, 0);
+	exp_done(&e, r, errno, 102, 0);
+
+	exp_init(&e, "sendto", c6);
+	e.note = "tcp6 send";
+	e.len = 103;
+	dst_in6(&e, "::1", port6, 0);
+	e.dst_source = "peer";
+	r = send(c6, payload, 103, 0);
+	exp_done(&e, r, errno, 103, 0);
+
+	close(c4);
+	close(a4);
+	close(c6);
+	close(a6);
+}
+
+/* Three iovecs of 10+20+30 bytes, over UDP and over a unix stream. */
+static void sc_iov(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct iovec iov[3] = { { payload, 10 }, { payload + 10, 20 }, { payload + 30, 30 } };
+	struct iovec many[20];
+	struct msghdr m = { 0 };
+	struct exp e;
+	long long r;
+	int i;
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 sendmsg 3 iovecs";
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = iov;
+	m.msg_iovlen = 3;
+	e.len = 60;
+	e.iovlen = 3;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 60, 0);
+
+	/* 20 iovecs of 1..20 bytes: 210 bytes, some of length 0 in between. */
+	for (i = 0; i < 20; i++) {
+		many[i].iov_base = payload + i * 100;
+		many[i].iov_len = (i % 5 == 4) ? 0 : (size_t)i + 1;
+	}
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 sendmsg 20 iovecs";
+	m.msg_iov = many;
+	m.msg_iovlen = 20;
+	e.len = 0;
+	for (i = 0; i < 20; i++)
+		e.len += (long long)many[i].iov_len;
+	e.iovlen = 20;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, e.len, 0);
+
+	/* UIO_MAXIOV (1024) iovecs of 1..3 bytes: every one counts in len. */
+	{
+		static struct iovec max[1024];
+
+		for (i = 0; i < 1024; i++) {
+			max[i].iov_base = payload + i;
+			max[i].iov_len = (size_t)(i % 3) + 1;
+		}
+		exp_init(&e, "sendmsg", fd);
+		e.note = "udp4 sendmsg 1024 iovecs";
+		m.msg_iov = max;
+		m.msg_iovlen = 1024;
+		e.len = 0;
+		for (i = 0; i < 1024; i++)
+			e.len += (long long)max[i].iov_len;
+		e.iovlen = 1024;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendmsg(fd, &m, 0);
+		exp_done(&e, r, errno, e.len, 0);
+	}
+
+	close(fd);
+	close(rfd);
+}
+
+/* SCM_RIGHTS with 3 fds plus SCM_CREDENTIALS in one control buffer. */
+static void sc_scm(void)
+{
+	union {
+		char buf[CMSG_SPACE(3 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
+		struct cmsghdr align;
+	} u;
+	struct ucred cred = { getpid(), getuid(), getgid() };
+	int sv[2], fds[3], one = 1;
+	struct iovec iov = { payload, 80 };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	struct exp e;
+	long long r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		die("socketpair");
+	setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
+	fds[0] = 0;
+	fds[1] = 1;
+	fds[2] = 2;
+	memset(&u, 0, sizeof(u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = sizeof(u.buf);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(3 * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	c = CMSG_NXTHDR(&m, c);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_CREDENTIALS;
+	c->cmsg_len = CMSG_LEN(sizeof(cred));
+	memcpy(CMSG_DATA(c), &cred, sizeof(cred));
+
+	exp_init(&e, "sendmsg", sv[0]);
+	e.note = "unix SCM_RIGHTS(3)+SCM_CREDENTIALS";
+	e.len = 80;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	e.controllen = (long long)sizeof(u.buf);
+	e.ncmsgs = 2;
+	e.cmsgs[0][0] = SOL_SOCKET;
+	e.cmsgs[0][1] = SCM_RIGHTS;
+	e.cmsgs[0][2] = 3;
+	e.cmsgs[1][0] = SOL_SOCKET;
+	e.cmsgs[1][1] = SCM_CREDENTIALS;
+	e.cmsgs[1][2] = -1;
+	r = sendmsg(sv[0], &m, 0);
+	exp_done(&e, r, errno, 80, 0);
+
+	/* One fd only, control buffer exactly CMSG_SPACE(sizeof(int)). */
+	m.msg_controllen = CMSG_SPACE(sizeof(int));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), fds, sizeof(int));
+	exp_init(&e, "sendmsg", sv[0]);
+	e.note = "unix SCM_RIGHTS(1)";
+	e.len = 80;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	e.controllen = (long long)CMSG_SPACE(sizeof(int));
+	e.ncmsgs = 1;
+	e.cmsgs[0][0] = SOL_SOCKET;
+	e.cmsgs[0][1] = SCM_RIGHTS;
+	e.cmsgs[0][2] = 1;
+	r = sendmsg(sv[0], &m, 0);
+	exp_done(&e, r, errno, 80, 0);
+
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* IP_PKTINFO, IP_TOS, IP_TTL, UDP_SEGMENT on UDP v4, IPV6_PKTINFO on v6, 9 cmsgs. */
+static void sc_cmsg_ip(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + 2 * CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} u6;
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int r6port, r6fd = udp_receiver(AF_INET6, "::1", &r6port);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	int fd6 = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct sockaddr_in6 a6 = sin6("::1", r6port, 0);
+	struct in_pktinfo pi;
+	struct in6_pktinfo pi6;
+	int tos = 0x10, ttl = 9;
+	struct iovec iov = { payload, 90 };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	struct exp e;
+	long long r;
+
+	memset(&u, 0, sizeof(u));
+	memset(&pi, 0, sizeof(pi));
+	inet_pton(AF_INET, "127.0.0.1", &pi.ipi_spec_dst);
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = CMSG_SPACE(sizeof(pi));
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 IP_PKTINFO";
+	e.len = 90;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	e.controllen = (long long)CMSG_SPACE(sizeof(pi));
+	e.ncmsgs = 1;
+	e.cmsgs[0][0] = IPPROTO_IP;
+	e.cmsgs[0][1] = IP_PKTINFO;
+	e.cmsgs[0][2] = -1;
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 90, 0);
+
+	/* PKTINFO + TOS + TTL: three cmsgs. */
+	m.msg_controllen = sizeof(u.buf);
+	c = CMSG_NXTHDR(&m, c);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_TOS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &tos, sizeof(int));
+	c = CMSG_NXTHDR(&m, c);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_TTL;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 IP_PKTINFO+IP_TOS+IP_TTL";
+	e.len = 90;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	e.controllen = (long long)sizeof(u.buf);
+	e.ncmsgs = 3;
+	e.cmsgs[0][0] = IPPROTO_IP;
+	e.cmsgs[0][1] = IP_PKTINFO;
+	e.cmsgs[0][2] = -1;
+	e.cmsgs[1][0] = IPPROTO_IP;
+	e.cmsgs[1][1] = IP_TOS;
+	e.cmsgs[1][2] = -1;
+	e.cmsgs[2][0] = IPPROTO_IP;
+	e.cmsgs[2][1] = IP_TTL;
+	e.cmsgs[2][2] = -1;
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, 90, 0);
+
+	memset(&u6, 0, sizeof(u6));
+	memset(&pi6, 0, sizeof(pi6));
+	inet_pton(AF_INET6, "::1", &pi6.ipi6_addr);
+	memset(&m, 0, sizeof(m));
+	m.msg_name = &a6;
+	m.msg_namelen = sizeof(a6);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u6.buf;
+	m.msg_controllen = sizeof(u6.buf);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi6));
+	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+
+	exp_init(&e, "sendmsg", fd6);
+	e.note = "udp6 IPV6_PKTINFO";
+	e.len = 90;
+	dst_in6(&e, "::1", r6port, 0);
+	e.dst_source = "msg";
+	e.controllen = (long long)sizeof(u6.buf);
+	e.ncmsgs = 1;
+	e.cmsgs[0][0] = IPPROTO_IPV6;
+	e.cmsgs[0][1] = IPV6_PKTINFO;
+	e.cmsgs[0][2] = -1;
+	r = sendmsg(fd6, &m, 0);
+	exp_done(&e, r, errno, 90, 0);
+
+	/* Nine IP_TTL cmsgs: one more than an event lists ("truncated"). */
+	{
+		union {
+			char buf[9 * CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u9;
+		int i;
+
+		memset(&u9, 0, sizeof(u9));
+		memset(&m, 0, sizeof(m));
+		m.msg_name = &a;
+		m.msg_namelen = sizeof(a);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u9.buf;
+		m.msg_controllen = sizeof(u9.buf);
+		exp_init(&e, "sendmsg", fd);
+		e.note = "udp4 9 x IP_TTL";
+		e.len = 90;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		e.controllen = (long long)sizeof(u9.buf);
+		e.ncmsgs = 9;
+		for (c = CMSG_FIRSTHDR(&m), i = 0; c && i < 9; c = CMSG_NXTHDR(&m, c), i++) {
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_TTL;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &ttl, sizeof(int));
+			e.cmsgs[i][0] = IPPROTO_IP;
+			e.cmsgs[i][1] = IP_TTL;
+			e.cmsgs[i][2] = -1;
+		}
+		r = sendmsg(fd, &m, 0);
+		exp_done(&e, r, errno, 90, 0);
+	}
+
+	/* UDP_SEGMENT (GSO): 30 bytes in segments of 10. */
+	{
+		union {
+			char buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} ug;
+		uint16_t gso = 10;
+
+		memset(&ug, 0, sizeof(ug));
+		memset(&m, 0, sizeof(m));
+		iov.iov_len = 30;
+		m.msg_name = &a;
+		m.msg_namelen = sizeof(a);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = ug.buf;
+		m.msg_controllen = sizeof(ug.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(gso));
+		memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+		exp_init(&e, "sendmsg", fd);
+		e.note = "udp4 UDP_SEGMENT";
+		e.len = 30;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		e.controllen = (long long)sizeof(ug.buf);
+		e.ncmsgs = 1;
+		e.cmsgs[0][0] = SOL_UDP;
+		e.cmsgs[0][1] = UDP_SEGMENT;
+		e.cmsgs[0][2] = -1;
+		r = sendmsg(fd, &m, 0);
+		exp_done(&e, r, errno, 30, 0);
+	}
+
+	close(fd);
+	close(fd6);
+	close(rfd);
+	close(r6fd);
+}
+
+/* UDP flags: MSG_DONTWAIT|MSG_NOSIGNAL, MSG_CONFIRM, an unknown bit. */
+static void sc_flags(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	static const unsigned int fl[] = { MSG_DONTWAIT | MSG_NOSIGNAL, MSG_CONFIRM,
+					   MSG_DONTWAIT | UNKNOWN_FLAG };
+	static const char *const notes[] = { "udp4 MSG_DONTWAIT|MSG_NOSIGNAL", "udp4 MSG_CONFIRM",
+					     "udp4 MSG_DONTWAIT|unknown 0x200000" };
+	struct exp e;
+	long long r;
+	size_t i;
+
+	for (i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+		exp_init(&e, "sendto", fd);
+		e.note = notes[i];
+		e.flags = fl[i];
+		e.len = 20 + (long long)i;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendto(fd, payload, (size_t)e.len, (int)fl[i], (struct sockaddr *)&a,
+			   sizeof(a));
+		exp_done(&e, r, errno, e.len, 0);
+	}
+
+	close(fd);
+	close(rfd);
+}
+
+/* Sends that fail: EFAULT, ENOTSOCK, EOPNOTSUPP, EBADF, EDESTADDRREQ, EMSGSIZE. */
+static void sc_errors(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	int cfd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct iovec iov = { BAD_PTR, 15 };
+	struct msghdr m = { 0 };
+	int p[2];
+	struct exp e;
+	long long r;
+
+	if (pipe(p) < 0)
+		die("pipe");
+	if (connect(cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto bad buffer (EFAULT)";
+	e.len = 10;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, BAD_PTR, 10, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, -1, EFAULT);
+
+	exp_init(&e, "sendmsg", fd);
+	e.note = "udp4 sendmsg bad iov_base (EFAULT)";
+	m.msg_name = &a;
+	m.msg_namelen = sizeof(a);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	e.len = 15;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendmsg(fd, &m, 0);
+	exp_done(&e, r, errno, -1, EFAULT);
+
+	exp_init(&e, "sendto", p[1]);
+	e.note = "send on a pipe (ENOTSOCK)";
+	e.len = 5;
+	r = send(p[1], payload, 5, 0);
+	exp_done(&e, r, errno, -1, ENOTSOCK);
+
+	exp_init(&e, "sendto", p[1]);
+	e.note = "sendto with address on a pipe (ENOTSOCK)";
+	e.len = 6;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(p[1], payload, 6, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, -1, ENOTSOCK);
+
+	exp_init(&e, "sendto", 987);
+	e.note = "send on a closed fd (EBADF)";
+	e.len = 7;
+	r = send(987, payload, 7, 0);
+	exp_done(&e, r, errno, -1, EBADF);
+
+	exp_init(&e, "sendto", cfd);
+	e.note = "udp4 MSG_OOB (EOPNOTSUPP)";
+	e.flags = MSG_OOB;
+	e.len = 8;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = send(cfd, payload, 8, MSG_OOB);
+	exp_done(&e, r, errno, -1, EOPNOTSUPP);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "unconnected udp4 send (EDESTADDRREQ)";
+	e.len = 9;
+	r = send(fd, payload, 9, 0);
+	exp_done(&e, r, errno, -1, EDESTADDRREQ);
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto 70000 bytes (EMSGSIZE)";
+	e.len = 70000;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 70000, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, -1, EMSGSIZE);
+
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	close(cfd);
+	close(rfd);
+}
+
+/* sendmmsg: one message per destination, a short stop, a failing call. */
+static void sc_mmsg(void)
+{
+	int p1, p2, p6;
+	int r1 = udp_receiver(AF_INET, "127.0.0.1", &p1);
+	int r2 = udp_receiver(AF_INET, "127.0.0.1", &p2);
+	int r6 = udp_receiver(AF_INET6, "::1", &p6);
+	int fd = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	int off = 0;
+	struct sockaddr_in6 d[3];
+	struct iovec iov[4] = { { payload, 5 }, { payload, 7 }, { payload, 8 }, { payload, 9 } };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} u;
+	struct in6_pktinfo pi6;
+	struct mmsghdr mm[3];
+	struct cmsghdr *c;
+	struct exp e;
+	long long r, lens[3];
+	int i, err;
+
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	d[0] = sin6("::ffff:127.0.0.1", p1, 0);
+	d[1] = sin6("::ffff:127.0.0.1", p2, 0);
+	d[2] = sin6("::1", p6, 0);
+	memset(mm, 0, sizeof(mm));
+	for (i = 0; i < 3; i++) {
+		mm[i].msg_hdr.msg_name = &d[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(d[i]);
+	}
+	/* [0] 5 bytes, [1] 7+8 bytes in 2 iovecs, [2] 9 bytes with IPV6_PKTINFO. */
+	mm[0].msg_hdr.msg_iov = &iov[0];
+	mm[0].msg_hdr.msg_iovlen = 1;
+	mm[1].msg_hdr.msg_iov = &iov[1];
+	mm[1].msg_hdr.msg_iovlen = 2;
+	mm[2].msg_hdr.msg_iov = &iov[3];
+	mm[2].msg_hdr.msg_iovlen = 1;
+	memset(&u, 0, sizeof(u));
+	memset(&pi6, 0, sizeof(pi6));
+	inet_pton(AF_INET6, "::1", &pi6.ipi6_addr);
+	mm[2].msg_hdr.msg_control = u.buf;
+	mm[2].msg_hdr.msg_controllen = sizeof(u.buf);
+	c = CMSG_FIRSTHDR(&mm[2].msg_hdr);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi6));
+	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+	lens[0] = 5;
+	lens[1] = 15;
+	lens[2] = 9;
+
+	r = sendmmsg(fd, mm, 3, MSG_DONTWAIT);
+	err = errno;
+	if (r != 3)
+		problem("sendmmsg 3 destinations returned %lld", r);
+	for (i = 0; i < 3; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = "sendmmsg 3 destinations";
+		e.index = i;
+		e.vlen = 3;
+		e.flags = MSG_DONTWAIT;
+		e.len = lens[i];
+		e.iovlen = (long long)mm[i].msg_hdr.msg_iovlen;
+		if (i < 2)
+			dst_in6(&e, "::ffff:127.0.0.1", i ? p2 : p1, 0);
+		else
+			dst_in6(&e, "::1", p6, 0);
+		e.dst_source = "msg";
+		if (i == 2) {
+			e.controllen = (long long)sizeof(u.buf);
+			e.ncmsgs = 1;
+			e.cmsgs[0][0] = IPPROTO_IPV6;
+			e.cmsgs[0][1] = IPV6_PKTINFO;
+			e.cmsgs[0][2] = -1;
+		}
+		exp_done(&e, i < r ? (long long)mm[i].msg_len : -1, err, lens[i], 0);
+	}
+
+	/* Short: message 1 has an unreadable buffer; the call returns 1. */
+	mm[1].msg_hdr.msg_iov = &iov[1];
+	mm[1].msg_hdr.msg_iovlen = 1;
+	iov[1].iov_base = BAD_PTR;
+	for (i = 0; i < 3; i++)
+		mm[i].msg_len = 0;
+	mm[2].msg_hdr.msg_control = NULL;
+	mm[2].msg_hdr.msg_controllen = 0;
+	r = sendmmsg(fd, mm, 3, 0);
+	err = errno;
+	if (r != 1)
+		problem("sendmmsg short returned %lld (errno %d), wanted 1", r, err);
+	for (i = 0; i < 3; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = "sendmmsg stopped after 1 of 3";
+		e.index = i;
+		e.vlen = 3;
+		e.len = (long long)mm[i].msg_hdr.msg_iov[0].iov_len;
+		if (i < 2)
+			dst_in6(&e, "::ffff:127.0.0.1", i ? p2 : p1, 0);
+		else
+			dst_in6(&e, "::1", p6, 0);
+		e.dst_source = "msg";
+		/* The kernel keeps the error of message 1 to itself: errno null. */
+		exp_done(&e, i < r ? (long long)mm[i].msg_len : -1, 0, i == 0 ? e.len : -1, 0);
+	}
+
+	/* The first message fails: the call returns -1 EFAULT, for both. */
+	iov[0].iov_base = BAD_PTR;
+	r = sendmmsg(fd, mm, 2, 0);
+	err = errno;
+	for (i = 0; i < 2; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = "sendmmsg failing call (EFAULT)";
+		e.index = i;
+		e.vlen = 2;
+		e.len = (long long)mm[i].msg_hdr.msg_iov[0].iov_len;
+		dst_in6(&e, "::ffff:127.0.0.1", i ? p2 : p1, 0);
+		e.dst_source = "msg";
+		exp_done(&e, r < 0 ? -1 : (long long)mm[i].msg_len, err, -1, EFAULT);
+	}
+
+	close(fd);
+	close(r1);
+	close(r2);
+	close(r6);
+}
+
+/* One sendmmsg of UIO_MAXIOV (1024) messages: one event each. */
+static void sc_mmsg_many(void)
+{
+	static struct mmsghdr mm[1024];
+	static struct iovec iov[1024];
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct exp e;
+	long long r;
+	int i, err;
+
+	for (i = 0; i < 1024; i++) {
+		iov[i].iov_base = payload;
+		iov[i].iov_len = (size_t)(i % 61) + 1;
+		mm[i].msg_hdr.msg_name = &a;
+		mm[i].msg_hdr.msg_namelen = sizeof(a);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	r = sendmmsg(fd, mm, 1024, 0);
+	err = errno;
+	if (r != 1024)
+		problem("sendmmsg 1024 returned %lld errno %d", r, err);
+	for (i = 0; i < 1024; i++) {
+		exp_init(&e, "sendmmsg", fd);
+		e.note = "sendmmsg of 1024 messages";
+		e.index = i;
+		e.vlen = 1024;
+		e.len = (long long)iov[i].iov_len;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		exp_done(&e, i < r ? (long long)mm[i].msg_len : -1, r < 0 ? err : 0, e.len, 0);
+	}
+	close(fd);
+	close(rfd);
+}
+
+struct thread_arg {
+	int fd;
+	int port;
+	struct sockaddr_in a;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *t = p;
+	struct exp e;
+	long long r;
+
+	exp_init(&e, "sendto", t->fd);
+	e.note = "udp4 sendto from a second thread";
+	e.len = 111;
+	dst_in(&e, "127.0.0.1", t->port);
+	e.dst_source = "msg";
+	r = sendto(t->fd, payload, 111, 0, (struct sockaddr *)&t->a, sizeof(t->a));
+	exp_done(&e, r, errno, 111, 0);
+	return NULL;
+}
+
+/* The main thread, a second thread, the main thread again. */
+static void sc_thread(void)
+{
+	struct thread_arg t;
+	pthread_t th;
+	struct exp e;
+	long long r;
+	int rfd;
+
+	rfd = udp_receiver(AF_INET, "127.0.0.1", &t.port);
+	t.fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	t.a = sin4("127.0.0.1", t.port);
+
+	exp_init(&e, "sendto", t.fd);
+	e.note = "udp4 sendto main thread before";
+	e.len = 110;
+	dst_in(&e, "127.0.0.1", t.port);
+	e.dst_source = "msg";
+	r = sendto(t.fd, payload, 110, 0, (struct sockaddr *)&t.a, sizeof(t.a));
+	exp_done(&e, r, errno, 110, 0);
+
+	if (pthread_create(&th, NULL, thread_main, &t) != 0 || pthread_join(th, NULL) != 0)
+		die("pthread");
+
+	exp_init(&e, "sendto", t.fd);
+	e.note = "udp4 sendto main thread after";
+	e.len = 112;
+	dst_in(&e, "127.0.0.1", t.port);
+	e.dst_source = "msg";
+	r = sendto(t.fd, payload, 112, 0, (struct sockaddr *)&t.a, sizeof(t.a));
+	exp_done(&e, r, errno, 112, 0);
+
+	close(t.fd);
+	close(rfd);
+}
+
+static void proc_json(pid_t pid, pid_t ppid, uid_t uid, gid_t gid, const char *comm, int first)
+{
+	size_t i;
+
+	outf("%s{\"pid\":%d,\"ppid\":%d,\"uid\":%u,\"gid\":%u,\"comm_hex\":\"", first ? "" : ",",
+	     pid, ppid, uid, gid);
+	for (i = 0; comm[i]; i++)
+		outf("%02x", (unsigned char)comm[i]);
+	outf("\"}");
+}
+
+/* The child sc_child forked, listed in "procs". */
+static pid_t child_pid;
+
+/* A child with its own comm, uid and gid (65534) sends; ppid is us. */
+static void sc_child(void)
+{
+	static const char comm[] = "sg-child";
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	int pfd[2];
+	pid_t pid;
+	ssize_t n;
+	size_t got = 0;
+
+	if (pipe(pfd) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		struct exp e;
+		long long r;
+		int fd;
+
+		close(pfd[0]);
+		out_len = 0;
+		nevents = 0;
+		problems_len = 0;
+		if (prctl(PR_SET_NAME, comm, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			die("child identity");
+		fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+		exp_init(&e, "sendto", fd);
+		e.note = "udp4 sendto from a child uid/gid 65534";
+		e.len = 120;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendto(fd, payload, 120, 0, (struct sockaddr *)&a, sizeof(a));
+		exp_done(&e, r, errno, 120, 0);
+		/* Events, then a NUL, then the problems. */
+		if (write(pfd[1], out, out_len) != (ssize_t)out_len || write(pfd[1], "", 1) != 1 ||
+		    write(pfd[1], problems, problems_len) != (ssize_t)problems_len)
+			_exit(4);
+		close(pfd[1]);
+		wait_eof();
+		_exit(0);
+	}
+	close(pfd[1]);
+	{
+		static char buf[65536];
+
+		while ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+			got += (size_t)n;
+		buf[got] = 0;
+		if (got == 0) {
+			problem("child reported nothing");
+		} else {
+			size_t ev = strlen(buf);
+
+			outf("%s%s", nevents ? "," : "", buf);
+			nevents++;
+			if (ev + 1 < got)
+				problem("child: %s", buf + ev + 1);
+		}
+	}
+	close(pfd[0]);
+	close(rfd);
+	child_pid = pid;
+}
+
+/* After printing: the child lives as long as we do (-w), then must exit 0. */
+static int reap_child(void)
+{
+	int status;
+
+	if (child_pid <= 0)
+		return 0;
+	if (waitpid(child_pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "sender: child exited with status %d\n", status);
+		return 1;
+	}
+	return 0;
+}
+
+/* comm that is not valid UTF-8 (and a quote): the encoder must escape it. */
+static void sc_comm_bytes(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct exp e;
+	long long r;
+
+	if (prctl(PR_SET_NAME, "sg\xfe\"x\xc3\xa9", 0, 0, 0) < 0)
+		die("PR_SET_NAME");
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto with a comm that is not UTF-8";
+	e.len = 130;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 130, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 130, 0);
+	close(fd);
+	close(rfd);
+}
+
+/* One sendto and nothing more: the latency and flush tests. */
+static void sc_single(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct exp e;
+	long long r;
+
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 single sendto";
+	e.len = 64;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 64, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, 64, 0);
+	close(fd);
+	close(rfd);
+}
+
+/* N sendto of 64 bytes as fast as possible; events are not listed. */
+static void sc_burst(long n)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	long i, ok = 0;
+
+	for (i = 0; i < n; i++)
+		if (sendto(fd, payload, 64, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof(a)) >= 0)
+			ok++;
+	outf("],\"sent\":%ld,\"ok\":%ld,\"fd\":%d,\"port\":%d,\"x\":[", n, ok, fd, rport);
+	close(fd);
+	close(rfd);
+}
+
+struct scenario {
+	const char *name;
+	void (*fn)(void);
+};
+
+static const struct scenario scenarios[] = {
+	{ "udp4", sc_udp4 },
+	{ "udp6", sc_udp6 },
+	{ "mapped", sc_mapped },
+	{ "unix_path", sc_unix_path },
+	{ "unix_abstract", sc_unix_abstract },
+	{ "unix_unnamed", sc_unix_unnamed },
+	{ "netlink", sc_netlink },
+	{ "tcp", sc_tcp },
+	{ "iov", sc_iov },
+	{ "scm", sc_scm },
+	{ "cmsg_ip", sc_cmsg_ip },
+	{ "flags", sc_flags },
+	{ "errors", sc_errors },
+	{ "mmsg", sc_mmsg },
+	{ "mmsg_many", sc_mmsg_many },
+	{ "thread", sc_thread },
+	{ "child", sc_child },
+	{ "comm_bytes", sc_comm_bytes },
+	{ "single", sc_single },
+};
+
+static void usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: sender [-w] SCENARIO | sender [-w] burst N | sender list\n"
+			"scenarios:");
+	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(stderr, " %s", scenarios[i].name);
+	fprintf(stderr, " burst\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	char comm[17] = { 0 };
+	const struct scenario *sc = NULL;
+	long burst = -1;
+	size_t i;
+
+	if (argc > 1 && strcmp(argv[1], "-w") == 0) {
+		wait_stdin = 1;
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		usage();
+	if (strcmp(argv[1], "list") == 0) {
+		for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			printf("%s\n", scenarios[i].name);
+		return 0;
+	}
+	if (strcmp(argv[1], "burst") == 0) {
+		char *end;
+
+		if (argc != 3)
+			usage();
+		errno = 0;
+		burst = strtol(argv[2], &end, 10);
+		if (errno || *end || burst < 1 || burst > 100000000)
+			usage();
+	} else {
+		for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			if (strcmp(argv[1], scenarios[i].name) == 0)
+				sc = &scenarios[i];
+		if (!sc || argc != 2)
+			usage();
+	}
+	memset(payload, 'x', sizeof(payload));
+	signal(SIGPIPE, SIG_IGN);
+
+	outf("{\"scenario\":\"%s\",\"pid\":%d,\"events\":[", argv[1], getpid());
+	if (burst > 0)
+		sc_burst(burst);
+	else
+		sc->fn();
+	outf("],\"procs\":[");
+	/* Our own identity as it stands after the scenario (comm may have changed). */
+	prctl(PR_GET_NAME, comm, 0, 0, 0);
+	proc_json(getpid(), getppid(), getuid(), getgid(), comm, 1);
+	if (child_pid > 0)
+		proc_json(child_pid, getpid(), 65534, 65534, "sg-child", 0);
+	outf("],\"problems\":[%s]}\n", problems);
+	fwrite(out, 1, out_len, stdout);
+	fflush(stdout);
+	wait_eof();
+	if (reap_child())
+		return 1;
+	return problems_len ? 1 : 0;
+}
