@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * sendguard tracing: sys_enter/sys_exit of sendto, sendmsg and sendmmsg.
+ * sendguard tracing: sys_exit of sendto, sendmsg and sendmmsg.
  *
- * Enter saves the raw arguments and the time per thread; exit decodes the
- * message (user memory is read then, so sendmmsg's per-message msg_len is
- * known), identifies the process and the kernel socket behind the fd, and
- * writes one struct sg_event per message into the `events` ring buffer.
+ * One program per syscall, on its sys_exit tracepoint: the arguments are
+ * still in the task's saved user registers there (the kernel only overwrites
+ * the return value register), so the send is decoded once, with its result,
+ * without a sys_enter program and a per-thread map to pair them. That halves
+ * the per-send cost (see the issue notes). User memory (msghdr, msg_name,
+ * mmsghdr vector with the per-message msg_len) is read at exit.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
 #include "sock.bpf.h"
 #include "msghdr.bpf.h"
+
+/* libbpf 1.1's bpf_tracing.h stops at the fifth syscall argument. */
+#ifndef PT_REGS_PARM6_SYSCALL
+#if defined(__TARGET_ARCH_x86)
+#define PT_REGS_PARM6_SYSCALL(x) ((x)->r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define PT_REGS_PARM6_SYSCALL(x) ((x)->regs[5])
+#else
+#error "sendguard: define PT_REGS_PARM6_SYSCALL for this architecture"
+#endif
+#endif
 
 #define SG_EINTR		 4
 #define SG_ERESTARTSYS		 512
@@ -28,7 +42,7 @@ const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this fill
 __u64 lost_events = 0; /* records that could not be written */
 __u32 policy_version = 1; /* stamped into every event */
 
-/* Arguments saved at sys_enter, by thread id. */
+/* The arguments of one send call, from the saved user registers. */
 struct sg_call {
 	__u64 ts_ns;
 	__u64 buf; /* sendto buf, sendmsg msghdr, sendmmsg mmsghdr vector */
@@ -39,13 +53,6 @@ struct sg_call {
 	__u32 flags;
 	__u32 syscall;
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct sg_call);
-} calls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -65,40 +72,44 @@ static __always_inline void sg_lost(void)
 	__sync_fetch_and_add(&lost_events, 1);
 }
 
-static __always_inline int sg_enter(__u32 syscall, __s32 fd, __u64 buf, __u64 len, __u64 addr,
-				    __s32 addrlen, __u32 flags)
+/*
+ * Load the arguments of the current send from the task's user registers.
+ * False for the daemon's own sends.
+ */
+static __always_inline bool sg_get_call(struct sg_call *c, __u32 syscall)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct sg_call call = {
-		.buf = buf,
-		.len = len,
-		.addr = addr,
-		.addrlen = addrlen,
-		.fd = fd,
-		.flags = flags,
-		.syscall = syscall,
-	};
+	struct task_struct *task;
+	struct pt_regs *regs;
 
-	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
-		return 0;
-	call.ts_ns = bpf_ktime_get_boot_ns();
-	if (bpf_map_update_elem(&calls, &tid, &call, BPF_ANY))
-		sg_lost();
-	return 0;
-}
-
-/* Move this thread's saved call into @call. False when there is none. */
-static __always_inline bool sg_take_call(struct sg_call *call, __u32 syscall)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sg_call *c = bpf_map_lookup_elem(&calls, &tid);
-
-	if (!c)
+	if (self_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return false;
-	*call = *c;
-	bpf_map_delete_elem(&calls, &tid);
-	return call->syscall == syscall;
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	c->ts_ns = bpf_ktime_get_boot_ns();
+	c->fd = PT_REGS_PARM1_SYSCALL(regs);
+	c->buf = PT_REGS_PARM2_SYSCALL(regs);
+	c->syscall = syscall;
+	switch (syscall) {
+	case SG_SYSCALL_SENDTO: /* sendto(fd, buf, len, flags, dest_addr, addrlen) */
+		c->len = PT_REGS_PARM3_SYSCALL(regs);
+		c->flags = PT_REGS_PARM4_SYSCALL(regs);
+		c->addr = PT_REGS_PARM5_SYSCALL(regs);
+		c->addrlen = PT_REGS_PARM6_SYSCALL(regs);
+		break;
+	case SG_SYSCALL_SENDMSG: /* sendmsg(fd, msg, flags) */
+		c->len = 0;
+		c->flags = PT_REGS_PARM3_SYSCALL(regs);
+		c->addr = 0;
+		c->addrlen = 0;
+		break;
+	default: /* sendmmsg(fd, msgvec, vlen, flags) */
+		c->len = (__u32)PT_REGS_PARM3_SYSCALL(regs);
+		c->flags = PT_REGS_PARM4_SYSCALL(regs);
+		c->addr = 0;
+		c->addrlen = 0;
+		break;
+	}
+	return true;
 }
 
 /*
@@ -149,7 +160,6 @@ static __always_inline struct sock *sg_fill_common(struct sg_event *e, const str
 	struct file *exe;
 
 	__builtin_memset(e, 0, __builtin_offsetof(struct sg_event, cmsgs));
-	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->ts_ns = call->ts_ns;
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
@@ -172,14 +182,6 @@ static __always_inline struct sock *sg_fill_common(struct sg_event *e, const str
 	return sg_fill_sock(e, task, call->fd);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sg_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	/* sendto(fd, buf, len, flags, dest_addr, addrlen) */
-	return sg_enter(SG_SYSCALL_SENDTO, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[4],
-			ctx->args[5], ctx->args[3]);
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
@@ -187,7 +189,7 @@ int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	struct sg_event *e;
 	struct sock *sk;
 
-	if (!sg_take_call(&call, SG_SYSCALL_SENDTO))
+	if (!sg_get_call(&call, SG_SYSCALL_SENDTO))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -205,13 +207,6 @@ int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sg_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	/* sendmsg(fd, msg, flags) */
-	return sg_enter(SG_SYSCALL_SENDMSG, ctx->args[0], ctx->args[1], 0, 0, 0, ctx->args[2]);
-}
-
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
@@ -220,7 +215,7 @@ int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	struct sg_event *e;
 	struct sock *sk;
 
-	if (!sg_take_call(&call, SG_SYSCALL_SENDMSG))
+	if (!sg_get_call(&call, SG_SYSCALL_SENDMSG))
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -237,14 +232,6 @@ int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 	sg_judge(e);
 	bpf_ringbuf_submit(e, sg_wakeup_flags());
 	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int sg_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	/* sendmmsg(fd, msgvec, vlen, flags) */
-	return sg_enter(SG_SYSCALL_SENDMMSG, ctx->args[0], ctx->args[1], ctx->args[2], 0, 0,
-			ctx->args[3]);
 }
 
 struct sg_mmsg_ctx {
@@ -297,7 +284,7 @@ int sg_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 	__u32 zero = 0;
 	__u32 vlen;
 
-	if (!sg_take_call(&call, SG_SYSCALL_SENDMMSG))
+	if (!sg_get_call(&call, SG_SYSCALL_SENDMMSG))
 		return 0;
 	vlen = call.len > SG_UIO_MAXIOV ? SG_UIO_MAXIOV : call.len;
 	if (!vlen)
