@@ -69,7 +69,7 @@ struct sg_cmsg {
  * sendto/sendmsg produce one event per call, sendmmsg one per message
  * (SG_EF_MMSG set, index/vlen valid).
  *
- * ts_ns      bpf_ktime_get_boot_ns() at sys_enter
+ * ts_ns      bpf_ktime_get_boot_ns() when the send returned (sys_exit)
  * cgroup_id  bpf_get_current_cgroup_id() (cgroup v2)
  * exe_dev/ino  identity of task->mm->exe_file; exe_dev is the kernel's
  *            dev_t encoding (MAJOR << 20 | MINOR)
@@ -135,55 +135,120 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
  * when the value has no entry). The AND of the bitmaps of the active
  * dimensions holds the rules whose lookup keys all match; its lowest set bit
  * is the first match, after the per-rule checks that do not fit a lookup
- * (flags_all, len_min/len_max) for rules in the `post` set. So a send costs a
- * fixed number of lookups whatever the number of rules or CIDRs.
+ * (flags_all, len_min/len_max: sg_rule_rt) for rules in the `post` set. So a
+ * send costs a fixed number of lookups whatever the number of rules or CIDRs.
  *
  * Every map key starts with a policy slot (0 or 1): user space fills the
  * inactive slot completely, then flips the active slot (one 32-bit store the
  * programs read once per send), so a send is judged by one whole version.
  * A slot is rewritten only after the programs have stopped using it (see the
  * daemon's reload).
+ *
+ * Maps (defined in bpf/policy.bpf.h; "+dflt" = the value already includes the
+ * dimension's default bitmap, so a hit alone decides the dimension):
+ *
+ * sg_pol_active   ARRAY[1] __u32: the active slot
+ * sg_pol_cfg      ARRAY[2] sg_policy_cfg, index slot
+ * sg_pol_rules    ARRAY[2 * SG_MAX_RULES] sg_rule_rt, index slot * SG_MAX_RULES + rule
+ * sg_pol_arr      ARRAY[2 * SG_ARR_PER_SLOT] sg_bitmap, index slot * SG_ARR_PER_SLOT +
+ *                 SG_ARR_*_OFF + value: syscall, family, type, protocol (+dflt);
+ *                 FLAGANY/FLAGNONE + bit: the rules whose flags_any/flags_none
+ *                 has that bit (no dflt: OR-ed, resp. removed, per set bit)
+ * sg_pol_id       HASH sg_id_key -> sg_bitmap (+dflt): uid, gid, and the
+ *                 protocols >= SG_ARR_PROTO_MAX (AF_PACKET's htons(ETH_P_*))
+ * sg_pol_comm     HASH sg_comm_key -> sg_bitmap (+dflt)
+ * sg_pol_exe      HASH sg_exe_key -> sg_bitmap (+dflt)
+ * sg_pol_cgroup   HASH sg_cgroup_key -> sg_bitmap (+dflt), one per cgroup v2 id;
+ *                 the hits of every ancestor of the sender's cgroup are OR-ed
+ * sg_pol_cmsg     HASH sg_cmsg_key -> sg_bitmap (+dflt); the hits of every
+ *                 control message of the send are OR-ed
+ * sg_pol_pclass   ARRAY[2 * SG_PCLASS_SPACES * SG_PCLASS_CHUNKS] sg_pclass_chunk:
+ *                 port -> port class, see below
+ * sg_pol_portbits ARRAY[2 * SG_MAX_PORT_CLASSES] sg_bitmap (+dflt), index
+ *                 slot * SG_MAX_PORT_CLASSES + class in space SG_PCLASS_PORT
+ * sg_pol_lpm4/6   LPM_TRIE sg_lpm4_key/sg_lpm6_key -> sg_bitmap (+dflt)
+ * sg_pol_unix     LPM_TRIE sg_unix_key -> sg_bitmap (+dflt)
+ *
+ * Port classes: per class space (IPv4 dst, IPv6 dst, "port" key), the
+ * compiler cuts 0..65535 into elementary intervals at every boundary of the
+ * port ranges of that space; all ports of one class match the same entries.
+ * sg_pol_pclass[(slot * SG_PCLASS_SPACES + space) * SG_PCLASS_CHUNKS + port / 256]
+ * .c[port % 256] is the class. dst entries without a port (0-65535) are
+ * stored once under class SG_PCLASS_ANY instead of once per class; a send
+ * looks up (SG_PCLASS_ANY, addr) and (class of its port, addr), each only
+ * when sg_policy_cfg.dst_lookups says that kind of entry exists, and ORs the
+ * hits. Every LPM entry carries the bits of the shorter entries of the same
+ * class that cover it (the trie returns only the longest match).
  */
-#define SG_MAX_RULES 1024
+#define SG_MAX_RULES  1024
 #define SG_RULE_WORDS (SG_MAX_RULES / 64)
-#define SG_NO_RULE 0xffff
+#define SG_NO_RULE    0xffff
 
 /* Dimensions (bits of sg_policy_cfg.dims). */
-#define SG_DIM_SYSCALL 0
-#define SG_DIM_FAMILY 1
-#define SG_DIM_TYPE 2
-#define SG_DIM_PROTOCOL 3
-#define SG_DIM_DST 4
-#define SG_DIM_PORT 5
-#define SG_DIM_UNIX 6
-#define SG_DIM_FLAGS_ANY 7
+#define SG_DIM_SYSCALL	  0
+#define SG_DIM_FAMILY	  1
+#define SG_DIM_TYPE	  2
+#define SG_DIM_PROTOCOL	  3
+#define SG_DIM_DST	  4
+#define SG_DIM_PORT	  5
+#define SG_DIM_UNIX	  6
+#define SG_DIM_FLAGS_ANY  7
 #define SG_DIM_FLAGS_NONE 8
-#define SG_DIM_CMSG 9
-#define SG_DIM_COMM 10
-#define SG_DIM_EXE 11
-#define SG_DIM_UID 12
-#define SG_DIM_GID 13
-#define SG_DIM_CGROUP 14
-#define SG_NDIMS 15
+#define SG_DIM_CMSG	  9
+#define SG_DIM_COMM	  10
+#define SG_DIM_EXE	  11
+#define SG_DIM_UID	  12
+#define SG_DIM_GID	  13
+#define SG_DIM_CGROUP	  14
+#define SG_NDIMS	  15
 
 /* Small-domain dimensions: one bitmap per value in sg_pol_arr. */
-#define SG_ARR_SYSCALL_OFF 0 /* 8 values: SG_SYSCALL_* */
-#define SG_ARR_FAMILY_OFF 8 /* 64 values: AF_* */
-#define SG_ARR_TYPE_OFF 72 /* 16 values: SOCK_* */
-#define SG_ARR_PROTO_OFF 88 /* 512 values: IPPROTO_* and others */
-#define SG_ARR_FLAGANY_OFF 600 /* 32 values: bit number */
-#define SG_ARR_FLAGNONE_OFF 632 /* 32 values: bit number */
-#define SG_ARR_CMSG_OFF 664 /* 64 values: cmsg index from sg_pol_cmsgidx */
-#define SG_ARR_PER_SLOT 728
-#define SG_MAX_CMSG_KINDS 64
-#define SG_MAX_PORT_CLASSES 4096
-#define SG_MAX_CGROUP_DEPTH 32
+#define SG_ARR_SYSCALL_OFF  0 /* 8 values: SG_SYSCALL_* */
+#define SG_ARR_FAMILY_OFF   8 /* 64 values: AF_* */
+#define SG_ARR_TYPE_OFF	    72 /* 32 values: SOCK_* */
+#define SG_ARR_PROTO_OFF    104 /* SG_ARR_PROTO_MAX values: IPPROTO_* and others */
+#define SG_ARR_FLAGANY_OFF  616 /* 32 values: bit number */
+#define SG_ARR_FLAGNONE_OFF 648 /* 32 values: bit number */
+#define SG_ARR_PER_SLOT	    680
+#define SG_ARR_SYSCALL_MAX  8
+#define SG_ARR_FAMILY_MAX   64
+#define SG_ARR_TYPE_MAX	    32
+#define SG_ARR_PROTO_MAX    512
+
+/* Port classes (see above). */
+#define SG_MAX_PORT_CLASSES 4096 /* per class space and slot */
+#define SG_PCLASS_ANY	    0xffff /* dst entries for every port */
+#define SG_PCLASS_V4	    0 /* class space of IPv4 dst entries */
+#define SG_PCLASS_V6	    1 /* class space of IPv6 dst entries */
+#define SG_PCLASS_PORT	    2 /* class space of "port" entries */
+#define SG_PCLASS_SPACES    3
+#define SG_PCLASS_CHUNK	    256 /* ports per sg_pol_pclass entry */
+#define SG_PCLASS_CHUNKS    (65536 / SG_PCLASS_CHUNK)
+
+/* sg_policy_cfg.dst_lookups: which kinds of LPM entries exist. */
+#define SG_DSTL_V4_ANY	 (1u << 0)
+#define SG_DSTL_V4_CLASS (1u << 1)
+#define SG_DSTL_V6_ANY	 (1u << 2)
+#define SG_DSTL_V6_CLASS (1u << 3)
+
+#define SG_MAX_CGROUP_DEPTH 32 /* ancestor levels walked, root = level 0 */
+
+/*
+ * Entries per slot (max_entries of the maps are twice these: both slots are
+ * filled while a reload runs). The compiler refuses policies beyond them.
+ */
+#define SG_POL_LPM_PER_SLOT  65536 /* sg_pol_lpm4, sg_pol_lpm6 each, after class expansion */
+#define SG_POL_LIST_PER_SLOT 16384 /* sg_pol_unix/comm/exe/cgroup/cmsg (SG_POLICY_MAX_LIST) */
+#define SG_POL_ID_PER_SLOT   (3 * SG_POL_LIST_PER_SLOT) /* uid + gid + protocol */
 
 struct sg_bitmap {
 	__u64 w[SG_RULE_WORDS];
 };
 
-/* Per-rule facts the lookups cannot express. */
+/*
+ * Per-rule facts the lookups cannot express. Rules without flags_all or len
+ * bounds have flags_all 0, len_min 0, len_max ~0: the check always holds.
+ */
 struct sg_rule_rt {
 	__u64 len_min;
 	__u64 len_max;
@@ -192,20 +257,43 @@ struct sg_rule_rt {
 	__u8 pad[3];
 };
 
-/* One per slot: sg_pol_cfg[slot]. */
+/*
+ * One per slot: sg_pol_cfg[slot].
+ *
+ * version        the policy's load counter (stamped into events)
+ * nrules         rules 0..nrules-1 exist
+ * dims           1 << SG_DIM_* for every dimension some rule uses
+ * nwords         (nrules + 63) / 64: words of the bitmaps that matter
+ * cgroup_levels  ancestor levels worth walking (deepest cgroup entry + 1)
+ * dst_lookups    SG_DSTL_*
+ * all            bits 0..nrules-1
+ * post           rules with flags_all or len bounds
+ * dflt           per dimension: the rules without that dimension's key
+ */
 struct sg_policy_cfg {
 	__u32 version;
 	__u32 nrules;
-	__u32 dims; /* 1 << SG_DIM_* for every dimension some rule uses */
-	__u16 nwords; /* (nrules + 63) / 64 */
+	__u16 dims;
+	__u16 nwords;
 	__u8 default_verdict;
 	__u8 has_post; /* some rule needs a per-rule check */
-	struct sg_bitmap all; /* bits 0..nrules-1 */
-	struct sg_bitmap post; /* rules with flags_all or len bounds */
-	struct sg_bitmap dflt[SG_NDIMS]; /* rules without that dimension's key */
+	__u8 cgroup_levels;
+	__u8 dst_lookups;
+	struct sg_bitmap all;
+	struct sg_bitmap post;
+	struct sg_bitmap dflt[SG_NDIMS];
 };
 
-/* sg_pol_lpm4 / sg_pol_lpm6 key: prefixlen counts slot (8) + port class (16) + address bits. */
+/* sg_pol_pclass value: the classes of 256 consecutive ports. */
+struct sg_pclass_chunk {
+	__u16 c[SG_PCLASS_CHUNK];
+};
+
+/*
+ * sg_pol_lpm4 / sg_pol_lpm6 key: prefixlen counts slot (8) + port class (16)
+ * + address bits; pclass is a class of space SG_PCLASS_V4/V6 or SG_PCLASS_ANY.
+ * IPv4-mapped IPv6 destinations are looked up in sg_pol_lpm4.
+ */
 struct sg_lpm4_key {
 	__u32 prefixlen;
 	__u8 slot;
@@ -224,13 +312,23 @@ struct sg_lpm6_key {
 
 /*
  * sg_pol_unix key: prefixlen counts slot (8) + kind (8) + name bits.
- * kind PATH: the path and its terminating NUL (exact) or the prefix bytes
- * (prefix pattern); kind ABSTRACT: the name's length byte... see below.
+ *
+ * SG_UNIX_KEY_PATH: exact entries hold the path and its terminating NUL,
+ *   prefix entries the prefix bytes (no NUL). A send of path length n looks
+ *   up its bytes with name[n] = 0 and prefixlen 16 + 8 * (n + 1) (n >= 109:
+ *   the first 109 bytes, no NUL), so bytes after a NUL never matter.
+ * SG_UNIX_KEY_ABSTRACT: abstract prefix entries, the prefix bytes; a send
+ *   with an abstract name of n bytes looks up prefixlen 16 + 8 * n.
+ * SG_UNIX_KEY_ABSTRACT_EXACT: exact abstract entries, a length byte then the
+ *   name (which may contain NULs); looked up first (names of at most 107
+ *   bytes), the prefix kind only when it misses. An exact entry carries the
+ *   bits of the abstract prefix entries that cover it.
+ * Unnamed unix destinations (addr_len 2) match no entry.
  */
-#define SG_UNIX_KEY_PATH 1 /* bytes: path, NUL-terminated for exact entries */
-#define SG_UNIX_KEY_ABSTRACT 2 /* bytes: name (prefix entries) */
-#define SG_UNIX_KEY_ABSTRACT_EXACT 3 /* bytes: length (1 byte) then name */
-#define SG_UNIX_NAME_MAX 108
+#define SG_UNIX_KEY_PATH	   1
+#define SG_UNIX_KEY_ABSTRACT	   2
+#define SG_UNIX_KEY_ABSTRACT_EXACT 3
+#define SG_UNIX_NAME_MAX	   108
 struct sg_unix_key {
 	__u32 prefixlen;
 	__u8 slot;
@@ -239,32 +337,36 @@ struct sg_unix_key {
 	__u8 pad;
 };
 
-/* sg_pol_comm, sg_pol_exe, sg_pol_id (uid/gid), sg_pol_cgroup keys. */
+/* sg_pol_comm key: comm NUL-padded. */
 struct sg_comm_key {
 	__u32 slot;
 	__u8 comm[SG_COMM_LEN];
 };
 
+/* sg_pol_exe key: dev in the kernel encoding, as sg_event.exe_dev. */
 struct sg_exe_key {
 	__u32 slot;
 	__u32 dev;
 	__u64 ino;
 };
 
-#define SG_ID_UID 0
-#define SG_ID_GID 1
+#define SG_ID_UID   0
+#define SG_ID_GID   1
+#define SG_ID_PROTO 2 /* socket protocol >= SG_ARR_PROTO_MAX */
 struct sg_id_key {
 	__u32 slot;
-	__u32 kind; /* SG_ID_UID, SG_ID_GID */
+	__u32 kind; /* SG_ID_* */
 	__u32 id;
 };
 
+/* sg_pol_cgroup key: cgroup v2 id (the cgroup directory's inode/handle). */
 struct sg_cgroup_key {
 	__u32 slot;
 	__u32 pad;
 	__u64 id;
 };
 
+/* sg_pol_cmsg key. */
 struct sg_cmsg_key {
 	__u32 slot;
 	__u32 level;
@@ -274,6 +376,7 @@ struct sg_cmsg_key {
 _Static_assert(sizeof(struct sg_bitmap) == 128, "sg_bitmap ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
 _Static_assert(sizeof(struct sg_policy_cfg) == 16 + 128 * (2 + SG_NDIMS), "sg_policy_cfg ABI size");
+_Static_assert(sizeof(struct sg_pclass_chunk) == 512, "sg_pclass_chunk ABI size");
 _Static_assert(sizeof(struct sg_lpm4_key) == 12, "sg_lpm4_key ABI size");
 _Static_assert(sizeof(struct sg_lpm6_key) == 24, "sg_lpm6_key ABI size");
 _Static_assert(sizeof(struct sg_unix_key) == 116, "sg_unix_key ABI size");
