@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sendguard policy check|test: offline checks of a policy file, with the
+ * parser and the reference evaluator the daemon uses (common/policy.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "names.h"
+#include "numparse.h"
+#include "policy.h"
+
+static int policy_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("Usage: sendguard policy check FILE [-j]\n"
+	       "       sendguard policy test FILE [SEND OPTIONS] [-j]\n"
+	       "\n"
+	       "check  validate FILE offline: exit 0 valid, 1 invalid (every problem on\n"
+	       "       stderr, one line each, by JSON path)\n"
+	       "test   judge one synthetic send against FILE: prints 'VERDICT (rule NAME)'\n"
+	       "       or 'VERDICT (default)'; exit 0 whatever the verdict, 1 invalid\n"
+	       "       policy, 2 bad arguments\n"
+	       "\n"
+	       "Send options (default in brackets):\n"
+	       "  --syscall S      sendto, sendmsg, sendmmsg, connect [sendto]\n"
+	       "  --family F       socket family [from --dst/--unix, else inet]\n"
+	       "  --type T         socket type [stream for --protocol tcp/mptcp, else dgram]\n"
+	       "  --protocol P     socket protocol, name or number [inet/inet6: tcp for\n"
+	       "                   stream, udp for dgram, else 0; other families: 0]\n"
+	       "  --dst A[:PORT]   IPv4 destination, port [0]\n"
+	       "  --dst [V6]:PORT  IPv6 destination (a bare V6 without brackets has port 0)\n"
+	       "  --unix PATH|@NAME  unix destination (path or abstract name) [no destination]\n"
+	       "  --flags A,B      MSG_* flags [none]\n"
+	       "  --cmsg A,B       control message types, e.g. SCM_RIGHTS [none]\n"
+	       "  --len N          bytes offered [0]\n"
+	       "  --comm C         task name [none: comm rules do not hold]\n"
+	       "  --exe PATH       executable, stat()ed here [none: exe rules do not hold]\n"
+	       "  --uid N, --gid N sender ids [this process's real uid and gid]\n"
+	       "  --cgroup PATH    cgroup v2 path [none: cgroup rules do not hold]\n"
+	       "  -j, --json       print {\"verdict\":...,\"rule\":NAME|null}\n");
+	return SG_EXIT_OK;
+}
+
+/* getopt's '?' and ':' as a usage error naming the option (opterr is 0). */
+static int bad_option(const char *cmd, char **argv, int opt)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		return sg_usage_error("policy %s: option '%s' needs a value", cmd, arg);
+	return sg_usage_error("policy %s: unknown option '%s'", cmd, arg);
+}
+
+static void print_errors(const struct sg_errlist *errs)
+{
+	size_t i;
+
+	for (i = 0; i < sg_errlist_count(errs); i++)
+		fprintf(stderr, "%s\n", sg_errlist_get(errs, i));
+	if (errs->dropped)
+		fprintf(stderr, "... and %zu more errors\n", errs->dropped);
+}
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* Loads file; on failure prints the problems (text or JSON) and returns NULL. */
+static struct sg_policy *load_or_report(const char *file, bool json_errors)
+{
+	struct sg_errlist errs = { 0 };
+	struct sg_policy *p = NULL;
+	int err = sg_policy_load(file, &p, &errs);
+	size_t i;
+
+	if (!err) {
+		sg_errlist_free(&errs);
+		return p;
+	}
+	if (err == -ENOMEM && !sg_errlist_count(&errs))
+		sg_errlist_add(&errs, "%s: out of memory", file);
+	if (json_errors) {
+		struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+		for (i = 0; i < sg_errlist_count(&errs); i++)
+			json_object_array_add(a, json_object_new_string(sg_errlist_get(&errs, i)));
+		json_object_object_add(o, "file", json_object_new_string(file));
+		json_object_object_add(o, "valid", json_object_new_boolean(0));
+		json_object_object_add(o, "errors", a);
+		print_json(o);
+		json_object_put(o);
+	} else {
+		print_errors(&errs);
+		if (err == -EINVAL)
+			fprintf(stderr, "%s: invalid (%zu error%s)\n", file,
+				sg_errlist_count(&errs) + errs.dropped,
+				sg_errlist_count(&errs) + errs.dropped == 1 ? "" : "s");
+	}
+	sg_errlist_free(&errs);
+	return NULL;
+}
+
+static int do_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sg_policy *p;
+	const char *file;
+	int opt;
+
+	/* 0: glibc re-initialises (main parsed in "+" mode), and skips argv[0] */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			sg_json_output = true;
+			break;
+		case 'h':
+			return policy_help(0, NULL);
+		default:
+			return bad_option("check", argv, opt);
+		}
+	}
+	if (argc - optind != 1)
+		return sg_usage_error(argc - optind < 1 ? "policy check: missing FILE"
+							: "policy check: one FILE only");
+	file = argv[optind];
+	p = load_or_report(file, sg_json_output);
+	if (!p)
+		return SG_EXIT_FAIL;
+	if (sg_json_output) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "file", json_object_new_string(file));
+		json_object_object_add(o, "valid", json_object_new_boolean(1));
+		json_object_object_add(o, "name",
+				       p->name[0] ? json_object_new_string(p->name) : NULL);
+		json_object_object_add(o, "rules", json_object_new_int64(p->nrules));
+		json_object_object_add(o, "default",
+				       json_object_new_string(sg_verdict_name(p->default_action)));
+		print_json(o);
+		json_object_put(o);
+	} else if (p->name[0]) {
+		printf("%s: valid (name %s, %u rule%s, default %s)\n", file, p->name, p->nrules,
+		       p->nrules == 1 ? "" : "s", sg_verdict_name(p->default_action));
+	} else {
+		printf("%s: valid (unnamed, %u rule%s, default %s)\n", file, p->nrules,
+		       p->nrules == 1 ? "" : "s", sg_verdict_name(p->default_action));
+	}
+	sg_policy_free(p);
+	return SG_EXIT_OK;
+}
+
+/* --- policy test: the synthetic send -------------------------------------- */
+
+enum {
+	OPT_SYSCALL = 256,
+	OPT_FAMILY,
+	OPT_TYPE,
+	OPT_PROTOCOL,
+	OPT_DST,
+	OPT_UNIX,
+	OPT_FLAGS,
+	OPT_CMSG,
+	OPT_LEN,
+	OPT_COMM,
+	OPT_EXE,
+	OPT_UID,
+	OPT_GID,
+	OPT_CGROUP,
+};
+
+/* "1.2.3.4[:PORT]", "[V6]:PORT", "[V6]", "V6" -> sockaddr bytes. 0 or -EINVAL. */
+static int parse_dst_arg(const char *arg, struct sg_send_desc *d, const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *h = arg, *colon = strchr(arg, ':');
+	size_t hn = strlen(arg);
+	uint64_t pv = 0;
+	bool v6 = false;
+
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+
+		if (!close) {
+			*why = "missing ']'";
+			return -EINVAL;
+		}
+		h = arg + 1;
+		hn = (size_t)(close - h);
+		v6 = true;
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1]) {
+			*why = "expected ':' and a port after ']'";
+			return -EINVAL;
+		}
+	} else if (colon && strchr(colon + 1, ':')) {
+		v6 = true; /* two or more colons: a bare IPv6 address, no port */
+	} else if (colon) {
+		hn = (size_t)(colon - arg);
+		port = colon + 1;
+	}
+	if (hn >= sizeof(host)) {
+		*why = "invalid address";
+		return -EINVAL;
+	}
+	memcpy(host, h, hn);
+	host[hn] = 0;
+	if (port && sg_parse_u64(port, 0, 65535, 0, &pv)) {
+		*why = "port must be 0-65535";
+		return -EINVAL;
+	}
+	if (v6) {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(pv) };
+
+		if (inet_pton(AF_INET6, host, &sin6.sin6_addr) != 1) {
+			*why = "invalid IPv6 address";
+			return -EINVAL;
+		}
+		memcpy(d->addr, &sin6, sizeof(sin6));
+		d->addr_len = sizeof(sin6);
+	} else {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(pv) };
+
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+			*why = "invalid IPv4 address";
+			return -EINVAL;
+		}
+		memcpy(d->addr, &sin, sizeof(sin));
+		d->addr_len = sizeof(sin);
+	}
+	return 0;
+}
+
+/* "/path" or "@name" -> sockaddr_un bytes as a caller would pass them. */
+static int parse_unix_arg(const char *arg, struct sg_send_desc *d, const char **why)
+{
+	size_t n = strlen(arg);
+	sa_family_t fam = AF_UNIX;
+
+	if (arg[0] != '/' && arg[0] != '@') {
+		*why = "expected an absolute path or @name";
+		return -EINVAL;
+	}
+	if (n > sizeof(((struct sockaddr_un *)0)->sun_path) - 1 || (arg[0] == '@' && n < 2)) {
+		*why = arg[0] == '@' && n < 2 ? "empty abstract name" : "longer than 107 bytes";
+		return -EINVAL;
+	}
+	memset(d->addr, 0, sizeof(d->addr));
+	memcpy(d->addr, &fam, sizeof(fam));
+	if (arg[0] == '@') {
+		/* abstract: NUL, then the name; the length ends the name */
+		memcpy(d->addr + 3, arg + 1, n - 1);
+		d->addr_len = (uint16_t)(3 + n - 1);
+	} else {
+		memcpy(d->addr + 2, arg, n);
+		d->addr_len = (uint16_t)(2 + n + 1);
+	}
+	return 0;
+}
+
+/* "A,B,C": each name through fn. Returns 0, or -ENOENT with *bad set. */
+static int each_name(char *list, int (*fn)(const char *name, void *ctx), void *ctx, char **bad)
+{
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (fn(tok, ctx)) {
+			*bad = tok;
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+static int add_flag(const char *name, void *ctx)
+{
+	struct sg_send_desc *d = ctx;
+	uint32_t f;
+
+	if (sg_msg_flag_from_name(name, &f))
+		return -ENOENT;
+	d->msg_flags |= f;
+	return 0;
+}
+
+static int add_cmsg(const char *name, void *ctx)
+{
+	struct sg_send_desc *d = ctx;
+	uint32_t level, type;
+
+	if (sg_cmsg_type_from_name(name, &level, &type))
+		return -ENOENT;
+	if (d->ncmsgs >= SG_MAX_CMSGS)
+		return -E2BIG;
+	d->cmsgs[d->ncmsgs].level = level;
+	d->cmsgs[d->ncmsgs].type = type;
+	d->cmsgs[d->ncmsgs].len = 16;
+	d->ncmsgs++;
+	return 0;
+}
+
+static int do_test(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "syscall", required_argument, NULL, OPT_SYSCALL },
+		{ "family", required_argument, NULL, OPT_FAMILY },
+		{ "type", required_argument, NULL, OPT_TYPE },
+		{ "protocol", required_argument, NULL, OPT_PROTOCOL },
+		{ "dst", required_argument, NULL, OPT_DST },
+		{ "unix", required_argument, NULL, OPT_UNIX },
+		{ "flags", required_argument, NULL, OPT_FLAGS },
+		{ "cmsg", required_argument, NULL, OPT_CMSG },
+		{ "len", required_argument, NULL, OPT_LEN },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "uid", required_argument, NULL, OPT_UID },
+		{ "gid", required_argument, NULL, OPT_GID },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sg_send_desc d = { .syscall = SG_SYSCALL_SENDTO, .has_sock = true };
+	bool have_family = false, have_type = false, have_proto = false;
+	bool have_dst = false, have_unix = false;
+	struct sg_errlist errs = { 0 };
+	char *cgroup = NULL, *bad = NULL;
+	struct sg_policy *p = NULL;
+	const char *why = NULL;
+	uint32_t verdict;
+	uint64_t v;
+	int opt, rule, ret = SG_EXIT_USAGE;
+
+	d.uid = getuid();
+	d.gid = getgid();
+	/* 0: glibc re-initialises (main parsed in "+" mode), and skips argv[0] */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SYSCALL:
+			if (sg_syscall_from_name(optarg, &d.syscall)) {
+				sg_usage_error("--syscall: '%s': unknown syscall (sendto, sendmsg, "
+					       "sendmmsg, connect)",
+					       optarg);
+				goto cleanup;
+			}
+			break;
+		case OPT_FAMILY:
+			if (sg_family_from_name(optarg, &d.sock_family)) {
+				sg_usage_error("--family: '%s': unknown family", optarg);
+				goto cleanup;
+			}
+			have_family = true;
+			break;
+		case OPT_TYPE:
+			if (sg_socktype_from_name(optarg, &d.sock_type)) {
+				sg_usage_error("--type: '%s': unknown socket type", optarg);
+				goto cleanup;
+			}
+			have_type = true;
+			break;
+		case OPT_PROTOCOL:
+			if (sg_protocol_from_name(optarg, &d.sock_protocol) &&
+			    sg_parse_u64(optarg, 0, 65535, 0, &v) == 0)
+				d.sock_protocol = (uint32_t)v;
+			else if (sg_protocol_from_name(optarg, &d.sock_protocol)) {
+				sg_usage_error("--protocol: '%s': unknown protocol", optarg);
+				goto cleanup;
+			}
+			have_proto = true;
+			break;
+		case OPT_DST:
+			if (parse_dst_arg(optarg, &d, &why)) {
+				sg_usage_error("--dst: '%s': %s", optarg, why);
+				goto cleanup;
+			}
+			have_dst = true;
+			break;
+		case OPT_UNIX:
+			if (parse_unix_arg(optarg, &d, &why)) {
+				sg_usage_error("--unix: '%s': %s", optarg, why);
+				goto cleanup;
+			}
+			have_unix = true;
+			break;
+		case OPT_FLAGS:
+			if (each_name(optarg, add_flag, &d, &bad)) {
+				sg_usage_error("--flags: '%s': unknown flag name", bad);
+				goto cleanup;
+			}
+			break;
+		case OPT_CMSG:
+			if (each_name(optarg, add_cmsg, &d, &bad)) {
+				sg_usage_error(
+					"--cmsg: '%s': unknown control message type, or more "
+					"than %d",
+					bad, SG_MAX_CMSGS);
+				goto cleanup;
+			}
+			break;
+		case OPT_LEN:
+			if (sg_parse_u64(optarg, 0, UINT64_MAX, 0, &d.len)) {
+				sg_usage_error("--len: '%s': expected a byte count", optarg);
+				goto cleanup;
+			}
+			break;
+		case OPT_COMM:
+			if (!optarg[0] || strlen(optarg) > SG_COMM_LEN - 1) {
+				sg_usage_error("--comm: '%s': expected 1-%d bytes", optarg,
+					       SG_COMM_LEN - 1);
+				goto cleanup;
+			}
+			memset(d.comm, 0, sizeof(d.comm));
+			memcpy(d.comm, optarg, strlen(optarg));
+			break;
+		case OPT_EXE: {
+			struct stat st;
+
+			if (stat(optarg, &st) < 0) {
+				sg_usage_error("--exe: '%s': cannot stat: %s", optarg,
+					       strerror(errno));
+				goto cleanup;
+			}
+			d.has_exe = true;
+			d.exe_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+			d.exe_ino = st.st_ino;
+			break;
+		}
+		case OPT_UID:
+		case OPT_GID:
+			if (sg_parse_u64(optarg, 0, UINT32_MAX, 0, &v)) {
+				sg_usage_error("--%s: '%s': expected a number 0-4294967295",
+					       opt == OPT_UID ? "uid" : "gid", optarg);
+				goto cleanup;
+			}
+			*(opt == OPT_UID ? &d.uid : &d.gid) = (uint32_t)v;
+			break;
+		case OPT_CGROUP:
+			if (optarg[0] != '/') {
+				sg_usage_error("--cgroup: '%s': expected an absolute cgroup path",
+					       optarg);
+				goto cleanup;
+			}
+			free(cgroup);
+			cgroup = strdup(optarg);
+			if (!cgroup) {
+				ret = SG_EXIT_FAIL;
+				goto cleanup;
+			}
+			/* the kernel never reports a trailing '/' */
+			for (size_t n = strlen(cgroup); n > 1 && cgroup[n - 1] == '/'; n--)
+				cgroup[n - 1] = 0;
+			d.cgroup = cgroup;
+			break;
+		case 'j':
+			sg_json_output = true;
+			break;
+		case 'h':
+			ret = policy_help(0, NULL);
+			goto cleanup;
+		default:
+			bad_option("test", argv, opt);
+			goto cleanup;
+		}
+	}
+	if (argc - optind != 1) {
+		sg_usage_error(argc - optind < 1 ? "policy test: missing FILE"
+						 : "policy test: one FILE only (unexpected '%s')",
+			       argv[argc - 1]);
+		goto cleanup;
+	}
+	if (have_dst && have_unix) {
+		sg_usage_error("--dst and --unix exclude each other");
+		goto cleanup;
+	}
+
+	/* the socket the send goes through, where not given */
+	if (!have_family) {
+		sa_family_t fam = AF_INET;
+
+		if (d.addr_len)
+			memcpy(&fam, d.addr, sizeof(fam));
+		d.sock_family = fam;
+	}
+	if (!have_type)
+		d.sock_type = have_proto && (d.sock_protocol == IPPROTO_TCP ||
+					     d.sock_protocol == IPPROTO_MPTCP)
+				      ? SOCK_STREAM
+				      : SOCK_DGRAM;
+	if (!have_proto) {
+		d.sock_protocol = 0;
+		if (d.sock_family == AF_INET || d.sock_family == AF_INET6) {
+			if (d.sock_type == SOCK_STREAM)
+				d.sock_protocol = IPPROTO_TCP;
+			else if (d.sock_type == SOCK_DGRAM)
+				d.sock_protocol = IPPROTO_UDP;
+		}
+	}
+
+	p = load_or_report(argv[optind], false);
+	if (!p) {
+		ret = SG_EXIT_FAIL;
+		goto cleanup;
+	}
+	/* exe rules need this machine's files; what cannot be found never matches */
+	if (sg_policy_resolve(p, &errs) == -ENOMEM) {
+		ret = SG_EXIT_FAIL;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < sg_errlist_count(&errs); i++)
+		fprintf(stderr, "warning: %s (never matches)\n", sg_errlist_get(&errs, i));
+
+	rule = sg_policy_eval(p, &d, &verdict);
+	if (sg_json_output) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(sg_verdict_name(verdict)));
+		json_object_object_add(
+			o, "rule", rule < 0 ? NULL : json_object_new_string(p->rules[rule].name));
+		print_json(o);
+		json_object_put(o);
+	} else if (rule < 0) {
+		printf("%s (default)\n", sg_verdict_name(verdict));
+	} else {
+		printf("%s (rule %s)\n", sg_verdict_name(verdict), p->rules[rule].name);
+	}
+	ret = SG_EXIT_OK;
+cleanup:
+	sg_errlist_free(&errs);
+	sg_policy_free(p);
+	free(cgroup);
+	return ret;
+}
+
+static const struct sg_cmd policy_cmds[] = {
+	{ "check", do_check },
+	{ "test", do_test },
+	{ NULL, NULL },
+};
+
+int do_policy(int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return policy_help(0, NULL);
+	if (argc < 2) {
+		policy_help(0, NULL);
+		return SG_EXIT_USAGE;
+	}
+	return sg_cmd_select("policy command", policy_cmds, argc - 1, argv + 1, policy_help);
+}

@@ -1,0 +1,1773 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Policy parser and validator: JSON text -> struct sg_policy (see policy.h and
+ * sendguard-policy(5)).
+ *
+ * Two passes over the input. json-c builds the tree (with a depth limit);
+ * then a small RFC 8259 scanner walks the raw text, because json-c accepts
+ * things that are not JSON ('single quotes', NaN) and keeps only the last of
+ * duplicate keys, which would silently drop half of a rule. The tree is then
+ * validated as a whole: every problem is recorded with its JSON path and the
+ * walk goes on, so one run lists them all.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "names.h"
+#include "policy.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Longest quoted value shown in a message before it is cut with "...". */
+#define SHOW_MAX 80
+/* Room for a JSON path: "rules[1023].match.flags_none[16383]" and quoted keys. */
+#define PATH_MAX_LEN 256
+
+/* --- error list --------------------------------------------------------- */
+
+int sg_errlist_add(struct sg_errlist *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+	int n;
+
+	if (!l)
+		return 0;
+	if (l->oom)
+		return -ENOMEM;
+	if (l->n >= SG_ERRLIST_MAX) {
+		l->dropped++;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **items = realloc(l->items, cap * sizeof(*items));
+
+		if (!items) {
+			l->oom = true;
+			return -ENOMEM;
+		}
+		l->items = items;
+		l->cap = cap;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		l->oom = true;
+		return -ENOMEM;
+	}
+	l->items[l->n++] = line;
+	return 0;
+}
+
+size_t sg_errlist_count(const struct sg_errlist *l)
+{
+	return l ? l->n : 0;
+}
+
+const char *sg_errlist_get(const struct sg_errlist *l, size_t i)
+{
+	return l && i < l->n ? l->items[i] : NULL;
+}
+
+void sg_errlist_free(struct sg_errlist *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+/* --- parse context -------------------------------------------------------- */
+
+struct ctx {
+	struct sg_errlist *errs;
+	const char *source;
+	unsigned int nerr; /* problems found, also when errs is NULL */
+	bool oom;
+	/* entries per key over all rules, and whether its limit was reported */
+	uint32_t total[SG_MK_COUNT];
+	bool over[SG_MK_COUNT];
+};
+
+static void err(struct ctx *c, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void err(struct ctx *c, const char *path, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	c->nerr++;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sg_errlist_add(c->errs, "%s: %s", path[0] ? path : c->source, msg))
+		c->oom = true;
+}
+
+/*
+ * s (n bytes) as a JSON string literal for a message: quoted, escaped, cut
+ * after SHOW_MAX bytes with "...". out needs SHOW_MAX * 6 + 8 bytes.
+ */
+#define SHOW_BUF (SHOW_MAX * 6 + 8)
+static const char *show_str(char *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	out[o++] = '"';
+	for (i = 0; i < n && i < SHOW_MAX; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'u';
+			out[o++] = '0';
+			out[o++] = '0';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	if (i < n) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return out;
+}
+
+/* A JSON value as shown in a message: strings quoted, the rest as JSON text. */
+static const char *show(char *out, struct json_object *v)
+{
+	const char *t;
+	size_t n;
+
+	if (json_object_is_type(v, json_type_string))
+		return show_str(out, json_object_get_string(v),
+				(size_t)json_object_get_string_len(v));
+	t = json_object_to_json_string_ext(v,
+					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!t)
+		t = "?";
+	n = strlen(t);
+	if (n > SHOW_MAX) {
+		memcpy(out, t, SHOW_MAX);
+		memcpy(out + SHOW_MAX, "...", 4);
+	} else {
+		memcpy(out, t, n + 1);
+	}
+	return out;
+}
+
+/* path + "." + key (or key at the root) */
+static void path_key(char *out, const char *path, const char *key)
+{
+	/* a path cut at PATH_MAX_LEN still names the place well enough */
+	if (snprintf(out, PATH_MAX_LEN, "%s%s%s", path, path[0] ? "." : "", key) >= PATH_MAX_LEN)
+		out[PATH_MAX_LEN - 1] = 0;
+}
+
+static void path_idx(char *out, const char *path, size_t i)
+{
+	if (snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i) >= PATH_MAX_LEN)
+		out[PATH_MAX_LEN - 1] = 0;
+}
+
+/* --- strict JSON scan: syntax json-c lets through, and duplicate keys ------ */
+
+struct scan {
+	struct ctx *c;
+	const char *s;
+	size_t n;
+	size_t i;
+	bool bad;
+};
+
+struct key {
+	char *s; /* decoded */
+	size_t n;
+	size_t pos; /* document order */
+};
+
+static void scan_fail(struct scan *sc, const char *what)
+{
+	size_t line = 1, col = 1, k;
+
+	if (sc->bad)
+		return;
+	sc->bad = true;
+	for (k = 0; k < sc->i && k < sc->n; k++) {
+		if (sc->s[k] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	err(sc->c, "", "not JSON: %s at line %zu, column %zu", what, line, col);
+}
+
+static void scan_ws(struct scan *sc)
+{
+	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' ||
+				 sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
+		sc->i++;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static size_t put_utf8(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * A string at sc->i (on the opening quote). With out, the decoded bytes are
+ * stored there (it needs as many bytes as the raw text) and *outn set.
+ */
+static void scan_string(struct scan *sc, char *out, size_t *outn)
+{
+	size_t o = 0;
+
+	sc->i++;
+	while (sc->i < sc->n) {
+		unsigned char ch = (unsigned char)sc->s[sc->i];
+
+		if (ch == '"') {
+			sc->i++;
+			if (outn)
+				*outn = o;
+			return;
+		}
+		if (ch < 0x20) {
+			scan_fail(sc, "control character in string");
+			return;
+		}
+		if (ch != '\\') {
+			if (out)
+				out[o++] = (char)ch;
+			sc->i++;
+			continue;
+		}
+		if (sc->i + 1 >= sc->n)
+			break;
+		ch = (unsigned char)sc->s[sc->i + 1];
+		sc->i += 2;
+		if (ch == 'u') {
+			uint32_t cp = 0;
+			int k;
+
+			for (k = 0; k < 4; k++) {
+				int h = sc->i < sc->n ? hexval(sc->s[sc->i]) : -1;
+
+				if (h < 0) {
+					scan_fail(sc, "bad \\u escape");
+					return;
+				}
+				cp = cp << 4 | (uint32_t)h;
+				sc->i++;
+			}
+			/* a surrogate pair makes one code point; a lone one stays as is */
+			if (cp >= 0xd800 && cp < 0xdc00 && sc->i + 6 <= sc->n &&
+			    sc->s[sc->i] == '\\' && sc->s[sc->i + 1] == 'u') {
+				uint32_t lo = 0;
+
+				for (k = 0; k < 4; k++) {
+					int h = hexval(sc->s[sc->i + 2 + k]);
+
+					if (h < 0)
+						break;
+					lo = lo << 4 | (uint32_t)h;
+				}
+				if (k == 4 && lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					sc->i += 6;
+				}
+			}
+			if (out)
+				o += put_utf8(out + o, cp);
+			continue;
+		}
+		if (!strchr("\"\\/bfnrt", ch) || ch == 0) {
+			scan_fail(sc, "bad escape in string");
+			return;
+		}
+		if (out) {
+			static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+
+			out[o++] = to[strchr(from, ch) - from];
+		}
+	}
+	scan_fail(sc, "unterminated string");
+}
+
+static void scan_number(struct scan *sc)
+{
+	size_t d;
+
+	if (sc->s[sc->i] == '-')
+		sc->i++;
+	if (sc->i < sc->n && sc->s[sc->i] == '0') {
+		sc->i++;
+	} else {
+		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
+			sc->i++;
+		if (!d) {
+			scan_fail(sc, "bad number");
+			return;
+		}
+	}
+	if (sc->i < sc->n && sc->s[sc->i] == '.') {
+		sc->i++;
+		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
+			sc->i++;
+		if (!d) {
+			scan_fail(sc, "bad number");
+			return;
+		}
+	}
+	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+		sc->i++;
+		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+			sc->i++;
+		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
+			sc->i++;
+		if (!d) {
+			scan_fail(sc, "bad number");
+			return;
+		}
+	}
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	size_t n = x->n < y->n ? x->n : y->n;
+	int r = memcmp(x->s, y->s, n);
+
+	if (r)
+		return r;
+	if (x->n != y->n)
+		return x->n < y->n ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static bool simple_key(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* path of member key k of the object at path: .key or ["odd key"] */
+static void path_member(char *out, const char *path, const char *k, size_t n)
+{
+	char shown[SHOW_BUF];
+
+	if (simple_key(k, n))
+		n = (size_t)snprintf(out, PATH_MAX_LEN, "%s%s%.*s", path, path[0] ? "." : "",
+				     (int)n, k);
+	else
+		n = (size_t)snprintf(out, PATH_MAX_LEN, "%s[%s]", path, show_str(shown, k, n));
+	if (n >= PATH_MAX_LEN)
+		out[PATH_MAX_LEN - 1] = 0;
+}
+
+static void scan_value(struct scan *sc, const char *path, int depth);
+
+static void scan_object(struct scan *sc, const char *path, int depth)
+{
+	struct key *keys = NULL;
+	size_t nkeys = 0, cap = 0, k;
+	char sub[PATH_MAX_LEN];
+
+	sc->i++; /* { */
+	scan_ws(sc);
+	if (sc->i < sc->n && sc->s[sc->i] == '}') {
+		sc->i++;
+		return;
+	}
+	while (!sc->bad) {
+		size_t start;
+		char *dec;
+
+		scan_ws(sc);
+		if (sc->i >= sc->n || sc->s[sc->i] != '"') {
+			scan_fail(sc, "expected a double-quoted key");
+			break;
+		}
+		/* the decoded key is never longer than its raw text */
+		for (start = sc->i + 1; start < sc->n && sc->s[start] != '"'; start++)
+			start += sc->s[start] == '\\';
+		dec = malloc(start - sc->i + 1);
+		if (!dec) {
+			sc->c->oom = true;
+			sc->bad = true;
+			break;
+		}
+		if (nkeys == cap) {
+			struct key *nk;
+
+			cap = cap ? cap * 2 : 8;
+			nk = realloc(keys, cap * sizeof(*keys));
+			if (!nk) {
+				free(dec);
+				sc->c->oom = true;
+				sc->bad = true;
+				break;
+			}
+			keys = nk;
+		}
+		keys[nkeys].s = dec;
+		keys[nkeys].pos = nkeys;
+		scan_string(sc, dec, &keys[nkeys].n);
+		nkeys++;
+		if (sc->bad)
+			break;
+		scan_ws(sc);
+		if (sc->i >= sc->n || sc->s[sc->i] != ':') {
+			scan_fail(sc, "expected ':'");
+			break;
+		}
+		sc->i++;
+		path_member(sub, path, keys[nkeys - 1].s, keys[nkeys - 1].n);
+		scan_value(sc, sub, depth + 1);
+		scan_ws(sc);
+		if (sc->i < sc->n && sc->s[sc->i] == ',') {
+			sc->i++;
+			continue;
+		}
+		if (sc->i < sc->n && sc->s[sc->i] == '}') {
+			sc->i++;
+			break;
+		}
+		scan_fail(sc, "expected ',' or '}'");
+	}
+	if (!sc->bad && nkeys > 1) {
+		/* sorted by (key, position): a duplicate follows its first occurrence */
+		qsort(keys, nkeys, sizeof(*keys), key_cmp);
+		for (k = 1; k < nkeys; k++) {
+			char shown[SHOW_BUF];
+
+			if (keys[k].n == keys[k - 1].n &&
+			    memcmp(keys[k].s, keys[k - 1].s, keys[k].n) == 0 &&
+			    (k < 2 || keys[k - 2].n != keys[k].n ||
+			     memcmp(keys[k].s, keys[k - 2].s, keys[k].n) != 0))
+				err(sc->c, path, "duplicate key %s",
+				    show_str(shown, keys[k].s, keys[k].n));
+		}
+	}
+	for (k = 0; k < nkeys; k++)
+		free(keys[k].s);
+	free(keys);
+}
+
+static void scan_value(struct scan *sc, const char *path, int depth)
+{
+	char sub[PATH_MAX_LEN];
+	size_t idx = 0;
+
+	scan_ws(sc);
+	if (sc->i >= sc->n) {
+		scan_fail(sc, "unexpected end of input");
+		return;
+	}
+	if (depth >= SG_POLICY_JSON_DEPTH) {
+		scan_fail(sc, "nesting too deep");
+		return;
+	}
+	switch (sc->s[sc->i]) {
+	case '{': {
+		scan_object(sc, path, depth);
+		return;
+	}
+	case '[':
+		sc->i++;
+		scan_ws(sc);
+		if (sc->i < sc->n && sc->s[sc->i] == ']') {
+			sc->i++;
+			return;
+		}
+		while (!sc->bad) {
+			path_idx(sub, path, idx++);
+			scan_value(sc, sub, depth + 1);
+			scan_ws(sc);
+			if (sc->i < sc->n && sc->s[sc->i] == ',') {
+				sc->i++;
+				continue;
+			}
+			if (sc->i < sc->n && sc->s[sc->i] == ']') {
+				sc->i++;
+				return;
+			}
+			scan_fail(sc, "expected ',' or ']'");
+		}
+		return;
+	case '"': {
+		scan_string(sc, NULL, NULL);
+		return;
+	}
+	case 't':
+		if (sc->n - sc->i >= 4 && !memcmp(sc->s + sc->i, "true", 4)) {
+			sc->i += 4;
+			return;
+		}
+		break;
+	case 'f':
+		if (sc->n - sc->i >= 5 && !memcmp(sc->s + sc->i, "false", 5)) {
+			sc->i += 5;
+			return;
+		}
+		break;
+	case 'n':
+		if (sc->n - sc->i >= 4 && !memcmp(sc->s + sc->i, "null", 4)) {
+			sc->i += 4;
+			return;
+		}
+		break;
+	case '\'': {
+		scan_fail(sc, "single-quoted string");
+		return;
+	}
+	default:
+		if (sc->s[sc->i] == '-' || (sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')) {
+			scan_number(sc);
+			return;
+		}
+		break;
+	}
+	if (sc->s[sc->i] > 0x20 && sc->s[sc->i] < 0x7f) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "unexpected character '%c'", sc->s[sc->i]);
+		scan_fail(sc, what);
+	} else {
+		scan_fail(sc, sc->s[sc->i] ? "unexpected character" : "NUL byte");
+	}
+}
+
+/* --- names and numbers ---------------------------------------------------- */
+
+static bool valid_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > SG_POLICY_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+#define NAME_RULE "1-63 characters of A-Z a-z 0-9 . _ -"
+
+/* Strict decimal: digits only, at least one. -EINVAL, or -ERANGE above max. */
+static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!n)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * "53" or "1000-2000" -> [lo, hi]. Returns NULL or the reason.
+ */
+static const char *parse_port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = memchr(s, '-', n);
+	uint64_t a, b;
+	int r;
+
+	if (!dash) {
+		r = parse_dec(s, n, 65535, &a);
+		if (r)
+			return r == -ERANGE ? "port out of range 0-65535" : "invalid port";
+		*lo = *hi = (uint16_t)a;
+		return NULL;
+	}
+	r = parse_dec(s, (size_t)(dash - s), 65535, &a);
+	if (!r)
+		r = parse_dec(dash + 1, n - (size_t)(dash - s) - 1, 65535, &b);
+	if (r)
+		return r == -ERANGE ? "port out of range 0-65535" : "invalid port range";
+	if (a > b)
+		return "range start after end";
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return NULL;
+}
+
+static const char *action_names = "allow, deny, audit, kill";
+
+/* --- destinations --------------------------------------------------------- */
+
+static bool host_bits_clear(const uint8_t *a, unsigned int nbytes, unsigned int plen)
+{
+	unsigned int i;
+
+	for (i = 0; i < nbytes; i++) {
+		unsigned int bit0 = i * 8;
+		uint8_t keep;
+
+		if (bit0 + 8 <= plen)
+			continue;
+		keep = bit0 >= plen ? 0 : (uint8_t)(0xff << (8 - (plen - bit0)));
+		if (a[i] & ~keep)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * "host[/len]" where host is IPv4 or IPv6 (want: 0 either, 4 or 6 only).
+ * Fills e (family, prefix, addr) and returns NULL, or the reason.
+ */
+static const char *parse_cidr(const char *s, size_t n, int want, struct sg_policy_dst *e, char *why,
+			      size_t whylen)
+{
+	char host[INET6_ADDRSTRLEN + 8];
+	const char *slash = memchr(s, '/', n);
+	size_t hn = slash ? (size_t)(slash - s) : n;
+	bool v6 = memchr(s, ':', hn) != NULL;
+	unsigned int max = v6 ? 128 : 32;
+	uint64_t plen = max;
+	uint8_t a[16] = { 0 };
+
+	if (want == 4 && v6)
+		return "expected an IPv4 address";
+	if (want == 6 && !v6)
+		return "expected an IPv6 address in brackets";
+	if (hn == 0 || hn >= sizeof(host))
+		return v6 ? "invalid IPv6 address" : "invalid IPv4 address";
+	memcpy(host, s, hn);
+	host[hn] = 0;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1)
+		return v6 ? "invalid IPv6 address" : "invalid IPv4 address";
+	if (slash) {
+		int r = parse_dec(slash + 1, n - hn - 1, 1000, &plen);
+
+		if (r == -EINVAL)
+			return "invalid prefix length";
+		if (r || plen > max)
+			return v6 ? "prefix length must be 0-128" : "prefix length must be 0-32";
+	}
+	if (!host_bits_clear(a, v6 ? 16 : 4, (unsigned int)plen)) {
+		snprintf(why, whylen, "address has bits set beyond the /%u prefix",
+			 (unsigned int)plen);
+		return why;
+	}
+	memset(e->addr, 0, sizeof(e->addr));
+	/* ::ffff:a.b.c.d/96+n is the IPv4 a.b.c.d/n: mapped sends are judged as IPv4 */
+	if (v6 && plen >= 96 && !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
+		e->family = AF_INET;
+		e->prefix_len = (uint8_t)(plen - 96);
+		memcpy(e->addr, a + 12, 4);
+	} else {
+		e->family = v6 ? AF_INET6 : AF_INET;
+		e->prefix_len = (uint8_t)plen;
+		memcpy(e->addr, a, v6 ? 16 : 4);
+	}
+	return NULL;
+}
+
+/*
+ * One dst string -> 1 or 2 entries (out[0..1]); returns the count, or 0 with
+ * *why set.
+ *   CIDR4[:PORTS]   "10.0.0.0/8", "10.0.0.1:53", "10.0.0.0/8:1000-2000"
+ *   CIDR6           "::/0", "2001:db8::1" (no port: two or more colons)
+ *   [CIDR6][:PORTS] "[2001:db8::/32]:443", "[::1]"
+ *   *[:PORTS]       "*", "*:53": any IPv4 and any IPv6 destination
+ */
+static int parse_dst(const char *s, size_t n, struct sg_policy_dst out[2], const char **why,
+		     char *whybuf, size_t whylen)
+{
+	const char *host = s, *ports = NULL, *colon;
+	size_t hn = n, pn = 0, ncolon = 0, i;
+	uint16_t lo = 0, hi = 65535;
+	int want = 0;
+
+	if (memchr(s, 0, n)) {
+		*why = "invalid destination";
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		ncolon += s[i] == ':';
+	if (n && s[0] == '[') {
+		const char *close = memchr(s, ']', n);
+
+		if (!close) {
+			*why = "missing ']'";
+			return 0;
+		}
+		host = s + 1;
+		hn = (size_t)(close - host);
+		want = 6;
+		if ((size_t)(close - s) + 1 < n) {
+			if (close[1] != ':') {
+				*why = "expected ':' and a port after ']'";
+				return 0;
+			}
+			ports = close + 2;
+			pn = n - (size_t)(ports - s);
+		}
+	} else if (ncolon == 1) {
+		colon = memchr(s, ':', n);
+		hn = (size_t)(colon - s);
+		ports = colon + 1;
+		pn = n - hn - 1;
+		want = 4;
+	}
+	if (ports) {
+		*why = parse_port_range(ports, pn, &lo, &hi);
+		if (*why)
+			return 0;
+	}
+	if (hn == 1 && host[0] == '*' && want != 6) {
+		memset(out, 0, 2 * sizeof(*out));
+		out[0].family = AF_INET;
+		out[1].family = AF_INET6;
+		out[0].port_lo = out[1].port_lo = lo;
+		out[0].port_hi = out[1].port_hi = hi;
+		return 2;
+	}
+	*why = parse_cidr(host, hn, want, &out[0], whybuf, whylen);
+	if (*why)
+		return 0;
+	out[0].port_lo = lo;
+	out[0].port_hi = hi;
+	return 1;
+}
+
+/* --- match keys ------------------------------------------------------------ */
+
+/* Counts n more entries of key k against its total limit; false when over. */
+static bool count_entries(struct ctx *c, enum sg_match_key k, uint32_t n, const char *path,
+			  struct json_object *v)
+{
+	uint32_t limit = k == SG_MK_DST ? SG_POLICY_MAX_DST : SG_POLICY_MAX_LIST;
+	char shown[SHOW_BUF];
+
+	c->total[k] += n;
+	if (c->total[k] <= limit)
+		return true;
+	if (!c->over[k]) {
+		c->over[k] = true;
+		if (json_object_is_type(v, json_type_array))
+			err(c, path, "over the limit of %u %s entries in all rules", limit,
+			    sg_match_key_name(k));
+		else
+			err(c, path, "%s: over the limit of %u %s entries in all rules",
+			    show(shown, v), limit, sg_match_key_name(k));
+	}
+	return false;
+}
+
+/*
+ * Check that v is a non-empty list; returns its length or 0 (after reporting).
+ */
+static size_t want_list(struct ctx *c, struct json_object *v, const char *path)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		err(c, path, "expected a list");
+		return 0;
+	}
+	n = json_object_array_length(v);
+	if (!n)
+		err(c, path, "empty list");
+	return n;
+}
+
+static bool want_string(struct ctx *c, struct json_object *v, const char *path)
+{
+	if (json_object_is_type(v, json_type_string))
+		return true;
+	err(c, path, "expected a string");
+	return false;
+}
+
+/*
+ * An integer in [0, max]; false after reporting otherwise. kind names the
+ * number in the range message ("uid out of range 0-4294967294").
+ */
+static bool want_uint(struct ctx *c, struct json_object *v, const char *path, uint64_t max,
+		      const char *kind, uint64_t *out)
+{
+	char shown[SHOW_BUF];
+	int64_t s;
+	uint64_t u;
+
+	if (!json_object_is_type(v, json_type_int)) {
+		err(c, path, "expected an integer");
+		return false;
+	}
+	s = json_object_get_int64(v);
+	u = json_object_get_uint64(v);
+	/* json-c saturates: INT64_MAX with a larger unsigned value is out of range */
+	if (s < 0 || (s == INT64_MAX && u > (uint64_t)INT64_MAX) || (uint64_t)s > max) {
+		err(c, path, "%s: %s out of range 0-%llu", show(shown, v), kind,
+		    (unsigned long long)max);
+		return false;
+	}
+	*out = (uint64_t)s;
+	return true;
+}
+
+typedef void (*entry_fn)(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+			 const char *path, size_t i);
+
+/*
+ * Walk a list key: the list checks, then fn per entry (with "key[i]" paths).
+ * Returns its length (0 when not a usable list).
+ */
+static size_t each_entry(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+			 const char *path, entry_fn fn)
+{
+	char sub[PATH_MAX_LEN];
+	size_t n = want_list(c, v, path), i;
+
+	for (i = 0; i < n; i++) {
+		path_idx(sub, path, i);
+		fn(c, r, json_object_array_get_idx(v, i), sub, i);
+	}
+	return n;
+}
+
+static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		      const char *path, size_t i)
+{
+	char shown[SHOW_BUF];
+	uint32_t x;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	if (sg_syscall_from_name(json_object_get_string(v), &x) || x >= 32)
+		err(c, path, "%s: unknown syscall name (sendto, sendmsg, sendmmsg, connect)",
+		    show(shown, v));
+	else
+		r->syscall_mask |= 1u << x;
+}
+
+static void e_family(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		     const char *path, size_t i)
+{
+	char shown[SHOW_BUF];
+	uint32_t x;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	if (sg_family_from_name(json_object_get_string(v), &x) || x >= 64)
+		err(c, path, "%s: unknown family name", show(shown, v));
+	else
+		r->family_mask |= 1ull << x;
+}
+
+static void e_type(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		   size_t i)
+{
+	char shown[SHOW_BUF];
+	uint32_t x;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	if (sg_socktype_from_name(json_object_get_string(v), &x) || x >= 32)
+		err(c, path, "%s: unknown socket type name", show(shown, v));
+	else
+		r->type_mask |= 1u << x;
+}
+
+static void e_protocol(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		       const char *path, size_t i)
+{
+	char shown[SHOW_BUF];
+	uint32_t x;
+	uint64_t u;
+
+	if (json_object_is_type(v, json_type_int)) {
+		if (!want_uint(c, v, path, 65535, "protocol", &u))
+			return;
+		x = (uint32_t)u;
+	} else if (!json_object_is_type(v, json_type_string)) {
+		err(c, path, "expected a string or an integer");
+		return;
+	} else if (sg_protocol_from_name(json_object_get_string(v), &x) || x > 65535) {
+		err(c, path, "%s: unknown protocol name", show(shown, v));
+		return;
+	}
+	r->protocols[i] = (uint16_t)x;
+	r->nprotocols++;
+}
+
+static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		  size_t i)
+{
+	char shown[SHOW_BUF], whybuf[64];
+	struct sg_policy_dst e[2];
+	const char *why = NULL;
+	int n;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	n = parse_dst(json_object_get_string(v), (size_t)json_object_get_string_len(v), e, &why,
+		      whybuf, sizeof(whybuf));
+	if (!n) {
+		err(c, path, "%s: %s", show(shown, v), why);
+		return;
+	}
+	if (!count_entries(c, SG_MK_DST, (uint32_t)n, path, v))
+		return;
+	memcpy(&r->dst[r->ndst], e, (size_t)n * sizeof(e[0]));
+	r->ndst += (uint32_t)n;
+}
+
+static void e_port(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		   size_t i)
+{
+	char shown[SHOW_BUF];
+	const char *why;
+	uint16_t lo, hi;
+	uint64_t u;
+
+	if (json_object_is_type(v, json_type_int)) {
+		if (!want_uint(c, v, path, 65535, "port", &u))
+			return;
+		lo = hi = (uint16_t)u;
+	} else if (json_object_is_type(v, json_type_string)) {
+		why = parse_port_range(json_object_get_string(v),
+				       (size_t)json_object_get_string_len(v), &lo, &hi);
+		if (why) {
+			err(c, path, "%s: %s", show(shown, v), why);
+			return;
+		}
+	} else {
+		err(c, path, "expected an integer or a string");
+		return;
+	}
+	r->ports[i].lo = lo;
+	r->ports[i].hi = hi;
+	r->nports++;
+}
+
+static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		   size_t i)
+{
+	struct sg_policy_unix *u = &r->unix_pats[i];
+	char shown[SHOW_BUF];
+	const char *s;
+	size_t n;
+	bool prefix;
+
+	if (!want_string(c, v, path))
+		return;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	prefix = n > 1 && s[n - 1] == '*';
+	if (n && s[0] == '@') {
+		s++;
+		n--;
+		if (prefix)
+			n--;
+		else if (!n) {
+			err(c, path, "%s: empty abstract name", show(shown, v));
+			return;
+		}
+		u->kind = prefix ? SG_UNIX_ABSTRACT_PREFIX : SG_UNIX_ABSTRACT;
+	} else if (n && s[0] == '/') {
+		if (prefix)
+			n--;
+		if (memchr(s, 0, n)) {
+			err(c, path, "%s: NUL byte in path", show(shown, v));
+			return;
+		}
+		u->kind = prefix ? SG_UNIX_PATH_PREFIX : SG_UNIX_PATH;
+	} else {
+		err(c, path, "%s: expected an absolute path, \"@name\" or a prefix ending in '*'",
+		    show(shown, v));
+		return;
+	}
+	if (n > SG_POLICY_UNIX_MAX) {
+		err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_UNIX_MAX);
+		return;
+	}
+	u->len = (uint8_t)n;
+	memcpy(u->bytes, s, n);
+	u->bytes[n] = 0;
+	r->nunix++;
+}
+
+static void flag_entry(struct ctx *c, uint32_t *mask, struct json_object *v, const char *path)
+{
+	char shown[SHOW_BUF];
+	uint32_t f;
+
+	if (!want_string(c, v, path))
+		return;
+	if (sg_msg_flag_from_name(json_object_get_string(v), &f))
+		err(c, path, "%s: unknown flag name", show(shown, v));
+	else
+		*mask |= f;
+}
+
+static void e_flags_any(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+			const char *path, size_t i)
+{
+	(void)i;
+	flag_entry(c, &r->flags_any, v, path);
+}
+
+static void e_flags_all(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+			const char *path, size_t i)
+{
+	(void)i;
+	flag_entry(c, &r->flags_all, v, path);
+}
+
+static void e_flags_none(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+			 const char *path, size_t i)
+{
+	(void)i;
+	flag_entry(c, &r->flags_none, v, path);
+}
+
+static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		   size_t i)
+{
+	char shown[SHOW_BUF];
+	uint32_t level, type;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	if (sg_cmsg_type_from_name(json_object_get_string(v), &level, &type)) {
+		err(c, path, "%s: unknown control message type name", show(shown, v));
+		return;
+	}
+	r->cmsgs[r->ncmsgs].level = level;
+	r->cmsgs[r->ncmsgs].type = type;
+	r->ncmsgs++;
+}
+
+static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		   size_t i)
+{
+	char shown[SHOW_BUF];
+	const char *s;
+	size_t n;
+
+	(void)i;
+	if (!want_string(c, v, path))
+		return;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (!n || memchr(s, 0, n)) {
+		err(c, path, "%s: %s", show(shown, v), n ? "NUL byte in comm" : "empty comm");
+		return;
+	}
+	if (n > SG_POLICY_COMM_MAX) {
+		err(c, path, "%s: comm longer than %d bytes (the kernel keeps %d)", show(shown, v),
+		    SG_POLICY_COMM_MAX, SG_POLICY_COMM_MAX);
+		return;
+	}
+	memset(r->comms[r->ncomms], 0, SG_COMM_LEN);
+	memcpy(r->comms[r->ncomms], s, n);
+	r->ncomms++;
+}
+
+/* An absolute path without NUL, up to SG_POLICY_PATH_MAX bytes. */
+static bool want_abs_path(struct ctx *c, struct json_object *v, const char *path)
+{
+	char shown[SHOW_BUF];
+	const char *s;
+	size_t n;
+
+	if (!want_string(c, v, path))
+		return false;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	if (!n || s[0] != '/') {
+		err(c, path, "%s: expected an absolute path", show(shown, v));
+		return false;
+	}
+	if (memchr(s, 0, n)) {
+		err(c, path, "%s: NUL byte in path", show(shown, v));
+		return false;
+	}
+	if (n > SG_POLICY_PATH_MAX) {
+		err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_PATH_MAX);
+		return false;
+	}
+	return true;
+}
+
+static void e_exe(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		  size_t i)
+{
+	char *p;
+
+	(void)i;
+	if (!want_abs_path(c, v, path))
+		return;
+	p = strdup(json_object_get_string(v));
+	if (!p) {
+		c->oom = true;
+		return;
+	}
+	memset(&r->exes[r->nexes], 0, sizeof(r->exes[0]));
+	r->exes[r->nexes++].path = p;
+}
+
+static void e_uid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		  size_t i)
+{
+	uint64_t u;
+
+	(void)i;
+	/* (uid_t)-1 means "no uid" to the kernel: not a uid anyone sends with */
+	if (want_uint(c, v, path, UINT32_MAX - 1, "uid", &u))
+		r->uids[r->nuids++] = (uint32_t)u;
+}
+
+static void e_gid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
+		  size_t i)
+{
+	uint64_t u;
+
+	(void)i;
+	if (want_uint(c, v, path, UINT32_MAX - 1, "gid", &u))
+		r->gids[r->ngids++] = (uint32_t)u;
+}
+
+static void e_cgroup(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		     const char *path, size_t i)
+{
+	char shown[SHOW_BUF];
+	const char *s, *comp;
+	size_t n;
+	char *p;
+
+	(void)i;
+	if (!want_abs_path(c, v, path))
+		return;
+	s = json_object_get_string(v);
+	n = (size_t)json_object_get_string_len(v);
+	while (n > 1 && s[n - 1] == '/')
+		n--;
+	/* every component non-empty and not "." or ".." */
+	for (comp = s + 1; n > 1 && comp <= s + n;) {
+		const char *end = memchr(comp, '/', (size_t)(s + n - comp));
+		size_t cl;
+
+		if (!end)
+			end = s + n;
+		cl = (size_t)(end - comp);
+		if (!cl || (cl == 1 && comp[0] == '.') ||
+		    (cl == 2 && comp[0] == '.' && comp[1] == '.')) {
+			err(c, path,
+			    "%s: not a normalized cgroup path (empty, \".\" or \"..\" component)",
+			    show(shown, v));
+			return;
+		}
+		comp = end + 1;
+	}
+	p = strndup(s, n);
+	if (!p) {
+		c->oom = true;
+		return;
+	}
+	r->cgroups[r->ncgroups++] = p;
+}
+
+/*
+ * The match keys: JSON name, list walker (NULL for the scalar len_min/len_max)
+ * and where the entries go, so that arrays can be sized before the walk.
+ */
+struct key_desc {
+	const char *name;
+	entry_fn fn;
+	size_t elem; /* bytes per entry of the rule's array; 0: a mask */
+	size_t per_value; /* entries one JSON value may produce */
+	size_t array_off; /* offsetof the array pointer in sg_policy_rule */
+};
+
+#define ARR(member, per) \
+	sizeof(*((struct sg_policy_rule *)0)->member), per, offsetof(struct sg_policy_rule, member)
+
+static const struct key_desc key_descs[SG_MK_COUNT] = {
+	[SG_MK_SYSCALL] = { "syscall", e_syscall, 0, 0, 0 },
+	[SG_MK_FAMILY] = { "family", e_family, 0, 0, 0 },
+	[SG_MK_TYPE] = { "type", e_type, 0, 0, 0 },
+	[SG_MK_PROTOCOL] = { "protocol", e_protocol, ARR(protocols, 1) },
+	[SG_MK_DST] = { "dst", e_dst, ARR(dst, 2) },
+	[SG_MK_PORT] = { "port", e_port, ARR(ports, 1) },
+	[SG_MK_UNIX] = { "unix", e_unix, ARR(unix_pats, 1) },
+	[SG_MK_FLAGS_ANY] = { "flags_any", e_flags_any, 0, 0, 0 },
+	[SG_MK_FLAGS_ALL] = { "flags_all", e_flags_all, 0, 0, 0 },
+	[SG_MK_FLAGS_NONE] = { "flags_none", e_flags_none, 0, 0, 0 },
+	[SG_MK_CMSG] = { "cmsg", e_cmsg, ARR(cmsgs, 1) },
+	[SG_MK_LEN_MIN] = { "len_min", NULL, 0, 0, 0 },
+	[SG_MK_LEN_MAX] = { "len_max", NULL, 0, 0, 0 },
+	[SG_MK_COMM] = { "comm", e_comm, ARR(comms, 1) },
+	[SG_MK_EXE] = { "exe", e_exe, ARR(exes, 1) },
+	[SG_MK_UID] = { "uid", e_uid, ARR(uids, 1) },
+	[SG_MK_GID] = { "gid", e_gid, ARR(gids, 1) },
+	[SG_MK_CGROUP] = { "cgroup", e_cgroup, ARR(cgroups, 1) },
+};
+
+const char *sg_match_key_name(enum sg_match_key k)
+{
+	return (unsigned int)k < SG_MK_COUNT ? key_descs[k].name : NULL;
+}
+
+static void free_rule(struct sg_policy_rule *r)
+{
+	uint32_t i;
+
+	free(r->protocols);
+	free(r->dst);
+	free(r->ports);
+	free(r->unix_pats);
+	free(r->cmsgs);
+	free(r->comms);
+	for (i = 0; i < r->nexes; i++)
+		free(r->exes[i].path);
+	free(r->exes);
+	free(r->uids);
+	free(r->gids);
+	for (i = 0; i < r->ncgroups; i++)
+		free(r->cgroups[i]);
+	free(r->cgroups);
+	memset(r, 0, sizeof(*r));
+}
+
+static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_object *m,
+			const char *path)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_BUF];
+	struct json_object *lmin = NULL;
+	unsigned int k;
+
+	if (!json_object_is_type(m, json_type_object)) {
+		err(c, path, "expected an object");
+		return;
+	}
+	json_object_object_foreach(m, key, v)
+	{
+		const struct key_desc *d = NULL;
+		uint64_t u;
+
+		for (k = 0; k < SG_MK_COUNT; k++) {
+			if (strcmp(key, key_descs[k].name) == 0) {
+				d = &key_descs[k];
+				break;
+			}
+		}
+		if (!d) {
+			err(c, path, "unknown key %s", show_str(shown, key, strlen(key)));
+			continue;
+		}
+		path_key(sub, path, key);
+		if (!d->fn) {
+			/* len_min, len_max: byte counts, 0..INT64_MAX */
+			if (!want_uint(c, v, sub, INT64_MAX, "length", &u))
+				continue;
+			r->keys |= SG_MK_BIT(k);
+			if (k == SG_MK_LEN_MIN) {
+				r->len_min = u;
+				lmin = v;
+			} else {
+				r->len_max = u;
+			}
+			continue;
+		}
+		if (d->elem && json_object_is_type(v, json_type_array)) {
+			size_t n = json_object_array_length(v);
+			void **arr = (void **)((char *)r + d->array_off);
+
+			if (n) {
+				*arr = calloc(n * d->per_value, d->elem);
+				if (!*arr) {
+					c->oom = true;
+					return;
+				}
+			}
+		}
+		if (each_entry(c, r, v, sub, d->fn))
+			r->keys |= SG_MK_BIT(k);
+		if (d->elem && k != SG_MK_DST && r->keys & SG_MK_BIT(k)) {
+			uint32_t counts[SG_MK_COUNT] = {
+				[SG_MK_PROTOCOL] = r->nprotocols, [SG_MK_PORT] = r->nports,
+				[SG_MK_UNIX] = r->nunix,	  [SG_MK_CMSG] = r->ncmsgs,
+				[SG_MK_COMM] = r->ncomms,	  [SG_MK_EXE] = r->nexes,
+				[SG_MK_UID] = r->nuids,		  [SG_MK_GID] = r->ngids,
+				[SG_MK_CGROUP] = r->ncgroups,
+			};
+
+			count_entries(c, k, counts[k], sub, v);
+		}
+	}
+
+	/* keys that can never hold together */
+	if (r->keys & SG_MK_BIT(SG_MK_UNIX) &&
+	    r->keys & (SG_MK_BIT(SG_MK_DST) | SG_MK_BIT(SG_MK_PORT)))
+		err(c, path, "\"unix\" never holds together with \"%s\" (unix vs inet destination)",
+		    r->keys & SG_MK_BIT(SG_MK_DST) ? "dst" : "port");
+	if (r->keys & SG_MK_BIT(SG_MK_LEN_MIN) && r->keys & SG_MK_BIT(SG_MK_LEN_MAX) &&
+	    r->len_max < r->len_min) {
+		path_key(sub, path, "len_max");
+		err(c, sub, "%llu: less than len_min %s", (unsigned long long)r->len_max,
+		    show(shown, lmin));
+	}
+	if (r->flags_all & r->flags_none) {
+		path_key(sub, path, "flags_none");
+		err(c, sub, "%s: also in flags_all, the rule never holds",
+		    sg_msg_flag_name(1u << __builtin_ctz(r->flags_all & r->flags_none)));
+	}
+}
+
+/* A tiny open-addressing set of rule names, for duplicates in O(1) each. */
+struct name_set {
+	uint32_t *slot; /* rule index + 1; 0 = empty */
+	size_t mask;
+};
+
+static uint64_t hash_name(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+/* Returns the index of an earlier rule with this name, or -1 after adding it. */
+static long name_set_add(struct name_set *ns, char (*names)[SG_POLICY_NAME_MAX + 1], uint32_t idx)
+{
+	size_t h = (size_t)hash_name(names[idx]) & ns->mask;
+
+	while (ns->slot[h]) {
+		if (strcmp(names[ns->slot[h] - 1], names[idx]) == 0)
+			return (long)ns->slot[h] - 1;
+		h = (h + 1) & ns->mask;
+	}
+	ns->slot[h] = idx + 1;
+	return -1;
+}
+
+/* Parses rule i into r; its name also goes into names[i] (for duplicates). */
+static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_object *o,
+		       const char *path, char *name_out)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_BUF];
+	bool have_name = false, have_action = false;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		err(c, path, "expected an object");
+		return;
+	}
+	json_object_object_foreach(o, key, v)
+	{
+		path_key(sub, path, key);
+		if (strcmp(key, "name") == 0) {
+			have_name = true;
+			if (!want_string(c, v, sub))
+				continue;
+			if (!valid_name(json_object_get_string(v),
+					(size_t)json_object_get_string_len(v))) {
+				err(c, sub, "%s: invalid rule name (" NAME_RULE ")",
+				    show(shown, v));
+				continue;
+			}
+			strcpy(r->name, json_object_get_string(v));
+			strcpy(name_out, r->name);
+		} else if (strcmp(key, "action") == 0) {
+			have_action = true;
+			if (!want_string(c, v, sub))
+				continue;
+			if (sg_verdict_from_name(json_object_get_string(v), &r->action))
+				err(c, sub, "%s: unknown action (%s)", show(shown, v),
+				    action_names);
+		} else if (strcmp(key, "match") == 0) {
+			parse_match(c, r, v, sub);
+		} else {
+			err(c, path, "unknown key %s", show_str(shown, key, strlen(key)));
+		}
+	}
+	if (!have_name)
+		err(c, path, "missing key \"name\"");
+	if (!have_action)
+		err(c, path, "missing key \"action\"");
+}
+
+static void parse_rules(struct ctx *c, struct sg_policy *p, struct json_object *rules)
+{
+	char(*names)[SG_POLICY_NAME_MAX + 1] = NULL;
+	char path[PATH_MAX_LEN], sub[PATH_MAX_LEN];
+	struct name_set ns = { 0 };
+	struct sg_policy_rule scratch;
+	size_t n, i, kept;
+
+	if (!json_object_is_type(rules, json_type_array)) {
+		err(c, "rules", "expected a list");
+		return;
+	}
+	n = json_object_array_length(rules);
+	if (n > SG_POLICY_MAX_RULES)
+		err(c, "rules", "%zu rules: over the limit of %d", n, SG_POLICY_MAX_RULES);
+	/* rules past the limit are still checked, in a scratch rule */
+	kept = n > SG_POLICY_MAX_RULES ? SG_POLICY_MAX_RULES : n;
+	if (!n)
+		return;
+	p->rules = calloc(kept, sizeof(*p->rules));
+	names = calloc(n, sizeof(*names));
+	for (ns.mask = 1; ns.mask < 2 * n; ns.mask <<= 1)
+		;
+	ns.slot = calloc(ns.mask, sizeof(*ns.slot));
+	ns.mask--;
+	if (!p->rules || !names || !ns.slot) {
+		c->oom = true;
+		goto cleanup;
+	}
+	for (i = 0; i < n && !c->oom; i++) {
+		struct sg_policy_rule *r = i < kept ? &p->rules[i] : &scratch;
+		long first;
+
+		if (r == &scratch)
+			memset(&scratch, 0, sizeof(scratch));
+		path_idx(path, "rules", i);
+		parse_rule(c, r, json_object_array_get_idx(rules, i), path, names[i]);
+		if (names[i][0]) {
+			first = name_set_add(&ns, names, (uint32_t)i);
+			if (first >= 0) {
+				path_key(sub, path, "name");
+				err(c, sub, "\"%s\": duplicate rule name (first at rules[%ld])",
+				    names[i], first);
+			}
+		}
+		if (r == &scratch)
+			free_rule(&scratch);
+	}
+	p->nrules = (uint32_t)kept;
+cleanup:
+	free(names);
+	free(ns.slot);
+}
+
+static void parse_top(struct ctx *c, struct sg_policy *p, struct json_object *top)
+{
+	char shown[SHOW_BUF];
+
+	if (!json_object_is_type(top, json_type_object)) {
+		err(c, "", "expected an object at the top level");
+		return;
+	}
+	p->default_action = SG_VERDICT_ALLOW;
+	json_object_object_foreach(top, key, v)
+	{
+		if (strcmp(key, "name") == 0) {
+			if (!want_string(c, v, "name"))
+				continue;
+			if (!valid_name(json_object_get_string(v),
+					(size_t)json_object_get_string_len(v)))
+				err(c, "name", "%s: invalid policy name (" NAME_RULE ")",
+				    show(shown, v));
+			else
+				strcpy(p->name, json_object_get_string(v));
+		} else if (strcmp(key, "default") == 0) {
+			if (!want_string(c, v, "default"))
+				continue;
+			if (sg_verdict_from_name(json_object_get_string(v), &p->default_action))
+				err(c, "default", "%s: unknown action (%s)", show(shown, v),
+				    action_names);
+		} else if (strcmp(key, "rules") == 0) {
+			parse_rules(c, p, v);
+		} else {
+			err(c, "", "unknown key %s", show_str(shown, key, strlen(key)));
+		}
+	}
+	p->ndst = c->total[SG_MK_DST];
+}
+
+/* Line and column (1-based) of byte offset off. */
+static void line_col(const char *s, size_t off, size_t *line, size_t *col)
+{
+	size_t k;
+
+	*line = 1;
+	*col = 1;
+	for (k = 0; k < off; k++) {
+		if (s[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_policy **out,
+		    struct sg_errlist *errs)
+{
+	struct ctx c = { .errs = errs, .source = source ? source : "<policy>" };
+	struct json_tokener *tok = NULL;
+	struct json_object *top = NULL;
+	struct sg_policy *p = NULL;
+	enum json_tokener_error jerr;
+	size_t end, line, col;
+	char *copy = NULL;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	if (len > SG_POLICY_FILE_MAX) {
+		err(&c, "", "too large: over the limit of %d bytes", SG_POLICY_FILE_MAX);
+		ret = -EFBIG;
+		goto cleanup;
+	}
+	/* a NUL-terminated copy: json-c needs the terminator to end a number */
+	copy = malloc(len + 1);
+	tok = json_tokener_new_ex(SG_POLICY_JSON_DEPTH);
+	p = calloc(1, sizeof(*p));
+	if (!copy || !tok || !p)
+		goto oom;
+	if (len)
+		memcpy(copy, buf, len);
+	copy[len] = 0;
+	/* first the strict scan: its messages are the more precise ones */
+	{
+		struct scan sc = { .c = &c, .s = copy, .n = len };
+
+		scan_value(&sc, "", 0);
+		if (!sc.bad) {
+			scan_ws(&sc);
+			if (sc.i < len)
+				scan_fail(&sc, sc.s[sc.i] ? "trailing garbage after the JSON value"
+							  : "NUL byte");
+		}
+		if (c.oom)
+			goto oom;
+		if (sc.bad)
+			goto cleanup;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	top = json_tokener_parse_ex(tok, copy, (int)len + 1);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (end > len)
+		end = len;
+	if (jerr != json_tokener_success) {
+		line_col(copy, end, &line, &col);
+		if (jerr == json_tokener_continue)
+			err(&c, "", "not JSON: unexpected end of input");
+		else if (end < len && copy[end] == 0)
+			err(&c, "", "not JSON: NUL byte at line %zu, column %zu", line, col);
+		else
+			err(&c, "", "not JSON: %s at line %zu, column %zu",
+			    json_tokener_error_desc(jerr), line, col);
+		goto cleanup;
+	}
+	parse_top(&c, p, top);
+	if (c.oom)
+		goto oom;
+	if (c.nerr)
+		goto cleanup;
+	*out = p;
+	p = NULL;
+	ret = 0;
+	goto cleanup;
+oom:
+	ret = -ENOMEM;
+cleanup:
+	if (errs && errs->oom)
+		ret = -ENOMEM;
+	json_object_put(top);
+	if (tok)
+		json_tokener_free(tok);
+	free(copy);
+	sg_policy_free(p);
+	return ret;
+}
+
+int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *errs)
+{
+	struct ctx c = { .errs = errs, .source = path };
+	size_t len = 0, cap = 64 * 1024;
+	char *buf = NULL;
+	int fd, ret;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		err(&c, "", "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap > SG_POLICY_FILE_MAX) {
+				err(&c, "", "too large: over the limit of %d bytes",
+				    SG_POLICY_FILE_MAX);
+				ret = -EFBIG;
+				goto cleanup;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				ret = -ENOMEM;
+				goto cleanup;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			err(&c, "", "cannot read: %s", strerror(-ret));
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	ret = sg_policy_parse(buf, len, path, out, errs);
+cleanup:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+void sg_policy_free(struct sg_policy *p)
+{
+	uint32_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nrules; i++)
+		free_rule(&p->rules[i]);
+	free(p->rules);
+	free(p);
+}
+
+int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
+{
+	struct ctx c = { .errs = errs, .source = "<policy>" };
+	char path[PATH_MAX_LEN], shown[SHOW_BUF];
+	uint32_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < p->nrules; i++) {
+		struct sg_policy_rule *r = &p->rules[i];
+
+		for (j = 0; j < r->nexes; j++) {
+			struct sg_policy_exe *e = &r->exes[j];
+			struct stat st;
+
+			if (stat(e->path, &st) < 0) {
+				e->resolved = -errno;
+				snprintf(path, sizeof(path), "rules[%u].match.exe[%u]", i, j);
+				err(&c, path, "%s: cannot stat: %s",
+				    show_str(shown, e->path, strlen(e->path)), strerror(errno));
+				ret = -ENOENT;
+				continue;
+			}
+			/* the kernel's dev_t encoding, as bpf sees inode->i_sb->s_dev */
+			e->dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+			e->ino = st.st_ino;
+			e->resolved = 1;
+		}
+	}
+	if (c.oom || (errs && errs->oom))
+		return -ENOMEM;
+	return ret;
+}
