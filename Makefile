@@ -72,7 +72,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit-test integration-test bench clean install help \
+.PHONY: all deps run test unit-test cli-test integration-test bench clean install help \
 	vmlinux check-format format
 
 all: $(PROGS) $(TEST_HELPERS) $(BENCH_BINS) $(UNIT_BINS)
@@ -81,7 +81,8 @@ help:
 	@echo 'make                 build everything into $(OUTPUT)/'
 	@echo 'make deps            install build and test dependencies (apt, root)'
 	@echo 'make run             run sendguardd on the default policy (root)'
-	@echo 'make test            unit tests; integration tests when root or CI=true'
+	@echo 'make test            unit, CLI and short fuzz tests; integration tests when root or CI=true'
+	@echo 'make fuzz            long libFuzzer run of the policy parser (FUZZ_TIME=600)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
@@ -89,7 +90,7 @@ help:
 	@echo 'V=1 prints commands; VMLINUX=gen builds against this kernel BTF'
 
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libjson-c-dev libseccomp-dev libcmocka-dev python3 python3-jsonschema
+	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema
 
 deps:
 	@if command -v apt-get >/dev/null; then \
@@ -169,6 +170,9 @@ run: $(PROGS)
 unit-test: $(UNIT_BINS)
 	$(Q)$(PYTHON) tests/run_unit.py $(UNIT_BINS)
 
+cli-test: $(OUTPUT)/sendguard
+	$(Q)$(PYTHON) tests/cli/run.py --build $(OUTPUT)
+
 # Integration tests need root and BPF. In CI (CI=true) they always run and
 # fail if BPF cannot be loaded; elsewhere they skip when not root, saying so.
 integration-test: all
@@ -179,7 +183,7 @@ integration-test: all
 		echo "0 passed, 0 failed, 1 skipped"; \
 	fi
 
-test: unit-test integration-test
+test: unit-test cli-test fuzz-short integration-test
 
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(OUTPUT)
@@ -192,12 +196,15 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUTPUT)/sendguardd $(DESTDIR)$(PREFIX)/sbin/sendguardd
 	$(if $(CLI_SRCS),install -m 0755 $(OUTPUT)/sendguard $(DESTDIR)$(PREFIX)/bin/sendguard)
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -d $(DESTDIR)/etc/sendguard
 	install -m 0644 policies/*.json $(DESTDIR)/etc/sendguard/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' sendguardd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/sendguardd.service
+
+include tests/fuzz/Makefile.inc
 
 FORMAT_SRCS = $(filter-out bpf/vmlinux/%,$(wildcard bpf/*.c bpf/*.h common/*.[ch] daemon/*.[ch] cli/*.[ch] tests/unit/*.c tests/helpers/*.c bench/*.c))
 check-format:
