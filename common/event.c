@@ -268,6 +268,52 @@ int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const 
 	sg_json_put_u64(b, s->denied);
 	sg_json_put_lit(b, ",\"sink_errors\":");
 	sg_json_put_u64(b, s->sink_errors);
+	sg_json_put_lit(b, ",\"rules\":{");
+	for (size_t i = 0; i < s->nrules; i++) {
+		const char *name = s->rule_names[i];
+
+		err = sg_outbuf_reserve(b, SG_JSON_STR_MAX(strlen(name)) + SG_JSON_INT_MAX + 2);
+		if (err)
+			return err;
+		if (i)
+			sg_json_put_char(b, ',');
+		sg_json_put_str(b, name, strlen(name));
+		sg_json_put_char(b, ':');
+		sg_json_put_u64(b, s->rule_hits[i]);
+	}
+	err = sg_outbuf_reserve(b, SG_JSON_INT_MAX + 16);
+	if (err)
+		return err;
+	sg_json_put_lit(b, "},\"default\":");
+	sg_json_put_u64(b, s->default_hits);
 	sg_json_put_lit(b, "}\n");
 	return 0;
+}
+
+int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
+			   const struct sg_policy_note *n, struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !n || !clk || !n->result)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"policy\",\"result\":");
+	sg_json_put_name(b, n->result);
+	if ((err = sg_json_raw(b, ",\"source\":", 10)) || (err = sg_json_str(b, n->source)) ||
+	    (err = sg_json_raw(b, ",\"name\":", 8)) || (err = sg_json_str(b, n->name)) ||
+	    (err = sg_json_raw(b, ",\"version\":", 11)) || (err = sg_json_u64(b, n->version)) ||
+	    (err = sg_json_raw(b, ",\"rules\":", 9)) || (err = sg_json_u64(b, n->nrules)) ||
+	    (err = sg_json_raw(b, ",\"default\":", 11)) ||
+	    (err = sg_json_str(b, n->default_action)) ||
+	    (err = sg_json_raw(b, ",\"errors\":[", 11)))
+		return err;
+	for (size_t i = 0; i < n->nerrors; i++) {
+		if ((i && (err = sg_json_raw(b, ",", 1))) || (err = sg_json_str(b, n->errors[i])))
+			return err;
+	}
+	return sg_json_raw(b, "]}\n", 3);
 }

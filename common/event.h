@@ -58,6 +58,27 @@ struct sg_stats {
 	uint64_t lost; /* events the kernel could not queue (ring full) */
 	uint64_t denied; /* events with verdict deny */
 	uint64_t sink_errors; /* failed sink writes */
+	/* Hits per rule of the policy in force ("rules":{name:hits}), and of its default. */
+	const char *const *rule_names;
+	const uint64_t *rule_hits;
+	size_t nrules;
+	uint64_t default_hits;
+};
+
+/*
+ * A policy change, written to the stream as a "policy" record: result
+ * "loaded" (name/version/rules/default of the new policy) or "refused"
+ * (errors; name and version of the policy that stays in force).
+ */
+struct sg_policy_note {
+	const char *result; /* "loaded" or "refused" */
+	const char *source; /* file, or NULL for the embedded default */
+	const char *name; /* policy in force after the change */
+	uint32_t version;
+	uint32_t nrules;
+	const char *default_action;
+	const char *const *errors; /* "refused": every problem, by JSON path */
+	size_t nerrors;
 };
 
 /*
@@ -69,8 +90,18 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 /* {"v":1,"seq":N,"ts":...,"type":"lost","count":K} */
 int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_t count,
 		    struct sg_clock *clk);
-/* {"v":1,"seq":N,"ts":...,"type":"stats","events":..,"lost":..,"denied":..,"sink_errors":..} */
-int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
-		     const struct sg_stats *s, struct sg_clock *clk);
+/*
+ * {"v":1,"seq":N,"ts":...,"type":"stats","events":..,"lost":..,"denied":..,"sink_errors":..,
+ *  "rules":{"name":hits,...},"default":hits}
+ */
+int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
+		     struct sg_clock *clk);
+
+/*
+ * {"v":1,"seq":N,"ts":...,"type":"policy","result":"loaded"|"refused","source":..,"name":..,
+ *  "version":..,"rules":..,"default":..,"errors":[..]}
+ */
+int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
+			   const struct sg_policy_note *n, struct sg_clock *clk);
 
 #endif /* SG_EVENT_H */

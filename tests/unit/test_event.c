@@ -755,14 +755,24 @@ static void test_dst_variants(void **state)
 static void test_lost_and_stats(void **state)
 {
 	struct sg_clock clk = test_clock();
-	struct sg_stats s = { .events = 1000000, .lost = 3, .denied = 17, .sink_errors = 0 };
+	static const char *const names[] = { "dns", "no-\"oob\"" };
+	static const uint64_t hits[] = { 5, 0 };
+	struct sg_stats s = { .events = 1000000,
+			      .lost = 3,
+			      .denied = 17,
+			      .sink_errors = 0,
+			      .rule_names = names,
+			      .rule_hits = hits,
+			      .nrules = 2,
+			      .default_hits = 999995 };
 	struct sg_outbuf b;
 	const char *want =
 		"{\"v\":1,\"seq\":5,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"lost\","
 		"\"count\":12}\n"
 		"{\"v\":1,\"seq\":6,\"ts\":\"2026-11-22T21:50:02.123456789Z\","
 		"\"type\":\"stats\",\"events\":1000000,\"lost\":3,\"denied\":17,"
-		"\"sink_errors\":0}\n";
+		"\"sink_errors\":0,\"rules\":{\"dns\":5,\"no-\\\"oob\\\"\":0},\"default\":999995}"
+		"\n";
 
 	(void)state;
 	assert_int_equal(sg_outbuf_init(&b, 8), 0);
@@ -773,6 +783,54 @@ static void test_lost_and_stats(void **state)
 	assert_string_equal(b.data, want);
 	sg_outbuf_free(&b);
 	assert_int_equal(sg_stats_to_json(&b, 6, 0, NULL, &clk), -EINVAL);
+}
+
+static void test_policy_note(void **state)
+{
+	struct sg_clock clk = test_clock();
+	static const char *const errs[] = { "rules[0].match.dst[0]: \"10.0.0.0/33\": prefix "
+					    "length must be 0-32" };
+	struct sg_policy_note loaded = { .result = "loaded",
+					 .source = "/etc/sendguard/p.json",
+					 .name = "web",
+					 .version = 2,
+					 .nrules = 5,
+					 .default_action = "deny" };
+	struct sg_policy_note refused = { .result = "refused",
+					  .source = "/etc/sendguard/p.json",
+					  .name = "web",
+					  .version = 2,
+					  .nrules = 5,
+					  .default_action = "deny",
+					  .errors = errs,
+					  .nerrors = 1 };
+	struct sg_policy_note dflt = {
+		.result = "loaded", .name = "observe", .version = 1, .default_action = "allow"
+	};
+	const char *want =
+		"{\"v\":1,\"seq\":7,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"policy\","
+		"\"result\":\"loaded\",\"source\":\"/etc/sendguard/p.json\",\"name\":\"web\","
+		"\"version\":2,\"rules\":5,\"default\":\"deny\",\"errors\":[]}\n"
+		"{\"v\":1,\"seq\":8,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"policy\","
+		"\"result\":\"refused\",\"source\":\"/etc/sendguard/p.json\",\"name\":\"web\","
+		"\"version\":2,\"rules\":5,\"default\":\"deny\",\"errors\":[\"rules[0].match.dst[0]"
+		": "
+		"\\\"10.0.0.0/33\\\": prefix length must be 0-32\"]}\n"
+		"{\"v\":1,\"seq\":9,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"policy\","
+		"\"result\":\"loaded\",\"source\":null,\"name\":\"observe\",\"version\":1,"
+		"\"rules\":0,\"default\":\"allow\",\"errors\":[]}\n";
+	struct sg_outbuf b;
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 8), 0);
+	assert_int_equal(sg_policy_note_to_json(&b, 7, TS_BOOT, &loaded, &clk), 0);
+	assert_int_equal(sg_policy_note_to_json(&b, 8, TS_BOOT, &refused, &clk), 0);
+	assert_int_equal(sg_policy_note_to_json(&b, 9, TS_BOOT, &dflt, &clk), 0);
+	record(b.data, b.len);
+	assert_int_equal(sg_json_raw(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	sg_outbuf_free(&b);
+	assert_int_equal(sg_policy_note_to_json(&b, 6, 0, NULL, &clk), -EINVAL);
 }
 
 /* Records accumulate in one buffer, each a complete line. */
@@ -886,8 +944,9 @@ int main(void)
 		cmocka_unit_test(test_connect),		cmocka_unit_test(test_failing_sends),
 		cmocka_unit_test(test_control),		cmocka_unit_test(test_not_a_socket),
 		cmocka_unit_test(test_flags_and_names), cmocka_unit_test(test_dst_variants),
-		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_append),
-		cmocka_unit_test(test_clock_format),	cmocka_unit_test(test_clock_ts),
+		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
+		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
+		cmocka_unit_test(test_clock_ts),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
