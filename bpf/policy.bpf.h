@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The in-kernel policy evaluator: the compiled-policy maps (layout and
+ * meaning in sendguard.h, "Compiled policy") and sg_policy_judge(), shared by
+ * every sendguard BPF program. common/policy_compile.c fills the maps and
+ * holds a user-space twin of this file (sg_compiled_eval) that its tests
+ * compare with the reference evaluator; keep the two in step.
+ *
+ * Cost per send: two array lookups (active slot, cfg), then per dimension the
+ * policy uses one lookup (cmsg: one per control message, cgroup: one per
+ * ancestor level up to the deepest cgroup entry, flags: one per set flag bit,
+ * dst: up to three) and an AND over cfg.nwords words, then one sg_pol_rules
+ * lookup. Nothing depends on the number of rules or CIDRs except nwords
+ * (<= 16), and the per-rule checks of rules that match every lookup but fail
+ * flags_all/len bounds.
+ */
+#ifndef SENDGUARD_POLICY_BPF_H
+#define SENDGUARD_POLICY_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "sendguard.h"
+
+#define SG_POL_AF_UNIX	1
+#define SG_POL_AF_INET	2
+#define SG_POL_AF_INET6 10
+
+/* --- maps ------------------------------------------------------------------ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} sg_pol_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sg_policy_cfg);
+} sg_pol_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct sg_rule_rt);
+} sg_pol_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_ARR_PER_SLOT);
+	__type(key, __u32);
+	__type(value, struct sg_bitmap);
+} sg_pol_arr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_PCLASS_SPACES * SG_PCLASS_CHUNKS);
+	__type(key, __u32);
+	__type(value, struct sg_pclass_chunk);
+} sg_pol_pclass SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_MAX_PORT_CLASSES);
+	__type(key, __u32);
+	__type(value, struct sg_bitmap);
+} sg_pol_portbits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LPM_PER_SLOT);
+	__type(key, struct sg_lpm4_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_lpm4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LPM_PER_SLOT);
+	__type(key, struct sg_lpm6_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_lpm6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LIST_PER_SLOT);
+	__type(key, struct sg_unix_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_unix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LIST_PER_SLOT);
+	__type(key, struct sg_comm_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_comm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LIST_PER_SLOT);
+	__type(key, struct sg_exe_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_exe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_ID_PER_SLOT);
+	__type(key, struct sg_id_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_id SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LIST_PER_SLOT);
+	__type(key, struct sg_cgroup_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2 * SG_POL_LIST_PER_SLOT);
+	__type(key, struct sg_cmsg_key);
+	__type(value, struct sg_bitmap);
+} sg_pol_cmsg SEC(".maps");
+
+/* The destination of a send as the dst/port/unix dimensions see it. */
+struct sg_pol_dest {
+	__u32 inet; /* 4 (also for ::ffff:a.b.c.d), 6, or 0: not inet */
+	__u32 port;
+	const __u8 *addr; /* inet: 4 or 16 bytes inside e->addr */
+};
+
+/* Per-CPU working memory of one evaluation (keeps the stack small). */
+struct sg_pol_scratch {
+	__u32 nw; /* cfg.nwords, clamped; see SG_POL_NW */
+	__u32 pad;
+	struct sg_bitmap acc; /* rules still possible */
+	struct sg_bitmap tmp; /* OR of the hits of one dimension */
+	struct sg_bitmap none; /* flags_none: rules ruled out */
+	union {
+		struct sg_lpm4_key lpm4;
+		struct sg_lpm6_key lpm6;
+		struct sg_unix_key unix;
+		struct sg_id_key id;
+		struct sg_comm_key comm;
+		struct sg_exe_key exe;
+		struct sg_cgroup_key cgroup;
+		struct sg_cmsg_key cmsg;
+	} key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_pol_scratch);
+} sg_pol_scratch SEC(".maps");
+
+/* --- bitmap helpers ------------------------------------------------------- */
+
+/*
+ * The word count, re-read from memory at every word: a loop bounded by a
+ * register would leave a differently refined copy of it live on each of its
+ * 16 exits, and the verifier would walk the rest of the evaluation 16 times.
+ */
+#define SG_POL_NW(s) (*(volatile const __u32 *)&(s)->nw)
+
+/* acc &= m over the first s->nw words; returns whether any bit is left. */
+static __always_inline __u64 sg_bm_and(struct sg_bitmap *acc, const struct sg_bitmap *m,
+				       const struct sg_pol_scratch *s)
+{
+	__u64 any = 0;
+	__u32 w;
+
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		acc->w[w] &= m->w[w];
+		any |= acc->w[w];
+	}
+	return any;
+}
+
+/* acc &= ~m; returns whether any bit is left. */
+static __always_inline __u64 sg_bm_andnot(struct sg_bitmap *acc, const struct sg_bitmap *m,
+					  const struct sg_pol_scratch *s)
+{
+	__u64 any = 0;
+	__u32 w;
+
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		acc->w[w] &= ~m->w[w];
+		any |= acc->w[w];
+	}
+	return any;
+}
+
+static __always_inline void sg_bm_or(struct sg_bitmap *acc, const struct sg_bitmap *m,
+				     const struct sg_pol_scratch *s)
+{
+	__u32 w;
+
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		acc->w[w] |= m->w[w];
+	}
+}
+
+static __always_inline void sg_bm_copy(struct sg_bitmap *acc, const struct sg_bitmap *m,
+				       const struct sg_pol_scratch *s)
+{
+	__u32 w;
+
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		acc->w[w] = m->w[w];
+	}
+}
+
+/* Index of the lowest set bit of x != 0 (no ctz instruction in BPF). */
+static __always_inline __u32 sg_bm_ctz(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x & 0xffffffffULL)) {
+		n += 32;
+		x >>= 32;
+	}
+	if (!(x & 0xffff)) {
+		n += 16;
+		x >>= 16;
+	}
+	if (!(x & 0xff)) {
+		n += 8;
+		x >>= 8;
+	}
+	if (!(x & 0xf)) {
+		n += 4;
+		x >>= 4;
+	}
+	if (!(x & 0x3)) {
+		n += 2;
+		x >>= 2;
+	}
+	if (!(x & 0x1))
+		n += 1;
+	return n;
+}
+
+/* --- lookups ---------------------------------------------------------------- */
+
+/* sg_pol_arr entry of value v (v < max) of one small dimension, or the default. */
+static __always_inline const struct sg_bitmap *sg_pol_arr_get(const struct sg_policy_cfg *cfg,
+							      __u32 slot, __u32 dim, __u32 off,
+							      __u32 v, __u32 max)
+{
+	const struct sg_bitmap *m = NULL;
+	__u32 k;
+
+	if (v < max) {
+		k = slot * SG_ARR_PER_SLOT + off + v;
+		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+	}
+	return m ? m : &cfg->dflt[dim];
+}
+
+static __always_inline const struct sg_bitmap *sg_pol_id_get(struct sg_pol_scratch *s,
+							     const struct sg_policy_cfg *cfg,
+							     __u32 slot, __u32 dim, __u32 kind,
+							     __u32 id)
+{
+	struct sg_id_key *k = &s->key.id;
+	const struct sg_bitmap *m;
+
+	k->slot = slot;
+	k->kind = kind;
+	k->id = id;
+	m = bpf_map_lookup_elem(&sg_pol_id, k);
+	return m ? m : &cfg->dflt[dim];
+}
+
+/* The port class of port in class space space; 0 when the map is not there. */
+static __always_inline __u32 sg_pol_pclass_get(__u32 slot, __u32 space, __u32 port)
+{
+	__u32 k = (slot * SG_PCLASS_SPACES + space) * SG_PCLASS_CHUNKS + (port >> 8 & 0xff);
+	const struct sg_pclass_chunk *c = bpf_map_lookup_elem(&sg_pol_pclass, &k);
+
+	return c ? c->c[port & 0xff] : 0;
+}
+
+static __always_inline void sg_pol_decode(const struct sg_event *e, struct sg_pol_dest *d)
+{
+	__u32 len = e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX;
+	__u16 family = *(const __u16 *)e->addr;
+
+	d->inet = 0;
+	d->port = (__u32)e->addr[2] << 8 | e->addr[3];
+	d->addr = &e->addr[4];
+	if (len < 2)
+		return;
+	if (family == SG_POL_AF_INET && len >= 8) {
+		d->inet = 4;
+	} else if (family == SG_POL_AF_INET6 && len >= 24) {
+		const __u32 *a = (const __u32 *)&e->addr[8];
+
+		if (a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff)) {
+			d->inet = 4;
+			d->addr = &e->addr[20];
+		} else {
+			d->inet = 6;
+			d->addr = &e->addr[8];
+		}
+	}
+}
+
+/*
+ * dst: the entries for every port (SG_PCLASS_ANY) and those of the port's
+ * class, OR-ed; each hit includes dflt[DST]. Returns the bitmap to AND, which
+ * may be s->tmp.
+ */
+static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch *s,
+							  const struct sg_policy_cfg *cfg,
+							  __u32 slot, const struct sg_pol_dest *d)
+{
+	const struct sg_bitmap *any = NULL, *cls = NULL;
+	__u32 dl = cfg->dst_lookups, pc;
+
+	if (d->inet == 4) {
+		struct sg_lpm4_key *k = &s->key.lpm4;
+
+		k->prefixlen = 8 + 16 + 32;
+		k->slot = slot;
+		__builtin_memcpy(k->addr, d->addr, 4);
+		if (dl & SG_DSTL_V4_ANY) {
+			k->pclass[0] = SG_PCLASS_ANY >> 8;
+			k->pclass[1] = SG_PCLASS_ANY & 0xff;
+			any = bpf_map_lookup_elem(&sg_pol_lpm4, k);
+		}
+		if (dl & SG_DSTL_V4_CLASS) {
+			pc = sg_pol_pclass_get(slot, SG_PCLASS_V4, d->port);
+			k->pclass[0] = pc >> 8;
+			k->pclass[1] = pc & 0xff;
+			cls = bpf_map_lookup_elem(&sg_pol_lpm4, k);
+		}
+	} else if (d->inet == 6) {
+		struct sg_lpm6_key *k = &s->key.lpm6;
+
+		k->prefixlen = 8 + 16 + 128;
+		k->slot = slot;
+		__builtin_memcpy(k->addr, d->addr, 16);
+		if (dl & SG_DSTL_V6_ANY) {
+			k->pclass[0] = SG_PCLASS_ANY >> 8;
+			k->pclass[1] = SG_PCLASS_ANY & 0xff;
+			any = bpf_map_lookup_elem(&sg_pol_lpm6, k);
+		}
+		if (dl & SG_DSTL_V6_CLASS) {
+			pc = sg_pol_pclass_get(slot, SG_PCLASS_V6, d->port);
+			k->pclass[0] = pc >> 8;
+			k->pclass[1] = pc & 0xff;
+			cls = bpf_map_lookup_elem(&sg_pol_lpm6, k);
+		}
+	}
+	if (any && cls) {
+		sg_bm_copy(&s->tmp, any, s);
+		sg_bm_or(&s->tmp, cls, s);
+		return &s->tmp;
+	}
+	if (any)
+		return any;
+	if (cls)
+		return cls;
+	return &cfg->dflt[SG_DIM_DST];
+}
+
+/* port: the class's bitmap (includes dflt[PORT]) for inet destinations. */
+static __always_inline const struct sg_bitmap *sg_pol_port(const struct sg_policy_cfg *cfg,
+							   __u32 slot, const struct sg_pol_dest *d)
+{
+	const struct sg_bitmap *m = NULL;
+	__u32 k;
+
+	if (d->inet) {
+		k = slot * SG_MAX_PORT_CLASSES +
+		    (sg_pol_pclass_get(slot, SG_PCLASS_PORT, d->port) & (SG_MAX_PORT_CLASSES - 1));
+		m = bpf_map_lookup_elem(&sg_pol_portbits, &k);
+	}
+	return m ? m : &cfg->dflt[SG_DIM_PORT];
+}
+
+/* unix: see sg_unix_key in sendguard.h for the three kinds of lookup. */
+static __always_inline const struct sg_bitmap *sg_pol_unix_get(struct sg_pol_scratch *s,
+							       const struct sg_policy_cfg *cfg,
+							       __u32 slot, const struct sg_event *e)
+{
+	struct sg_unix_key *k = &s->key.unix;
+	const struct sg_bitmap *m = NULL;
+	__u32 len = e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX;
+	__u32 n;
+
+	if (len <= 2 || *(const __u16 *)e->addr != SG_POL_AF_UNIX)
+		return &cfg->dflt[SG_DIM_UNIX];
+	k->slot = slot;
+	if (e->addr[2]) {
+		n = len - 2;
+		k->kind = SG_UNIX_KEY_PATH;
+		__builtin_memcpy(k->name, &e->addr[2], SG_UNIX_NAME_MAX + 1);
+		if (n <= SG_UNIX_NAME_MAX) {
+			k->name[n] = 0;
+			k->prefixlen = 16 + 8 * (n + 1);
+		} else {
+			k->prefixlen = 16 + 8 * (SG_UNIX_NAME_MAX + 1);
+		}
+		m = bpf_map_lookup_elem(&sg_pol_unix, k);
+		return m ? m : &cfg->dflt[SG_DIM_UNIX];
+	}
+	n = len - 3;
+	if (n < SG_UNIX_NAME_MAX) {
+		k->kind = SG_UNIX_KEY_ABSTRACT_EXACT;
+		k->name[0] = n;
+		__builtin_memcpy(&k->name[1], &e->addr[3], SG_UNIX_NAME_MAX);
+		k->prefixlen = 16 + 8 * (1 + n);
+		m = bpf_map_lookup_elem(&sg_pol_unix, k);
+		if (m)
+			return m;
+	}
+	k->kind = SG_UNIX_KEY_ABSTRACT;
+	__builtin_memcpy(k->name, &e->addr[3], SG_UNIX_NAME_MAX + 1);
+	k->prefixlen = 16 + 8 * n;
+	m = bpf_map_lookup_elem(&sg_pol_unix, k);
+	return m ? m : &cfg->dflt[SG_DIM_UNIX];
+}
+
+static __always_inline const struct sg_bitmap *sg_pol_comm_get(struct sg_pol_scratch *s,
+							       const struct sg_policy_cfg *cfg,
+							       __u32 slot, const struct sg_event *e)
+{
+	struct sg_comm_key *k = &s->key.comm;
+	const struct sg_bitmap *m;
+	bool end = false;
+	int i;
+
+	k->slot = slot;
+	/* NUL-pad after the first NUL, as the compiler stores names. */
+	for (i = 0; i < SG_COMM_LEN - 1; i++) {
+		if (!e->comm[i])
+			end = true;
+		k->comm[i] = end ? 0 : e->comm[i];
+	}
+	k->comm[SG_COMM_LEN - 1] = 0;
+	m = bpf_map_lookup_elem(&sg_pol_comm, k);
+	return m ? m : &cfg->dflt[SG_DIM_COMM];
+}
+
+static __always_inline const struct sg_bitmap *sg_pol_exe_get(struct sg_pol_scratch *s,
+							      const struct sg_policy_cfg *cfg,
+							      __u32 slot, const struct sg_event *e)
+{
+	struct sg_exe_key *k = &s->key.exe;
+	const struct sg_bitmap *m = NULL;
+
+	k->slot = slot;
+	k->dev = e->exe_dev;
+	k->ino = e->exe_ino;
+	if (e->flags & SG_EF_EXE)
+		m = bpf_map_lookup_elem(&sg_pol_exe, k);
+	return m ? m : &cfg->dflt[SG_DIM_EXE];
+}
+
+/* cmsg: OR of the hits of every control message (each includes dflt[CMSG]). */
+static __always_inline const struct sg_bitmap *sg_pol_cmsg_get(struct sg_pol_scratch *s,
+							       const struct sg_policy_cfg *cfg,
+							       __u32 slot, const struct sg_event *e)
+{
+	struct sg_cmsg_key *k = &s->key.cmsg;
+	const struct sg_bitmap *m;
+	__u32 i, n = 0;
+
+	if (e->flags & SG_EF_CONTROL)
+		n = e->ncmsgs;
+	if (!n)
+		return &cfg->dflt[SG_DIM_CMSG];
+	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_CMSG], s);
+	k->slot = slot;
+	for (i = 0; i < SG_MAX_CMSGS && i < n; i++) {
+		k->level = e->cmsgs[i].level;
+		k->type = e->cmsgs[i].type;
+		m = bpf_map_lookup_elem(&sg_pol_cmsg, k);
+		if (m)
+			sg_bm_or(&s->tmp, m, s);
+	}
+	return &s->tmp;
+}
+
+/*
+ * cgroup: OR of the hits of the sender's cgroup and its ancestors (level 0 is
+ * the root), up to the deepest level a cgroup entry can be at.
+ */
+static __always_inline const struct sg_bitmap *
+sg_pol_cgroup_get(struct sg_pol_scratch *s, const struct sg_policy_cfg *cfg, __u32 slot)
+{
+	struct sg_cgroup_key *k = &s->key.cgroup;
+	__u64 self = bpf_get_current_cgroup_id(), id;
+	__u32 lv, levels = cfg->cgroup_levels;
+	const struct sg_bitmap *m;
+
+	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_CGROUP], s);
+	k->slot = slot;
+	k->pad = 0;
+	for (lv = 0; lv < SG_MAX_CGROUP_DEPTH && lv < levels; lv++) {
+		id = bpf_get_current_ancestor_cgroup_id(lv);
+		if (!id)
+			break;
+		k->id = id;
+		m = bpf_map_lookup_elem(&sg_pol_cgroup, k);
+		if (m)
+			sg_bm_or(&s->tmp, m, s);
+		if (id == self)
+			break;
+	}
+	return &s->tmp;
+}
+
+/* flags_all and len bounds of rule i (always hold for rules without them). */
+static __always_inline bool sg_pol_post_ok(const struct sg_rule_rt *rt, __u32 msg_flags, __u64 len)
+{
+	return (msg_flags & rt->flags_all) == rt->flags_all && len >= rt->len_min &&
+	       len <= rt->len_max;
+}
+
+/* bpf_loop context of the per-rule checks: scalars only. */
+struct sg_pol_post {
+	__u64 len;
+	__u32 msg_flags;
+	__u32 slot;
+	__u32 rule;
+	__u32 action;
+};
+
+/*
+ * One step of the search for the first rule in acc that passes its per-rule
+ * checks: take the lowest bit, check its rule, clear the bit if it fails.
+ */
+static long sg_pol_post_step(__u32 iter, void *data)
+{
+	struct sg_pol_post *c = data;
+	const struct sg_rule_rt *rt;
+	struct sg_pol_scratch *s;
+	__u32 zero = 0, w, k, i;
+	__u64 x = 0;
+
+	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
+	if (!s)
+		return 1;
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		x = s->acc.w[w];
+		if (x)
+			break;
+	}
+	if (!x || w >= SG_RULE_WORDS)
+		return 1;
+	i = w * 64 + sg_bm_ctz(x);
+	k = c->slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
+	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+	if (!rt)
+		return 1;
+	if (sg_pol_post_ok(rt, c->msg_flags, c->len)) {
+		c->rule = i;
+		c->action = rt->action;
+		return 1;
+	}
+	s->acc.w[w] = x & (x - 1);
+	return 0;
+}
+
+#define SG_POL_AND(m)                            \
+	do {                                     \
+		if (!sg_bm_and(&s->acc, (m), s)) \
+			return 0;                \
+	} while (0)
+
+/* The outcome of one evaluation. */
+struct sg_pol_result {
+	__u32 version; /* sg_policy_cfg.version of the slot that judged */
+	__u16 rule; /* first matching rule, SG_NO_RULE: the default decided */
+	__u8 verdict; /* SG_VERDICT_* */
+	__u8 pad;
+};
+
+/*
+ * The evaluator proper: a global function, so the verifier checks it once
+ * per program, apart from its callers' states. See sg_policy_judge().
+ */
+__noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_result *res)
+{
+	const struct sg_policy_cfg *cfg;
+	struct sg_pol_scratch *s;
+	struct sg_pol_dest dest;
+	struct sg_pol_post post;
+	const struct sg_rule_rt *rt;
+	__u32 zero = 0, slot, nw, dims, w, k, i, b;
+	__u32 *active;
+	__u64 x = 0;
+
+	if (!res)
+		return -1;
+	res->rule = SG_NO_RULE;
+	res->verdict = SG_VERDICT_ALLOW;
+	res->version = 0;
+	if (!e)
+		return -1;
+	active = bpf_map_lookup_elem(&sg_pol_active, &zero);
+	if (!active)
+		return -1;
+	slot = *active & 1;
+	cfg = bpf_map_lookup_elem(&sg_pol_cfg, &slot);
+	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
+	if (!cfg || !s)
+		return -1;
+	res->version = cfg->version;
+	res->verdict = cfg->default_verdict;
+	nw = cfg->nwords;
+	if (nw > SG_RULE_WORDS)
+		nw = SG_RULE_WORDS;
+	if (!nw)
+		return 0;
+	s->nw = nw;
+	sg_bm_copy(&s->acc, &cfg->all, s);
+	dims = cfg->dims;
+
+	if (dims & 1u << SG_DIM_SYSCALL)
+		SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_SYSCALL, SG_ARR_SYSCALL_OFF, e->syscall,
+					  SG_ARR_SYSCALL_MAX));
+	if (dims & 1u << SG_DIM_FAMILY)
+		SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_FAMILY, SG_ARR_FAMILY_OFF,
+					  e->flags & SG_EF_SOCK ? e->sock_family : ~0u,
+					  SG_ARR_FAMILY_MAX));
+	if (dims & 1u << SG_DIM_TYPE)
+		SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_TYPE, SG_ARR_TYPE_OFF,
+					  e->flags & SG_EF_SOCK ? e->sock_type : ~0u,
+					  SG_ARR_TYPE_MAX));
+	if (dims & 1u << SG_DIM_PROTOCOL) {
+		if (!(e->flags & SG_EF_SOCK))
+			SG_POL_AND(&cfg->dflt[SG_DIM_PROTOCOL]);
+		else if (e->sock_protocol < SG_ARR_PROTO_MAX)
+			SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_PROTOCOL, SG_ARR_PROTO_OFF,
+						  e->sock_protocol, SG_ARR_PROTO_MAX));
+		else
+			SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_PROTOCOL, SG_ID_PROTO,
+						 e->sock_protocol));
+	}
+	if (dims & (1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE)) {
+		const struct sg_bitmap *m;
+		__u32 f = e->msg_flags;
+
+		/* flags_any: OR per set bit; flags_none: remove the OR per set bit */
+		sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_FLAGS_ANY], s);
+		__builtin_memset(&s->none, 0, sizeof(s->none));
+		for (b = 0; b < 32; b++) {
+			if (!(f >> b))
+				break;
+			if (!(f >> b & 1))
+				continue;
+			k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
+			m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+			if (m)
+				sg_bm_or(&s->tmp, m, s);
+			k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
+			m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+			if (m)
+				sg_bm_or(&s->none, m, s);
+		}
+		SG_POL_AND(&s->tmp);
+		if (!sg_bm_andnot(&s->acc, &s->none, s))
+			return 0;
+	}
+	if (dims & 1u << SG_DIM_UID)
+		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_UID, SG_ID_UID, e->uid));
+	if (dims & 1u << SG_DIM_GID)
+		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_GID, SG_ID_GID, e->gid));
+	if (dims & 1u << SG_DIM_COMM)
+		SG_POL_AND(sg_pol_comm_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_EXE)
+		SG_POL_AND(sg_pol_exe_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_CMSG)
+		SG_POL_AND(sg_pol_cmsg_get(s, cfg, slot, e));
+	if (dims & (1u << SG_DIM_DST | 1u << SG_DIM_PORT)) {
+		sg_pol_decode(e, &dest);
+		if (dims & 1u << SG_DIM_PORT)
+			SG_POL_AND(sg_pol_port(cfg, slot, &dest));
+		if (dims & 1u << SG_DIM_DST)
+			SG_POL_AND(sg_pol_dst(s, cfg, slot, &dest));
+	}
+	if (dims & 1u << SG_DIM_UNIX)
+		SG_POL_AND(sg_pol_unix_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_CGROUP)
+		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot));
+
+	/* The lowest bit left; its rule decides if its checks hold. */
+	for (w = 0; w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_NW(s))
+			break;
+		x = s->acc.w[w];
+		if (x)
+			break;
+	}
+	if (!x || w >= SG_RULE_WORDS)
+		return 0;
+	i = w * 64 + sg_bm_ctz(x);
+	k = slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
+	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+	if (!rt)
+		return 0;
+	if (sg_pol_post_ok(rt, e->msg_flags, e->len)) {
+		res->rule = i;
+		res->verdict = rt->action;
+		return 0;
+	}
+	/* It failed: search on, one candidate per step (at most nrules). */
+	s->acc.w[w] = x & (x - 1);
+	post.len = e->len;
+	post.msg_flags = e->msg_flags;
+	post.slot = slot;
+	post.rule = SG_NO_RULE;
+	post.action = 0;
+	bpf_loop(SG_MAX_RULES, sg_pol_post_step, &post, 0);
+	if (post.rule != SG_NO_RULE) {
+		res->rule = post.rule;
+		res->verdict = post.action;
+	}
+	return 0;
+}
+
+#undef SG_POL_AND
+
+/*
+ * Judge the send described by e (the fields a policy matches on: syscall,
+ * flags SG_EF_SOCK/SG_EF_CONTROL/SG_EF_EXE, sock_*, addr/addr_len, msg_flags,
+ * cmsgs/ncmsgs, len, comm, exe_dev/exe_ino, uid, gid; the cgroup is the
+ * current task's) by the active policy slot. e may point to ring buffer,
+ * map or stack memory.
+ *
+ * Sets *rule to the first matching rule, or SG_NO_RULE (== SG_RULE_DEFAULT)
+ * when the default decided, *verdict to SG_VERDICT_*, and *version to the
+ * version of the policy that judged. Returns 0, or -1 when the policy maps
+ * could not be read (then: no rule, allow, version 0).
+ */
+static __always_inline int sg_policy_judge(const struct sg_event *e, __u16 *rule, __u8 *verdict,
+					   __u32 *version)
+{
+	struct sg_pol_result res = { .rule = SG_NO_RULE };
+	int ret;
+
+	ret = sg_policy_eval_event(e, &res);
+	*rule = res.rule;
+	*verdict = res.verdict;
+	*version = res.version;
+	return ret;
+}
+
+#endif /* SENDGUARD_POLICY_BPF_H */
