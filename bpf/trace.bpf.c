@@ -16,6 +16,7 @@
 #include "sendguard.h"
 #include "sock.bpf.h"
 #include "msghdr.bpf.h"
+#include "policy.bpf.h"
 
 /* libbpf 1.1's bpf_tracing.h stops at the fifth syscall argument. */
 #ifndef PT_REGS_PARM6_SYSCALL
@@ -38,9 +39,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0; /* the daemon: its sends are not traced; 0 = none */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this fill */
 
-/* Read and written by user space at run time. */
+/* Read by user space at run time. */
 __u64 lost_events = 0; /* records that could not be written */
-__u32 policy_version = 1; /* stamped into every event */
 
 /* The arguments of one send call, from the saved user registers. */
 struct sg_call {
@@ -123,13 +123,26 @@ static __always_inline __u64 sg_wakeup_flags(void)
 	return BPF_RB_NO_WAKEUP;
 }
 
-/* Policy verdict of one event. For now every send is allowed by the default. */
+#define SG_SIGKILL 9
+
+/*
+ * Judge the send by the active policy (policy.bpf.h) and stamp the verdict.
+ * A kill verdict sends SIGKILL to the sender: the send has already happened
+ * (this is sys_exit), the process does not get to send again.
+ */
 static __always_inline void sg_judge(struct sg_event *e)
 {
-	e->policy_version = policy_version;
-	e->verdict = SG_VERDICT_ALLOW;
-	e->rule = SG_RULE_DEFAULT;
+	__u32 version;
+	__u16 rule;
+	__u8 verdict;
+
+	sg_policy_judge(e, &rule, &verdict, &version);
+	e->policy_version = version;
+	e->rule = rule;
+	e->verdict = verdict;
 	e->enforced_by = SG_ENF_NONE;
+	if (verdict == SG_VERDICT_KILL && !bpf_send_signal(SG_SIGKILL))
+		e->enforced_by = SG_ENF_SIGNAL;
 }
 
 static __always_inline void sg_set_result(struct sg_event *e, long ret)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "mounts.h"
 
 #define CACHE_SLOTS 4096 /* per table, power of two; cleared when 3/4 full */
 
@@ -134,27 +135,6 @@ const char *proc_cache__exe(struct proc_cache *c, uint32_t pid, uint32_t kdev, u
 	return table_put(&c->exe, kdev, ino, val);
 }
 
-/* The cgroup v2 id of a cgroup directory is its kernfs node id, the file handle. */
-static int cgroup_id_of(const char *mnt, const char *path, uint64_t *id)
-{
-	union {
-		struct file_handle fh;
-		char buf[sizeof(struct file_handle) + 64];
-	} h;
-	char full[PATH_MAX];
-	int mount_id;
-
-	if (snprintf(full, sizeof(full), "%s%s", mnt, path) >= (int)sizeof(full))
-		return -ENAMETOOLONG;
-	h.fh.handle_bytes = 64;
-	if (name_to_handle_at(AT_FDCWD, full, &h.fh, &mount_id, 0))
-		return -errno;
-	if (h.fh.handle_bytes < sizeof(*id))
-		return -EINVAL;
-	memcpy(id, h.fh.f_handle, sizeof(*id));
-	return 0;
-}
-
 const char *proc_cache__cgroup(struct proc_cache *c, uint32_t pid, uint64_t cgid)
 {
 	struct slot *s = table_find(&c->cgroup, cgid, 0);
@@ -181,7 +161,7 @@ const char *proc_cache__cgroup(struct proc_cache *c, uint32_t pid, uint64_t cgid
 	if (!path || path[0] != '/')
 		return NULL;
 	/* The process may have moved since the send: only cache what matches. */
-	if (c->cgroup2_mnt && (cgroup_id_of(c->cgroup2_mnt, path, &id) || id != cgid))
+	if (c->cgroup2_mnt && (mounts_cgroup_id(c->cgroup2_mnt, path, &id) || id != cgid))
 		return NULL;
 	val = strdup(path);
 	if (!val)

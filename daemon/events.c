@@ -7,6 +7,7 @@
 #include "cache.h"
 #include "events.h"
 #include "log.h"
+#include "policy_mgr.h"
 
 /* Write to the sinks once this much JSON is pending (and after every drain). */
 #define FLUSH_BYTES (256 * 1024)
@@ -68,6 +69,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 	if (e->flags & SG_EF_EXE)
 		x.exe = proc_cache__exe(p->cache, e->pid, e->exe_dev, e->exe_ino);
 	x.cgroup = proc_cache__cgroup(p->cache, e->pid, e->cgroup_id);
+	x.rule_name = policy_mgr__rule_name(p->pm, e->policy_version, e->rule);
+	policy_mgr__hit(p->pm, e->policy_version, e->rule);
 	p->stats.events++;
 	if (e->verdict == SG_VERDICT_DENY)
 		p->stats.denied++;
@@ -89,13 +92,14 @@ static void check_lost(struct pipeline *p)
 		 sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk));
 }
 
-int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct sink *sinks, int nsinks,
-		   const char *cgroup2_mnt)
+int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
+		   struct sink *sinks, int nsinks, const char *cgroup2_mnt)
 {
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->skel = skel;
+	p->pm = pm;
 	p->sinks = sinks;
 	p->nsinks = nsinks;
 	sg_clock_init(&p->clk);
@@ -134,6 +138,19 @@ int pipeline__drain(struct pipeline *p)
 
 void pipeline__stats(struct pipeline *p)
 {
+	const struct sg_policy *pol = policy_mgr__current(p->pm);
+
+	p->stats.rule_names = (const char *const *)p->pm->names;
+	p->stats.rule_hits = p->pm->hits;
+	p->stats.nrules = pol && p->pm->hits ? pol->nrules : 0;
+	p->stats.default_hits = p->pm->default_hits;
 	appended(p, p->out.len, sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk));
+	pipeline__flush(p);
+}
+
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n)
+{
+	appended(p, p->out.len,
+		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), n, &p->clk));
 	pipeline__flush(p);
 }

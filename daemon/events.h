@@ -15,11 +15,13 @@
 struct trace_bpf;
 struct ring_buffer;
 struct proc_cache;
+struct policy_mgr;
 
 struct pipeline {
 	struct trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct proc_cache *cache;
+	struct policy_mgr *pm; /* names the rules of judged events */
 	struct sg_clock clk;
 	struct sg_outbuf out; /* pending JSON lines, flushed in batches */
 	unsigned int out_records;
@@ -32,14 +34,16 @@ struct pipeline {
 	struct sg_stats stats;
 };
 
-int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct sink *sinks, int nsinks,
-		   const char *cgroup2_mnt);
+int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
+		   struct sink *sinks, int nsinks, const char *cgroup2_mnt);
 void pipeline__free(struct pipeline *p);
 int pipeline__epoll_fd(const struct pipeline *p);
 /* Drain everything queued in the ring buffer, report losses, write to sinks. */
 int pipeline__drain(struct pipeline *p);
 /* Append a stats record and flush. */
 void pipeline__stats(struct pipeline *p);
+/* Append a policy record (load or refused reload) and flush. */
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n);
 /* Write pending lines to every sink. */
 void pipeline__flush(struct pipeline *p);
 

@@ -49,7 +49,7 @@ static const char *hint(int err)
 	}
 }
 
-int loader__start(struct trace_bpf **out, const struct loader_opts *o)
+int loader__load(struct trace_bpf **out, const struct loader_opts *o)
 {
 	struct trace_bpf *skel;
 	int err;
@@ -84,15 +84,19 @@ int loader__start(struct trace_bpf **out, const struct loader_opts *o)
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
 		goto fail;
 	}
-	err = trace_bpf__attach(skel);
-	if (err) {
-		log_err("cannot attach BPF programs: %s (%s)", strerror(-err), hint(err));
-		goto fail;
-	}
 	*out = skel;
 	return 0;
 fail:
 	trace_bpf__destroy(skel);
+	return err;
+}
+
+int loader__attach(struct trace_bpf *skel)
+{
+	int err = trace_bpf__attach(skel);
+
+	if (err)
+		log_err("cannot attach BPF programs: %s (%s)", strerror(-err), hint(err));
 	return err;
 }
 

@@ -14,10 +14,13 @@ struct loader_opts {
 };
 
 /*
- * open -> set rodata and map sizes -> load -> attach. On failure logs the cause
- * with a hint and returns -errno; *skel is NULL then.
+ * open -> set rodata and map sizes -> load. On failure logs the cause with a
+ * hint and returns -errno; *skel is NULL then. The programs judge sends by
+ * the policy maps, so attach only once a policy is in them.
  */
-int loader__start(struct trace_bpf **skel, const struct loader_opts *o);
+int loader__load(struct trace_bpf **skel, const struct loader_opts *o);
+/* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
+int loader__attach(struct trace_bpf *skel);
 void loader__stop(struct trace_bpf *skel);
 
 #endif

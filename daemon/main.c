@@ -23,7 +23,9 @@
 #include "loader.h"
 #include "log.h"
 #include "mounts.h"
+#include "names.h"
 #include "numparse.h"
+#include "policy_mgr.h"
 #include "sinks.h"
 
 #define SG_VERSION "0.1.0"
@@ -38,6 +40,8 @@ struct options {
 	uint64_t stats_interval;
 	uint64_t rotate_size;
 	uint64_t rotate_keep;
+	const char *policy; /* -p FILE; NULL: the embedded default */
+	int check;
 	int foreground;
 	int verbose;
 };
@@ -50,6 +54,8 @@ enum {
 };
 
 static const struct option long_opts[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "check", no_argument, NULL, 'n' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "stats-interval", required_argument, NULL, OPT_STATS },
@@ -68,6 +74,9 @@ static void usage(FILE *f)
 		"Usage: sendguardd [options]\n"
 		"Trace every send on this host and write one JSON event per message.\n"
 		"\n"
+		"  -p, --policy FILE         judge sends by this policy (sendguard-policy(5));\n"
+		"                            default: the embedded observe policy (allow all)\n"
+		"  -n, --check               validate the policy, print the result and exit\n"
 		"  -o, --output SINK         stdout, syslog or file:PATH (repeatable;\n"
 		"                            default: stdout with -f, else file:" DEFAULT_LOG ")\n"
 		"      --ringbuf-size BYTES  kernel ring buffer size, power of two >= 4096\n"
@@ -82,7 +91,9 @@ static void usage(FILE *f)
 		"  -V, --version             print the version\n"
 		"\n"
 		"Signals: SIGTERM/SIGINT exit after writing every captured event,\n"
-		"SIGUSR1 reopens file sinks.\n");
+		"SIGHUP reloads the policy (an invalid one is refused, the old one stays),\n"
+		"SIGUSR1 reopens file sinks.\n"
+		"Exit status: 0 clean, 1 runtime failure, 2 bad usage or invalid policy.\n");
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -119,8 +130,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->rotate_size = 100u << 20;
 	o->rotate_keep = 5;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:fvhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'n':
+			o->check = 1;
+			break;
 		case 'o':
 			if (o->nsinks == MAX_SINKS)
 				return usage_error("too many sinks (at most %s)", "8");
@@ -245,8 +262,78 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void log_errlist(enum log_level lvl, const struct sg_errlist *l)
+{
+	for (size_t i = 0; i < sg_errlist_count(l); i++)
+		log_msg(lvl, "%s", sg_errlist_get(l, i));
+}
+
+static const char *policy_source(const struct options *o)
+{
+	return o->policy ? o->policy : "<default policy>";
+}
+
+/* -n: validate, print, exit code. */
+static int check_policy(const struct options *o, const char *cgroup2)
+{
+	struct sg_errlist errs = { 0 }, warnings = { 0 };
+	struct sg_policy *p = NULL;
+	int err = policy_mgr__check(o->policy, cgroup2, &p, &errs, &warnings);
+
+	log_errlist(LOG_LVL_WARN, &warnings);
+	if (err) {
+		log_errlist(LOG_LVL_ERR, &errs);
+		log_err("%s: invalid policy", policy_source(o));
+	} else {
+		printf("%s: valid (name %s, %u rules, default %s)\n", policy_source(o),
+		       p->name[0] ? p->name : "-", p->nrules, sg_verdict_name(p->default_action));
+	}
+	sg_errlist_free(&errs);
+	sg_errlist_free(&warnings);
+	sg_policy_free(p);
+	return err ? 2 : 0;
+}
+
+/* Load or reload the policy; logs and writes a policy record either way. */
+static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct options *o)
+{
+	struct sg_errlist errs = { 0 }, warnings = { 0 };
+	const struct sg_policy *cur;
+	struct sg_policy_note n = { 0 };
+	int err = policy_mgr__load(pm, &errs, &warnings);
+
+	log_errlist(LOG_LVL_WARN, &warnings);
+	cur = policy_mgr__current(pm);
+	if (err) {
+		log_errlist(LOG_LVL_ERR, &errs);
+		if (cur)
+			log_err("%s: policy refused; %s version %u stays in force",
+				policy_source(o), cur->name, cur->version);
+		else
+			log_err("%s: policy refused", policy_source(o));
+	} else {
+		log_info("policy %s version %u in force (%s: %u rules, default %s)",
+			 cur->name[0] ? cur->name : "-", cur->version, policy_source(o),
+			 cur->nrules, sg_verdict_name(cur->default_action));
+	}
+	if (p && cur) {
+		n.result = err ? "refused" : "loaded";
+		n.source = o->policy;
+		n.name = cur->name[0] ? cur->name : NULL;
+		n.version = cur->version;
+		n.nrules = cur->nrules;
+		n.default_action = sg_verdict_name(cur->default_action);
+		n.errors = (const char *const *)errs.items;
+		n.nerrors = sg_errlist_count(&errs);
+		pipeline__policy_note(p, &n);
+	}
+	sg_errlist_free(&errs);
+	sg_errlist_free(&warnings);
+	return err;
+}
+
 /* Returns the exit code. */
-static int run_loop(struct pipeline *p, struct options *o, int sfd)
+static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
 {
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
 	uint64_t next_stats = o->stats_interval ? now_ms() + o->stats_interval * 1000 : 0;
@@ -287,6 +374,11 @@ static int run_loop(struct pipeline *p, struct options *o, int sfd)
 					log_info("%s: stopping", strsignal((int)si.ssi_signo));
 					rc = 0;
 					goto cleanup;
+				case SIGHUP:
+					/* Events judged so far go out before the new version's. */
+					pipeline__drain(p);
+					load_policy(pm, p, o);
+					break;
 				case SIGUSR1:
 					for (int s = 0; s < o->nsinks; s++) {
 						err = sink__reopen(&o->sinks[s]);
@@ -322,6 +414,7 @@ int main(int argc, char **argv)
 	struct loader_opts lo = { 0 };
 	struct trace_bpf *skel = NULL;
 	struct pipeline p = { 0 };
+	struct policy_mgr pm = { 0 };
 	struct options o;
 	char cg2[PATH_MAX];
 	int rc, err, sfd = -1;
@@ -347,27 +440,42 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (open_sinks(&o)) {
-		rc = 1;
-		goto cleanup;
-	}
 	err = mounts_find_cgroup2(cg2, sizeof(cg2));
 	if (err) {
 		log_warn("no cgroup v2 mount found: cgroup paths are not verified");
 		cg2[0] = '\0';
 	}
+	if (o.check) {
+		rc = check_policy(&o, cg2[0] ? cg2 : NULL);
+		goto cleanup;
+	}
+	if (open_sinks(&o)) {
+		rc = 1;
+		goto cleanup;
+	}
 
 	lo.ringbuf_size = o.ringbuf_size;
 	lo.wakeup_bytes = o.ringbuf_size / 8;
 	lo.verbose = o.verbose;
-	err = loader__start(&skel, &lo);
+	err = loader__load(&skel, &lo);
 	if (err) {
 		rc = 1;
 		goto cleanup;
 	}
-	err = pipeline__init(&p, skel, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
+	err = policy_mgr__init(&pm, skel->obj, o.policy, cg2[0] ? cg2 : NULL);
+	if (!err)
+		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
 	if (err) {
 		log_err("cannot set up the event pipeline: %s", strerror(-err));
+		rc = 1;
+		goto cleanup;
+	}
+	/* Sends are judged from the first one on: attach once a policy is in force. */
+	if (load_policy(&pm, &p, &o)) {
+		rc = 2;
+		goto cleanup;
+	}
+	if (loader__attach(skel)) {
 		rc = 1;
 		goto cleanup;
 	}
@@ -382,7 +490,7 @@ int main(int argc, char **argv)
 		log_to_syslog();
 	}
 
-	rc = run_loop(&p, &o, sfd);
+	rc = run_loop(&p, &pm, &o, sfd);
 
 	/* Stop producing, then write out everything the kernel queued. */
 	trace_bpf__detach(skel);
@@ -396,6 +504,7 @@ int main(int argc, char **argv)
 	}
 cleanup:
 	pipeline__free(&p);
+	policy_mgr__free(&pm);
 	if (skel)
 		loader__stop(skel);
 	for (int i = 0; i < o.nsinks; i++)

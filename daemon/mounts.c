@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -92,4 +95,24 @@ int mounts_find_cgroup2(char *buf, size_t len)
 	}
 	fclose(f);
 	return err;
+}
+
+int mounts_cgroup_id(const char *mnt, const char *path, uint64_t *id)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + 64];
+	} h;
+	char full[PATH_MAX];
+	int mount_id;
+
+	if (snprintf(full, sizeof(full), "%s%s", mnt, path) >= (int)sizeof(full))
+		return -ENAMETOOLONG;
+	h.fh.handle_bytes = 64;
+	if (name_to_handle_at(AT_FDCWD, full, &h.fh, &mount_id, 0))
+		return -errno;
+	if (h.fh.handle_bytes < sizeof(*id))
+		return -EINVAL;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
 }

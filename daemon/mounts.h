@@ -4,6 +4,7 @@
 #define SG_MOUNTS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SG_TRACEFS "/sys/kernel/tracing"
 #define SG_BPFFS "/sys/fs/bpf"
@@ -14,5 +15,11 @@ int mounts_ensure_tracefs(void);
 int mounts_ensure_bpffs(void);
 /* Mount point of the cgroup v2 hierarchy from /proc/self/mountinfo. 0 or -errno. */
 int mounts_find_cgroup2(char *buf, size_t len);
+
+/*
+ * The id of the cgroup at path (relative to the cgroup v2 mount mnt): its
+ * kernfs node id, which is what bpf_get_current_cgroup_id() returns. 0 or -errno.
+ */
+int mounts_cgroup_id(const char *mnt, const char *path, uint64_t *id);
 
 #endif

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The daemon's policy in force: loading a file (or the embedded default),
+ * compiling it into the inactive slot of the policy maps, and switching the
+ * BPF programs to it with one store, so a send is judged entirely by one
+ * version. Keeps the last few versions to name the rules of events that were
+ * judged before a reload and read after it.
+ */
+#ifndef SG_POLICY_MGR_H
+#define SG_POLICY_MGR_H
+
+#include <stdint.h>
+
+#include "policy.h"
+#include "policy_compile.h"
+
+struct bpf_object;
+
+#define POLICY_MGR_RECENT 4
+
+/* The embedded default: trace everything, allow everything. */
+extern const char policy_mgr_default_json[];
+
+struct policy_mgr {
+	int map_fd[SG_PMAP_COUNT];
+	int active_fd; /* sg_pol_active */
+	const char *path; /* -p FILE, NULL: the embedded default */
+	const char *cgroup2; /* cgroup v2 mount, NULL if none */
+	uint32_t version; /* in force, 0 before the first load */
+	int slot; /* active slot, -1 before the first load */
+	uint64_t slot_free_ms[2]; /* a slot is rewritten only after this time */
+	struct sg_compiled *compiled[2];
+	struct sg_policy *recent[POLICY_MGR_RECENT]; /* by version % POLICY_MGR_RECENT */
+	uint64_t *hits; /* per rule of the policy in force */
+	uint64_t default_hits;
+	const char **names; /* rule names of the policy in force, for stats */
+};
+
+/* Parse, resolve and compile path (NULL: the default) without touching BPF: -n. */
+int policy_mgr__check(const char *path, const char *cgroup2, struct sg_policy **out,
+		      struct sg_errlist *errs, struct sg_errlist *warnings);
+/* obj NULL: no BPF (tests). 0 or -errno. */
+int policy_mgr__init(struct policy_mgr *m, struct bpf_object *obj, const char *path,
+		     const char *cgroup2);
+/*
+ * Load the file (again) as the next version. 0 when it is in force; else
+ * -errno, every problem in errs, and the policy in force stays. Problems that
+ * do not refuse the policy (an exe or cgroup that does not exist here: those
+ * entries match nothing) go to warnings.
+ */
+int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_errlist *warnings);
+const struct sg_policy *policy_mgr__current(const struct policy_mgr *m);
+/* Name of rule of the given version; NULL for the default or an unknown version. */
+const char *policy_mgr__rule_name(const struct policy_mgr *m, uint32_t version, uint16_t rule);
+/* Count a judged send for the stats (only sends of the version in force). */
+void policy_mgr__hit(struct policy_mgr *m, uint32_t version, uint16_t rule);
+void policy_mgr__free(struct policy_mgr *m);
+
+#endif
