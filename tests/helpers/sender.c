@@ -2,7 +2,8 @@
 /*
  * sender: performs exact sends for the integration tests.
  *
- *   sender [-w] SCENARIO | sender [-w] burst N | sender list
+ *   sender [-w] SCENARIO | sender [-w] burst N | sender [-w] stream PORT MS |
+ *   sender list
  *
  * With -w the sender (and a forked child) stays alive after printing, until
  * stdin reaches EOF, so the daemon can still resolve /proc/PID/exe and
@@ -36,6 +37,7 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,12 +45,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef UDP_SEGMENT
@@ -1795,6 +1799,503 @@ static void sc_burst(long n)
 	close(rfd);
 }
 
+/* --- policy scenarios (tests/integration/policy_tests.py) ------------------ */
+
+/* The comm of the child listed in "procs" (sc_child: sg-child). */
+static const char *child_comm = "sg-child";
+
+/*
+ * A private network namespace with only lo (up): loopback works, every other
+ * destination fails with ENETUNREACH, so nothing ever leaves the machine and
+ * fixed ports never collide with the host's.
+ */
+static void private_net(void)
+{
+	struct ifreq ifr;
+	int s;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		die("unshare(CLONE_NEWNET)");
+	s = xsocket(AF_INET, SOCK_DGRAM, 0);
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		die("SIOCGIFFLAGS lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		die("SIOCSIFFLAGS lo");
+	close(s);
+}
+
+/*
+ * The notes of the policy scenarios say what tests/integration/policy_tests.py
+ * (policies/mix there) must judge: "RULE|VERDICT: what" ("-" for the default).
+ */
+static void mix_in(int fd, const char *addr, int port, unsigned int flags, long long len,
+		   const char *note, int want_err)
+{
+	struct sockaddr_in a = sin4(addr, port);
+	struct exp e;
+	long long r;
+
+	exp_init(&e, "sendto", fd);
+	e.note = note;
+	e.flags = flags;
+	e.len = len;
+	dst_in(&e, addr, port);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, (size_t)len, (int)flags, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, want_err ? -1 : len, want_err);
+}
+
+static void mix_in6(int fd, const char *addr, int port, long long len, const char *note,
+		    int want_err)
+{
+	struct sockaddr_in6 a = sin6(addr, port, 0);
+	struct exp e;
+	long long r;
+
+	exp_init(&e, "sendto", fd);
+	e.note = note;
+	e.len = len;
+	dst_in6(&e, addr, port, 0);
+	e.dst_source = "msg";
+	r = sendto(fd, payload, (size_t)len, 0, (struct sockaddr *)&a, sizeof(a));
+	exp_done(&e, r, errno, want_err ? -1 : len, want_err);
+}
+
+static socklen_t un_addr(struct sockaddr_un *a, const char *name, size_t n, int abstract)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (abstract) {
+		memcpy(a->sun_path + 1, name, n);
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	}
+	memcpy(a->sun_path, name, n);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+/* A bound unix datagram receiver (path or abstract name). */
+static int un_receiver(const char *name, int abstract)
+{
+	struct sockaddr_un a;
+	socklen_t l = un_addr(&a, name, strlen(name), abstract);
+	int fd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+
+	if (!abstract)
+		unlink(name);
+	if (bind(fd, (struct sockaddr *)&a, l) < 0)
+		die("bind unix receiver");
+	return fd;
+}
+
+/* sendto (ncmsg 0) or sendmsg with SCM_RIGHTS(1) to a unix name. */
+static void mix_un(int fd, const char *name, int abstract, int scm, long long len, const char *note)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct sockaddr_un a;
+	socklen_t l = un_addr(&a, name, strlen(name), abstract);
+	struct iovec iov = { payload, (size_t)len };
+	struct msghdr m = { 0 };
+	struct cmsghdr *c;
+	struct exp e;
+	long long r;
+	int one_fd = 0;
+
+	exp_init(&e, scm ? "sendmsg" : "sendto", fd);
+	e.note = note;
+	e.len = len;
+	if (abstract)
+		dst_unix_abstract(&e, (const unsigned char *)name, strlen(name));
+	else
+		dst_unix_path(&e, name);
+	e.dst_source = "msg";
+	if (!scm) {
+		r = sendto(fd, payload, (size_t)len, 0, (struct sockaddr *)&a, l);
+	} else {
+		memset(&u, 0, sizeof(u));
+		m.msg_name = &a;
+		m.msg_namelen = l;
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &one_fd, sizeof(int));
+		e.controllen = (long long)sizeof(u.buf);
+		e.ncmsgs = 1;
+		e.cmsgs[0][0] = SOL_SOCKET;
+		e.cmsgs[0][1] = SCM_RIGHTS;
+		e.cmsgs[0][2] = 1;
+		r = sendmsg(fd, &m, 0);
+	}
+	exp_done(&e, r, errno, len, 0);
+}
+
+/* The child of sc_policy_mix: comm sg-pol-kid, uid/gid 65534. */
+static void mix_child(void)
+{
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+
+	mix_in(fd, "127.0.0.1", 5000, 0, 301, "r-uid|audit: child uid 65534 to 127.0.0.1:5000", 0);
+	mix_in(fd, "127.0.0.1", 53, 0, 302, "r-uid|audit: child uid 65534 to 127.0.0.1:53", 0);
+	close(fd);
+}
+
+/* Runs fn in a forked child with comm and uid/gid 65534; its events join ours. */
+static void run_child(const char *comm, void (*fn)(void))
+{
+	int pfd[2];
+	pid_t pid;
+	ssize_t n;
+	size_t got = 0;
+	static char buf[65536];
+
+	if (pipe(pfd) < 0)
+		die("pipe");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		out_len = 0;
+		nevents = 0;
+		problems_len = 0;
+		if (prctl(PR_SET_NAME, comm, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			die("child identity");
+		fn();
+		if (write(pfd[1], out, out_len) != (ssize_t)out_len || write(pfd[1], "", 1) != 1 ||
+		    write(pfd[1], problems, problems_len) != (ssize_t)problems_len)
+			_exit(4);
+		close(pfd[1]);
+		wait_eof();
+		_exit(0);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = 0;
+	if (got == 0) {
+		problem("child reported nothing");
+	} else {
+		size_t ev = strlen(buf);
+
+		outf("%s%s", nevents ? "," : "", buf);
+		nevents++;
+		if (ev + 1 < got)
+			problem("child: %s", buf + ev + 1);
+	}
+	close(pfd[0]);
+	child_pid = pid;
+	child_comm = comm;
+}
+
+/*
+ * Many destinations, flags, cmsgs, lengths, families, a child with another
+ * uid: each note names the rule and verdict policies/mix in policy_tests.py
+ * gives. comm is sg-pol-comm for the whole run. Unix paths live under
+ * $SG_POLICY_DIR (default /tmp).
+ */
+static void sc_policy_mix(void)
+{
+	const char *dir = getenv("SG_POLICY_DIR");
+	char p_exact[256], p_pre[256], p_other[256];
+	int fd, fd6, c4, a4, port4, i;
+	int rx[6], sv[2], ss[2];
+	struct exp e;
+	long long r;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	if (prctl(PR_SET_NAME, "sg-pol-comm", 0, 0, 0) < 0)
+		die("PR_SET_NAME");
+	private_net();
+	fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	fd6 = xsocket(AF_INET6, SOCK_DGRAM, 0);
+	{
+		int off = 0;
+
+		setsockopt(fd6, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	}
+
+	/* dst "*:53", CIDRs with and without ports, v6, mapped. */
+	mix_in(fd, "127.0.0.1", 53, 0, 201, "r-star53|deny: 127.0.0.1:53", 0);
+	mix_in(fd, "10.0.0.53", 53, 0, 202, "r-star53|deny: 10.0.0.53:53", ENETUNREACH);
+	mix_in6(fd6, "2001:db8::1", 53, 203, "r-star53|deny: [2001:db8::1]:53", ENETUNREACH);
+	mix_in6(fd6, "::1", 53, 204, "r-star53|deny: [::1]:53", 0);
+	mix_in(fd, "10.1.2.3", 8080, 0, 205, "r-net8-range|audit: 10.1.2.3:8080", ENETUNREACH);
+	mix_in(fd, "10.1.2.3", 9000, 0, 206, "r-net8|deny: 10.1.2.3:9000", ENETUNREACH);
+	mix_in(fd, "10.255.0.1", 8000, 0, 207, "r-net8-range|audit: range start", ENETUNREACH);
+	mix_in(fd, "10.255.0.1", 8999, 0, 208, "r-net8-range|audit: range end", ENETUNREACH);
+	mix_in(fd, "10.255.0.1", 7999, 0, 209, "r-net8|deny: below the range", ENETUNREACH);
+	mix_in6(fd6, "::ffff:10.1.2.3", 8080, 210, "r-net8-range|audit: mapped ::ffff:10.1.2.3",
+		ENETUNREACH);
+	mix_in6(fd6, "::ffff:192.0.2.1", 9, 211, "-|audit: mapped, ::/0 does not hold",
+		ENETUNREACH);
+	mix_in(fd, "192.0.2.1", 9, 0, 212, "-|audit: 192.0.2.1:9 no rule", ENETUNREACH);
+	mix_in6(fd6, "fd00::1", 443, 213, "r-v6-443|deny: [fd00::1]:443", ENETUNREACH);
+	mix_in6(fd6, "fd00::1", 444, 214, "r-any6|audit: [fd00::1]:444", ENETUNREACH);
+	mix_in6(fd6, "2001:db8::1", 80, 215, "r-v6-host|audit: [2001:db8::1]:80", ENETUNREACH);
+	mix_in6(fd6, "2001:db8::2", 80, 216, "r-any6|audit: [2001:db8::2]:80", ENETUNREACH);
+	mix_in(fd, "127.0.0.2", 9, 0, 217, "r-lo-single|allow: 127.0.0.2", 0);
+	mix_in(fd, "127.0.0.3", 7000, 0, 218, "r-lo-port|audit: 127.0.0.3:7000", 0);
+	mix_in(fd, "127.0.0.3", 7001, 0, 219, "r-lo-all|allow: 127.0.0.3:7001", 0);
+	mix_in(fd, "127.0.0.1", 7100, 0, 220, "r-port-only|deny: port 7100", 0);
+	mix_in(fd, "127.0.0.1", 7250, 0, 221, "r-port-only|deny: port 7250", 0);
+	mix_in(fd, "127.0.0.1", 7301, 0, 222, "r-lo-all|allow: port 7301", 0);
+	mix_in(fd, "127.0.0.1", 5000, 0, 200, "r-comm|deny: comm sg-pol-comm port 5000", 0);
+
+	/* Flags. */
+	mix_in(fd, "127.0.0.1", 6001, MSG_DONTWAIT | MSG_NOSIGNAL, 223,
+	       "r-flags-all|audit: DONTWAIT|NOSIGNAL", 0);
+	mix_in(fd, "127.0.0.1", 6001, MSG_DONTWAIT, 224, "r-lo-all|allow: DONTWAIT only", 0);
+	mix_in(fd, "127.0.0.1", 6002, MSG_CONFIRM, 225, "r-flags-any|deny: MSG_CONFIRM", 0);
+	mix_in(fd, "127.0.0.1", 6003, MSG_DONTWAIT | UNKNOWN_FLAG, 226,
+	       "r-lo-all|allow: DONTWAIT|0x200000 to 6003", 0);
+	mix_in(fd, "127.0.0.1", 6004, 0, 227, "r-flags-none|allow: no flags to 6004", 0);
+	mix_in(fd, "127.0.0.1", 6004, MSG_DONTWAIT, 228, "r-lo-all|allow: DONTWAIT to 6004", 0);
+
+	/* Lengths (with exe). */
+	mix_in(fd, "127.0.0.1", 6005, 0, 999, "r-lo-all|allow: len 999", 0);
+	mix_in(fd, "127.0.0.1", 6005, 0, 1000, "r-len|audit: len 1000", 0);
+	mix_in(fd, "127.0.0.1", 6005, 0, 1999, "r-len|audit: len 1999", 0);
+	mix_in(fd, "127.0.0.1", 6005, 0, 2000, "r-lo-all|allow: len 2000", 0);
+
+	/* IP_TOS cmsg. */
+	{
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct sockaddr_in a = sin4("127.0.0.1", 6006);
+		struct iovec iov = { payload, 229 };
+		struct msghdr m = { 0 };
+		struct cmsghdr *c;
+		int tos = 0x10;
+
+		memset(&u, 0, sizeof(u));
+		m.msg_name = &a;
+		m.msg_namelen = sizeof(a);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TOS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &tos, sizeof(int));
+		exp_init(&e, "sendmsg", fd);
+		e.note = "r-cmsg-tos|deny: IP_TOS";
+		e.len = 229;
+		dst_in(&e, "127.0.0.1", 6006);
+		e.dst_source = "msg";
+		e.controllen = (long long)sizeof(u.buf);
+		e.ncmsgs = 1;
+		e.cmsgs[0][0] = IPPROTO_IP;
+		e.cmsgs[0][1] = IP_TOS;
+		e.cmsgs[0][2] = -1;
+		r = sendmsg(fd, &m, 0);
+		exp_done(&e, r, errno, 229, 0);
+	}
+
+	/* sendmmsg: to port 6000 (r-mmsg), to 6007 (no rule: r-lo-all is sendto/sendmsg). */
+	{
+		struct sockaddr_in d[2] = { sin4("127.0.0.1", 6000), sin4("127.0.0.1", 6007) };
+		struct iovec iov[2] = { { payload, 230 }, { payload, 231 } };
+		static const char *const notes[] = { "r-mmsg|deny: sendmmsg to 6000",
+						     "-|audit: sendmmsg to 6007" };
+		struct mmsghdr mm[2];
+		int err;
+
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < 2; i++) {
+			mm[i].msg_hdr.msg_name = &d[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(d[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = sendmmsg(fd, mm, 2, 0);
+		err = errno;
+		if (r != 2)
+			problem("policy sendmmsg returned %lld", r);
+		for (i = 0; i < 2; i++) {
+			exp_init(&e, "sendmmsg", fd);
+			e.note = notes[i];
+			e.index = i;
+			e.vlen = 2;
+			e.len = 230 + i;
+			dst_in(&e, "127.0.0.1", i ? 6007 : 6000);
+			e.dst_source = "msg";
+			exp_done(&e, i < r ? (long long)mm[i].msg_len : -1, err, 230 + i, 0);
+		}
+	}
+
+	/* TCP over loopback, both directions. */
+	a4 = tcp_pair(AF_INET, &c4, &port4);
+	exp_init(&e, "sendto", c4);
+	e.note = "r-tcp-lo|allow: tcp4 client send";
+	e.len = 233;
+	dst_in(&e, "127.0.0.1", port4);
+	e.dst_source = "peer";
+	r = send(c4, payload, 233, 0);
+	exp_done(&e, r, errno, 233, 0);
+	exp_init(&e, "sendto", a4);
+	e.note = "r-tcp-lo|allow: tcp4 accepted send";
+	e.len = 234;
+	dst_in(&e, "127.0.0.1", local_port(c4));
+	e.dst_source = "peer";
+	r = send(a4, payload, 234, 0);
+	exp_done(&e, r, errno, 234, 0);
+	close(c4);
+	close(a4);
+
+	/* Unix: exact path, prefix, other; abstract exact, prefix, other; fds. */
+	snprintf(p_exact, sizeof(p_exact), "%s/exact.sock", dir);
+	snprintf(p_pre, sizeof(p_pre), "%s/pre-x.sock", dir);
+	snprintf(p_other, sizeof(p_other), "%s/other.sock", dir);
+	rx[0] = un_receiver(p_exact, 0);
+	rx[1] = un_receiver(p_pre, 0);
+	rx[2] = un_receiver(p_other, 0);
+	rx[3] = un_receiver("sg-pol-abs-exact", 1);
+	rx[4] = un_receiver("sg-pol-abs-zz", 1);
+	rx[5] = un_receiver("sg-other", 1);
+	{
+		int u = xsocket(AF_UNIX, SOCK_DGRAM, 0);
+
+		mix_un(u, p_exact, 0, 0, 235, "r-unix-exact|allow: unix exact path");
+		mix_un(u, p_pre, 0, 0, 236, "r-unix-prefix|deny: unix path prefix");
+		mix_un(u, p_other, 0, 0, 237, "r-unix-dgram|audit: unix other path");
+		mix_un(u, "sg-pol-abs-exact", 1, 0, 238, "r-abstract|audit: abstract exact");
+		mix_un(u, "sg-pol-abs-zz", 1, 0, 239, "r-abs-prefix|allow: abstract prefix");
+		mix_un(u, "sg-other", 1, 0, 240, "r-unix-dgram|audit: abstract other");
+		mix_un(u, "sg-pol-abs-zz", 1, 1, 241, "r-fd-abs|audit: SCM_RIGHTS to abstract");
+		mix_un(u, p_exact, 0, 1, 242, "r-fd|deny: SCM_RIGHTS to the exact path");
+		close(u);
+	}
+	for (i = 0; i < 6; i++) {
+		drain(rx[i]);
+		close(rx[i]);
+	}
+	unlink(p_exact);
+	unlink(p_pre);
+	unlink(p_other);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, ss) < 0)
+		die("socketpair");
+	exp_init(&e, "sendto", sv[0]);
+	e.note = "r-unix-dgram|audit: unnamed dgram";
+	e.len = 243;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	r = send(sv[0], payload, 243, 0);
+	exp_done(&e, r, errno, 243, 0);
+	exp_init(&e, "sendto", ss[0]);
+	e.note = "-|audit: unnamed stream";
+	e.len = 244;
+	dst_unix_unnamed(&e);
+	e.dst_source = "peer";
+	r = send(ss[0], payload, 244, 0);
+	exp_done(&e, r, errno, 244, 0);
+	close(sv[0]);
+	close(sv[1]);
+	close(ss[0]);
+	close(ss[1]);
+
+	/* Netlink to the kernel: an NLMSG_NOOP. */
+	{
+		struct nlmsghdr nh;
+		struct sockaddr_nl k;
+		int nfd = xsocket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+
+		memset(&nh, 0, sizeof(nh));
+		nh.nlmsg_len = sizeof(nh);
+		nh.nlmsg_type = NLMSG_NOOP;
+		nh.nlmsg_flags = NLM_F_REQUEST;
+		memset(&k, 0, sizeof(k));
+		k.nl_family = AF_NETLINK;
+		exp_init(&e, "sendto", nfd);
+		e.note = "r-netlink|allow: netlink to the kernel";
+		e.len = sizeof(nh);
+		dst_netlink(&e, 0, 0);
+		e.dst_source = "msg";
+		r = sendto(nfd, &nh, sizeof(nh), 0, (struct sockaddr *)&k, sizeof(k));
+		exp_done(&e, r, errno, sizeof(nh), 0);
+		drain(nfd);
+		close(nfd);
+	}
+
+	close(fd);
+	close(fd6);
+	run_child("sg-pol-kid", mix_child);
+}
+
+/*
+ * kill: two forked children; the first sends to 127.0.0.1:6666 (the kill
+ * rule of policy_tests.py) and then waits 3 s, the second sends to 6667 and
+ * waits 1 s; both exit 0 unless killed. Prints their pids and wait statuses.
+ */
+static pid_t kill_child(int port, int len, unsigned int secs)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		struct sockaddr_in a = sin4("127.0.0.1", port);
+		int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+
+		if (sendto(fd, payload, (size_t)len, 0, (struct sockaddr *)&a, sizeof(a)) != len)
+			_exit(5);
+		sleep(secs);
+		_exit(0);
+	}
+	return pid;
+}
+
+static void sc_kill_pair(void)
+{
+	pid_t victim, sibling;
+	int sv = -1, ss = -1;
+
+	private_net();
+	victim = kill_child(6666, 50, 3);
+	sibling = kill_child(6667, 51, 1);
+	if (waitpid(victim, &sv, 0) < 0 || waitpid(sibling, &ss, 0) < 0)
+		die("waitpid");
+	outf("],\"victim\":%d,\"victim_status\":%d,\"sibling\":%d,\"sibling_status\":%d,\"x\":[",
+	     victim, sv, sibling, ss);
+}
+
+/* stream PORT MS: sendto 127.0.0.1:PORT (64 bytes) every ~300 us for MS ms. */
+static void sc_stream(int port, long ms)
+{
+	struct sockaddr_in a = sin4("127.0.0.1", port);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct timespec t0, t;
+	long n = 0, ok = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (sendto(fd, payload, 64, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof(a)) >= 0)
+			ok++;
+		n++;
+		usleep(300);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	outf("],\"sent\":%ld,\"ok\":%ld,\"fd\":%d,\"port\":%d,\"x\":[", n, ok, fd, port);
+	close(fd);
+}
+
 struct scenario {
 	const char *name;
 	void (*fn)(void);
@@ -1820,17 +2321,20 @@ static const struct scenario scenarios[] = {
 	{ "child", sc_child },
 	{ "comm_bytes", sc_comm_bytes },
 	{ "single", sc_single },
+	{ "policy_mix", sc_policy_mix },
+	{ "kill_pair", sc_kill_pair },
 };
 
 static void usage(void)
 {
 	size_t i;
 
-	fprintf(stderr, "usage: sender [-w] SCENARIO | sender [-w] burst N | sender list\n"
+	fprintf(stderr, "usage: sender [-w] SCENARIO | sender [-w] burst N | "
+			"sender [-w] stream PORT MS | sender list\n"
 			"scenarios:");
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(stderr, " %s", scenarios[i].name);
-	fprintf(stderr, " burst\n");
+	fprintf(stderr, " burst stream\n");
 	exit(2);
 }
 
@@ -1838,7 +2342,7 @@ int main(int argc, char **argv)
 {
 	char comm[17] = { 0 };
 	const struct scenario *sc = NULL;
-	long burst = -1;
+	long burst = -1, stream_port = 0, stream_ms = -1;
 	size_t i;
 
 	if (argc > 1 && strcmp(argv[1], "-w") == 0) {
@@ -1862,6 +2366,17 @@ int main(int argc, char **argv)
 		burst = strtol(argv[2], &end, 10);
 		if (errno || *end || burst < 1 || burst > 100000000)
 			usage();
+	} else if (strcmp(argv[1], "stream") == 0) {
+		char *end1, *end2;
+
+		if (argc != 4)
+			usage();
+		errno = 0;
+		stream_port = strtol(argv[2], &end1, 10);
+		stream_ms = strtol(argv[3], &end2, 10);
+		if (errno || *end1 || *end2 || stream_port < 1 || stream_port > 65535 ||
+		    stream_ms < 1 || stream_ms > 600000)
+			usage();
 	} else {
 		for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 			if (strcmp(argv[1], scenarios[i].name) == 0)
@@ -1875,6 +2390,8 @@ int main(int argc, char **argv)
 	outf("{\"scenario\":\"%s\",\"pid\":%d,\"events\":[", argv[1], getpid());
 	if (burst > 0)
 		sc_burst(burst);
+	else if (stream_ms > 0)
+		sc_stream((int)stream_port, stream_ms);
 	else
 		sc->fn();
 	outf("],\"procs\":[");
@@ -1882,7 +2399,7 @@ int main(int argc, char **argv)
 	prctl(PR_GET_NAME, comm, 0, 0, 0);
 	proc_json(getpid(), getppid(), getuid(), getgid(), comm, 1);
 	if (child_pid > 0)
-		proc_json(child_pid, getpid(), 65534, 65534, "sg-child", 0);
+		proc_json(child_pid, getpid(), 65534, 65534, child_comm, 0);
 	outf("],\"problems\":[%s]}\n", problems);
 	fwrite(out, 1, out_len, stdout);
 	fflush(stdout);

@@ -8,6 +8,7 @@ Starts build/sendguardd with a file sink, runs build/tests/sender scenarios
 (tests/helpers/sender.c), stops the daemon with SIGTERM and checks every
 record of the file against docs/event.schema.json and every send event of
 the sender's pids against the values the sender reports (SPEC section 3).
+The policy tests (SPEC section 4) are in tests/integration/policy_tests.py.
 
 Prints `ok NAME` / `FAIL NAME: reason` per test, then one line
 `N passed, N failed`; exit status 1 if any failed. When BPF cannot be
@@ -32,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import expect  # noqa: E402  (tests/integration/expect.py)
+import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
 
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -738,12 +740,15 @@ def main():
     workdir = tempfile.mkdtemp(prefix="sendguard-it-")
     try:
         run_usage_tests(res, build, workdir)
+        policy_tests.run_check_tests(res, build, workdir)
         if os.geteuid() != 0 and not ci:
             res.skip(["bpf tests"], "not root: the daemon needs root to load BPF")
         else:
             run_main_group(res, build, workdir, validator, env)
             run_flush_group(res, build, workdir, validator, env)
             run_lost_group(res, build, workdir, validator, env)
+            policy_tests.run_bpf_tests(res, build, workdir, env, sys.modules[__name__],
+                                       validator)
     finally:
         if args.keep:
             print(f"event files kept in {workdir}", flush=True)
