@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 
 #include "trace.skel.h"
@@ -56,6 +57,21 @@ static void appended(struct pipeline *p, size_t start, int err)
 		pipeline__flush(p);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void emit_note(struct pipeline *p)
+{
+	p->note_pending = 0;
+	appended(p, p->out.len,
+		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->note, &p->clk));
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct pipeline *p = ctx;
@@ -66,6 +82,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 		p->malformed++;
 		return 0;
 	}
+	if (p->note_pending && e->policy_version >= p->note.version)
+		emit_note(p);
 	if (e->flags & SG_EF_EXE)
 		x.exe = proc_cache__exe(p->cache, e->pid, e->exe_dev, e->exe_ino);
 	x.cgroup = proc_cache__cgroup(p->cache, e->pid, e->cgroup_id);
@@ -131,6 +149,8 @@ int pipeline__drain(struct pipeline *p)
 {
 	int n = ring_buffer__consume(p->rb);
 
+	if (p->note_pending && mono_ms() >= p->note_deadline_ms)
+		emit_note(p);
 	check_lost(p);
 	pipeline__flush(p);
 	return n < 0 ? n : 0;
@@ -148,9 +168,24 @@ void pipeline__stats(struct pipeline *p)
 	pipeline__flush(p);
 }
 
-void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n)
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n, unsigned int delay_ms)
 {
-	appended(p, p->out.len,
-		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), n, &p->clk));
+	/* A note still held goes out first. */
+	if (p->note_pending)
+		emit_note(p);
+	p->note = *n;
+	if (delay_ms && strcmp(n->result, "loaded") == 0) {
+		p->note_pending = 1;
+		p->note_deadline_ms = mono_ms() + delay_ms;
+		return;
+	}
+	emit_note(p);
+	pipeline__flush(p);
+}
+
+void pipeline__finish(struct pipeline *p)
+{
+	if (p->note_pending)
+		emit_note(p);
 	pipeline__flush(p);
 }

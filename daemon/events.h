@@ -32,6 +32,14 @@ struct pipeline {
 	uint64_t user_lost; /* records dropped in user space, not yet reported */
 	uint64_t malformed; /* ring buffer records of unexpected size */
 	struct sg_stats stats;
+	/*
+	 * A "loaded" record waits until the first event judged by its version,
+	 * or until no send can still be judged by the previous one, so that it
+	 * stands between the two versions' events in the stream.
+	 */
+	struct sg_policy_note note;
+	int note_pending;
+	uint64_t note_deadline_ms;
 };
 
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
@@ -42,8 +50,14 @@ int pipeline__epoll_fd(const struct pipeline *p);
 int pipeline__drain(struct pipeline *p);
 /* Append a stats record and flush. */
 void pipeline__stats(struct pipeline *p);
-/* Append a policy record (load or refused reload) and flush. */
-void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n);
+/*
+ * Append a policy record (load or refused reload). A "loaded" record with
+ * delay_ms > 0 is held until the first event of its version or delay_ms.
+ * The note's strings must live until it is written.
+ */
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n, unsigned int delay_ms);
+/* At exit, after the last drain: write what is still held. */
+void pipeline__finish(struct pipeline *p);
 /* Write pending lines to every sink. */
 void pipeline__flush(struct pipeline *p);
 

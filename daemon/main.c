@@ -294,8 +294,13 @@ static int check_policy(const struct options *o, const char *cgroup2)
 	return err ? 2 : 0;
 }
 
-/* Load or reload the policy; logs and writes a policy record either way. */
-static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct options *o)
+/*
+ * Load or reload the policy; logs and writes a policy record either way. A
+ * program may judge by the previous version for a moment after the switch:
+ * the "loaded" record of a reload waits for that (see pipeline__policy_note).
+ */
+static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct options *o,
+		       unsigned int delay_ms)
 {
 	struct sg_errlist errs = { 0 }, warnings = { 0 };
 	const struct sg_policy *cur;
@@ -325,7 +330,7 @@ static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct o
 		n.default_action = sg_verdict_name(cur->default_action);
 		n.errors = (const char *const *)errs.items;
 		n.nerrors = sg_errlist_count(&errs);
-		pipeline__policy_note(p, &n);
+		pipeline__policy_note(p, &n, delay_ms);
 	}
 	sg_errlist_free(&errs);
 	sg_errlist_free(&warnings);
@@ -377,7 +382,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 				case SIGHUP:
 					/* Events judged so far go out before the new version's. */
 					pipeline__drain(p);
-					load_policy(pm, p, o);
+					load_policy(pm, p, o, 1000);
 					break;
 				case SIGUSR1:
 					for (int s = 0; s < o->nsinks; s++) {
@@ -471,7 +476,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
-	if (load_policy(&pm, &p, &o)) {
+	if (load_policy(&pm, &p, &o, 0)) {
 		rc = 2;
 		goto cleanup;
 	}
@@ -497,6 +502,7 @@ int main(int argc, char **argv)
 	err = pipeline__drain(&p);
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
+	pipeline__finish(&p);
 	for (int i = 0; i < o.nsinks; i++) {
 		if (o.sinks[i].dropped)
 			log_warn("sink %s: %llu records could not be written",
