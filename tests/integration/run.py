@@ -21,6 +21,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -542,6 +543,24 @@ def run_usage_tests(res, build, workdir):
             problems.append(f"exit status: expected 2, got {p.returncode} (stderr: {msg!r})")
         if not re.search(pattern, msg):
             problems.append(f"stderr does not name the problem ({pattern}): {msg!r}")
+        res.report(name, problems)
+
+    # Without privileges the load fails with the cause and a hint, exit 1.
+    name = "load_failure_hint"
+    if res.wanted(name) and os.geteuid() == 0:
+        out_np = "file:" + os.path.join(tempfile.mkdtemp(prefix="sg-np-"), "np.jsonl")
+        os.chmod(os.path.dirname(out_np[5:]), 0o777)
+        p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                            exe, "-f", "-o", out_np], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        msg = p.stderr.decode("utf-8", "replace")
+        shutil.rmtree(os.path.dirname(out_np[5:]), ignore_errors=True)
+        problems = []
+        if p.returncode != 1:
+            problems.append(f"exit status: expected 1, got {p.returncode} (stderr: {msg!r})")
+        want = "cannot load BPF: Operation not permitted (need root or CAP_BPF+CAP_PERFMON)"
+        if want not in msg:
+            problems.append(f"stderr lacks {want!r}: {msg!r}")
         res.report(name, problems)
 
 
