@@ -113,12 +113,71 @@ static __always_inline bool sg_get_call(struct sg_call *c, __u32 syscall)
 }
 
 /*
- * Wake the consumer only once wakeup_bytes have piled up (user space keeps it
- * below the ring size); between wakeups it consumes on a timer.
+ * Executables and cgroups whose paths the daemon has resolved (it adds them):
+ * the first send of a new one wakes the daemon at once, so that it can read
+ * /proc/PID/exe and /proc/PID/cgroup while the sender still runs. A per-CPU
+ * copy of the last known pair keeps the common case to one array lookup.
  */
-static __always_inline __u64 sg_wakeup_flags(void)
+struct sg_exe_id {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct sg_exe_id);
+	__type(value, __u8);
+} known_exe SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u8);
+} known_cgroup SEC(".maps");
+
+struct sg_last_known {
+	struct sg_exe_id exe;
+	__u64 cgroup_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_last_known);
+} last_known SEC(".maps");
+
+static __always_inline bool sg_identity_known(const struct sg_event *e)
 {
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	struct sg_exe_id id = { .ino = e->exe_ino, .dev = e->exe_dev };
+	struct sg_last_known *last;
+	__u32 zero = 0;
+
+	last = bpf_map_lookup_elem(&last_known, &zero);
+	if (!last)
+		return true;
+	if (last->exe.ino == id.ino && last->exe.dev == id.dev && last->cgroup_id == e->cgroup_id)
+		return true;
+	if ((e->flags & SG_EF_EXE) && !bpf_map_lookup_elem(&known_exe, &id))
+		return false;
+	if (!bpf_map_lookup_elem(&known_cgroup, &e->cgroup_id))
+		return false;
+	last->exe = id;
+	last->cgroup_id = e->cgroup_id;
+	return true;
+}
+
+/*
+ * Wake the consumer only once wakeup_bytes have piled up (user space keeps it
+ * below the ring size), or for a sender the daemon does not know yet; between
+ * wakeups it consumes on a timer.
+ */
+static __always_inline __u64 sg_wakeup_flags(const struct sg_event *e)
+{
+	if (!sg_identity_known(e) || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -216,7 +275,7 @@ int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	e->iovlen = 1;
 	sg_set_result(e, ctx->ret);
 	sg_judge(e);
-	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 	return 0;
 }
 
@@ -243,7 +302,7 @@ int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 		sg_fill_peer(e, sk);
 	sg_set_result(e, ctx->ret);
 	sg_judge(e);
-	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 	return 0;
 }
 
@@ -283,7 +342,7 @@ static long sg_mmsg_cb(__u32 i, void *data)
 		e->err = 0;
 	}
 	sg_judge(e);
-	bpf_ringbuf_submit(e, sg_wakeup_flags());
+	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 	return 0;
 }
 

@@ -29,6 +29,8 @@ struct proc_cache {
 	struct table cgroup;
 	char *cgroup2_mnt;
 	uint64_t misses;
+	proc_cache_notify notify;
+	void *notify_ctx;
 };
 
 static uint64_t hash2(uint64_t a, uint64_t b)
@@ -99,6 +101,12 @@ void proc_cache__free(struct proc_cache *c)
 	free(c);
 }
 
+void proc_cache__set_notify(struct proc_cache *c, proc_cache_notify fn, void *ctx)
+{
+	c->notify = fn;
+	c->notify_ctx = ctx;
+}
+
 uint64_t proc_cache__misses(const struct proc_cache *c)
 {
 	return c->misses;
@@ -132,6 +140,8 @@ const char *proc_cache__exe(struct proc_cache *c, uint32_t pid, uint32_t kdev, u
 	val = strdup(path);
 	if (!val)
 		return NULL;
+	if (c->notify)
+		c->notify('e', kdev, ino, c->notify_ctx);
 	return table_put(&c->exe, kdev, ino, val);
 }
 
@@ -166,5 +176,7 @@ const char *proc_cache__cgroup(struct proc_cache *c, uint32_t pid, uint64_t cgid
 	val = strdup(path);
 	if (!val)
 		return NULL;
+	if (c->notify)
+		c->notify('c', cgid, 0, c->notify_ctx);
 	return table_put(&c->cgroup, cgid, 0, val);
 }

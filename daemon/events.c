@@ -110,6 +110,27 @@ static void check_lost(struct pipeline *p)
 		 sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk));
 }
 
+/* Tell the kernel side which senders are known, so their sends do not force a wakeup. */
+static void identity_known(int kind, uint64_t k1, uint64_t k2, void *ctx)
+{
+	struct pipeline *p = ctx;
+	__u8 one = 1;
+
+	if (kind == 'e') {
+		struct {
+			__u64 ino;
+			__u32 dev;
+			__u32 pad;
+		} id = { .ino = k2, .dev = (__u32)k1 };
+
+		bpf_map__update_elem(p->skel->maps.known_exe, &id, sizeof(id), &one, sizeof(one),
+				     BPF_ANY);
+	} else {
+		bpf_map__update_elem(p->skel->maps.known_cgroup, &k1, sizeof(k1), &one,
+				     sizeof(one), BPF_ANY);
+	}
+}
+
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
 		   struct sink *sinks, int nsinks, const char *cgroup2_mnt)
 {
@@ -127,6 +148,7 @@ int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr
 	p->cache = proc_cache__new(cgroup2_mnt);
 	if (!p->cache)
 		return -ENOMEM;
+	proc_cache__set_notify(p->cache, identity_known, p);
 	p->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, p, NULL);
 	if (!p->rb)
 		return -errno;
