@@ -35,6 +35,7 @@ sys.path.insert(0, HERE)
 
 import expect  # noqa: E402  (tests/integration/expect.py)
 import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
+import sink_tests  # noqa: E402  (tests/integration/sink_tests.py)
 
 READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
@@ -766,15 +767,14 @@ def main():
             run_main_group(res, build, workdir, validator, env)
             run_flush_group(res, build, workdir, validator, env)
             run_lost_group(res, build, workdir, validator, env)
+            sink_tests.run_sink_tests(res, build, workdir)
             policy_tests.run_bpf_tests(res, build, workdir, env, sys.modules[__name__],
                                        validator)
     finally:
         if args.keep:
             print(f"event files kept in {workdir}", flush=True)
         else:
-            for f in os.listdir(workdir):
-                os.unlink(os.path.join(workdir, f))
-            os.rmdir(workdir)
+            shutil.rmtree(workdir, ignore_errors=True)
 
     if res.skipped:
         print(f"({res.skipped} skipped)", flush=True)

@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Sink tests (SPEC section 6): size rotation, SIGUSR1 reopen, a full disk and a
+closed pipe. A failing sink is reported and counted; the daemon keeps running,
+the other sinks get everything, and a file never keeps a partial line."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+READY_TIMEOUT = 30
+
+
+class SinkDaemon:
+    """sendguardd with the given sink arguments; stderr collected."""
+
+    def __init__(self, build, args, stdout=subprocess.DEVNULL):
+        self.argv = [os.path.join(build, "sendguardd"), "-f", *args]
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=stdout,
+                                     stderr=subprocess.PIPE)
+        self.stderr = ""
+        os.set_blocking(self.proc.stderr.fileno(), False)
+
+    def _read(self):
+        try:
+            chunk = self.proc.stderr.read()
+        except (BlockingIOError, ValueError):
+            chunk = None
+        if chunk:
+            self.stderr += chunk.decode("utf-8", "replace")
+
+    def wait_ready(self):
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            self._read()
+            if "ready" in self.stderr:
+                return None
+            if self.proc.poll() is not None:
+                self._read()
+                return f"sendguardd exited {self.proc.returncode}: {self.stderr.strip()!r}"
+            time.sleep(0.05)
+        self.proc.kill()
+        return "sendguardd not ready"
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = None
+        self._read()
+        return rc
+
+
+def burst(build, n):
+    """Sends n datagrams to loopback; returns the sender's pid."""
+    out = subprocess.run([os.path.join(build, "tests", "sender"), "burst", str(n)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=True)
+    return json.loads(out.stdout)["pid"]
+
+
+def read_lines(path):
+    """(records, problems) of a JSON Lines file: every line whole and valid."""
+    recs, problems = [], []
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        problems.append(f"{os.path.basename(path)}: ends with a partial line")
+    for i, line in enumerate(data.split(b"\n")[:-1]):
+        try:
+            recs.append(json.loads(line))
+        except ValueError as e:
+            problems.append(f"{os.path.basename(path)}:{i + 1}: not JSON ({e})")
+    return recs, problems
+
+
+def seq_problems(recs, what):
+    seqs = [r.get("seq") for r in recs]
+    for a, b in zip(seqs, seqs[1:]):
+        if b != a + 1:
+            return [f"{what}: seq {a} followed by {b}"]
+    return []
+
+
+def sends_of(recs, pid):
+    return [r for r in recs if r.get("type") == "send" and r["proc"]["pid"] == pid]
+
+
+def wait_for(cond, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_rotation(res, build, workdir):
+    name = "sink_rotation"
+    path = os.path.join(workdir, "rot.jsonl")
+    limit = 20000
+    d = SinkDaemon(build, ["-o", "file:" + path, "--rotate-size", str(limit),
+                           "--rotate-keep", "3", "--stats-interval", "3600"])
+    reason = d.wait_ready()
+    if reason:
+        res.report(name, [reason])
+        return
+    pid = burst(build, 400)
+    time.sleep(0.5)
+    rc = d.stop()
+    problems = [] if rc == 0 else [f"exit status {rc}: {d.stderr!r}"]
+    files = [path + ".3", path + ".2", path + ".1", path]
+    recs = []
+    for f in files:
+        if not os.path.exists(f):
+            problems.append(f"{os.path.basename(f)} missing after rotation")
+            continue
+        size = os.path.getsize(f)
+        if size > limit:
+            problems.append(f"{os.path.basename(f)}: {size} bytes, over --rotate-size {limit}")
+        r, p = read_lines(f)
+        recs += r
+        problems += p
+    if os.path.exists(path + ".4"):
+        problems.append("rot.jsonl.4 exists: --rotate-keep 3 keeps three")
+    problems += seq_problems(recs, "rot.jsonl.3 .. rot.jsonl")
+    if not sends_of(recs, pid):
+        problems.append("no event of the burst in the kept files")
+    res.report(name, problems)
+
+
+def test_reopen(res, build, workdir):
+    name = "sink_reopen_sigusr1"
+    path = os.path.join(workdir, "re.jsonl")
+    moved = path + ".moved"
+    d = SinkDaemon(build, ["-o", "file:" + path, "--stats-interval", "3600"])
+    reason = d.wait_ready()
+    if reason:
+        res.report(name, [reason])
+        return
+    pid1 = burst(build, 5)
+    wait_for(lambda: os.path.exists(path) and str(pid1).encode() in open(path, "rb").read())
+    os.rename(path, moved)
+    d.signal(signal.SIGUSR1)
+    wait_for(lambda: os.path.exists(path))
+    pid2 = burst(build, 5)
+    time.sleep(0.5)
+    rc = d.stop()
+    problems = [] if rc == 0 else [f"exit status {rc}: {d.stderr!r}"]
+    old, p1 = read_lines(moved) if os.path.exists(moved) else ([], ["moved file gone"])
+    new, p2 = read_lines(path) if os.path.exists(path) else ([], ["no new file after SIGUSR1"])
+    problems += p1 + p2
+    if len(sends_of(old, pid1)) != 5:
+        problems.append(f"moved file: {len(sends_of(old, pid1))} of 5 events before SIGUSR1")
+    if len(sends_of(new, pid2)) != 5:
+        problems.append(f"new file: {len(sends_of(new, pid2))} of 5 events after SIGUSR1")
+    problems += seq_problems(old + new, "moved file then new file")
+    res.report(name, problems)
+
+
+def test_disk_full(res, build, workdir):
+    name = "sink_disk_full"
+    mnt = os.path.join(workdir, "full")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]).returncode:
+        res.report(name, ["cannot mount a small tmpfs"])
+        return
+    full = os.path.join(mnt, "events.jsonl")
+    ok = os.path.join(workdir, "ok.jsonl")
+    try:
+        d = SinkDaemon(build, ["-o", "file:" + full, "-o", "file:" + ok,
+                               "--stats-interval", "1"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        pid = burst(build, 1000)
+        time.sleep(1.5)
+        problems = []
+        if not d.alive():
+            problems.append(f"the daemon died on a full disk: {d.stderr!r}")
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        if "No space left on device" not in d.stderr:
+            problems.append(f"the full sink is not reported: {d.stderr!r}")
+        recs, p = read_lines(full)
+        problems += p
+        good, p = read_lines(ok)
+        problems += p
+        if len(sends_of(good, pid)) != 1000:
+            problems.append(f"the other sink got {len(sends_of(good, pid))} of 1000 events")
+        if len(sends_of(recs, pid)) >= 1000:
+            problems.append("the 64 KiB sink holds every event: the disk never filled")
+        stats = [r for r in good if r.get("type") == "stats"]
+        if not any(r["sink_errors"] > 0 for r in stats):
+            problems.append("no stats record counts the sink errors")
+        problems += seq_problems(good, "ok.jsonl")
+    finally:
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+    res.report(name, problems)
+
+
+def test_closed_pipe(res, build, workdir):
+    name = "sink_closed_pipe"
+    path = os.path.join(workdir, "pipe.jsonl")
+    r, w = os.pipe()
+    d = SinkDaemon(build, ["-o", "stdout", "-o", "file:" + path, "--stats-interval", "3600"],
+                   stdout=w)
+    os.close(w)
+    os.close(r)  # the reader goes away: writes to stdout get EPIPE
+    reason = d.wait_ready()
+    if reason:
+        res.report(name, [reason])
+        return
+    pid = burst(build, 50)
+    time.sleep(0.8)
+    problems = []
+    if not d.alive():
+        problems.append(f"the daemon died on a closed pipe: {d.stderr!r}")
+    rc = d.stop()
+    if rc != 0:
+        problems.append(f"exit status {rc}")
+    if "Broken pipe" not in d.stderr:
+        problems.append(f"the closed pipe is not reported: {d.stderr!r}")
+    recs, p = read_lines(path)
+    problems += p
+    if len(sends_of(recs, pid)) != 50:
+        problems.append(f"the file sink got {len(sends_of(recs, pid))} of 50 events")
+    res.report(name, problems)
+
+
+def run_sink_tests(res, build, workdir):
+    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe):
+        name = "sink_" + test.__name__[len("test_"):]
+        if name == "sink_reopen":
+            name = "sink_reopen_sigusr1"
+        if res.wanted(name):
+            test(res, build, workdir)
