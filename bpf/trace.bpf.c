@@ -254,56 +254,58 @@ static __always_inline struct sock *sg_fill_common(struct sg_event *e, const str
 	return sg_fill_sock(e, task, call->fd);
 }
 
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+/* A record in the ring buffer, or NULL (counted as lost) when it is full. */
+static __always_inline struct sg_event *sg_reserve(void)
 {
-	struct sg_call call;
-	struct sg_event *e;
-	struct sock *sk;
+	struct sg_event *e = bpf_ringbuf_reserve(&events, sizeof(struct sg_event), 0);
 
-	if (!sg_get_call(&call, SG_SYSCALL_SENDTO))
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
+	if (!e)
 		sg_lost();
-		return 0;
-	}
-	sk = sg_fill_common(e, &call);
-	if (!sg_fill_name(e, call.addr, call.addrlen))
-		sg_fill_peer(e, sk);
-	e->len = call.len;
-	e->iovlen = 1;
-	sg_set_result(e, ctx->ret);
-	sg_judge(e);
-	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
-	return 0;
+	return e;
 }
 
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+/* sendto and sendmsg: one event per call (syscall is a constant per caller). */
+static __always_inline int sg_exit_one(long ret, __u32 syscall)
 {
 	struct sg_user_msghdr m = {};
 	struct sg_call call;
 	struct sg_event *e;
 	struct sock *sk;
 
-	if (!sg_get_call(&call, SG_SYSCALL_SENDMSG))
+	if (!sg_get_call(&call, syscall))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		sg_lost();
+	e = sg_reserve();
+	if (!e)
 		return 0;
-	}
 	sk = sg_fill_common(e, &call);
-	if (call.buf)
-		bpf_probe_read_user(&m, sizeof(m), (void *)call.buf);
-	sg_fill_msghdr(e, &m);
-	if (e->dst_source == SG_DST_NONE)
-		sg_fill_peer(e, sk);
-	sg_set_result(e, ctx->ret);
+	if (syscall == SG_SYSCALL_SENDTO) {
+		if (!sg_fill_name(e, call.addr, call.addrlen))
+			sg_fill_peer(e, sk);
+		e->len = call.len;
+		e->iovlen = 1;
+	} else {
+		if (call.buf)
+			bpf_probe_read_user(&m, sizeof(m), (void *)call.buf);
+		sg_fill_msghdr(e, &m);
+		if (e->dst_source == SG_DST_NONE)
+			sg_fill_peer(e, sk);
+	}
+	sg_set_result(e, ret);
 	sg_judge(e);
 	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int sg_exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return sg_exit_one(ctx->ret, SG_SYSCALL_SENDTO);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int sg_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return sg_exit_one(ctx->ret, SG_SYSCALL_SENDMSG);
 }
 
 struct sg_mmsg_ctx {
@@ -318,11 +320,9 @@ static long sg_mmsg_cb(__u32 i, void *data)
 	struct sg_user_mmsghdr mm = {};
 	struct sg_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		sg_lost();
+	e = sg_reserve();
+	if (!e)
 		return 0;
-	}
 	__builtin_memcpy(e, c->tmpl, sizeof(*e));
 	e->index = i;
 	bpf_probe_read_user(&mm, sizeof(mm), (void *)(c->vec + (__u64)i * sizeof(mm)));
