@@ -126,8 +126,8 @@ static void identity_known(int kind, uint64_t k1, uint64_t k2, void *ctx)
 		bpf_map__update_elem(p->skel->maps.known_exe, &id, sizeof(id), &one, sizeof(one),
 				     BPF_ANY);
 	} else {
-		bpf_map__update_elem(p->skel->maps.known_cgroup, &k1, sizeof(k1), &one,
-				     sizeof(one), BPF_ANY);
+		bpf_map__update_elem(p->skel->maps.known_cgroup, &k1, sizeof(k1), &one, sizeof(one),
+				     BPF_ANY);
 	}
 }
 
@@ -186,11 +186,13 @@ void pipeline__stats(struct pipeline *p)
 	p->stats.rule_hits = p->pm->hits;
 	p->stats.nrules = pol && p->pm->hits ? pol->nrules : 0;
 	p->stats.default_hits = p->pm->default_hits;
-	appended(p, p->out.len, sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk));
+	appended(p, p->out.len,
+		 sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk));
 	pipeline__flush(p);
 }
 
-void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n, unsigned int delay_ms)
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
+			   unsigned int delay_ms)
 {
 	/* A note still held goes out first. */
 	if (p->note_pending)

@@ -55,7 +55,8 @@ void pipeline__stats(struct pipeline *p);
  * delay_ms > 0 is held until the first event of its version or delay_ms.
  * The note's strings must live until it is written.
  */
-void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n, unsigned int delay_ms);
+void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
+			   unsigned int delay_ms);
 /* At exit, after the last drain: write what is still held. */
 void pipeline__finish(struct pipeline *p);
 /* Write pending lines to every sink. */

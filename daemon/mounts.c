@@ -23,7 +23,8 @@ static int fs_is(const char *path, unsigned long magic)
 int mounts_ensure_tracefs(void)
 {
 	/* libbpf looks for tracing under debugfs first, then at SG_TRACEFS. */
-	if (fs_is(SG_TRACEFS, TRACEFS_MAGIC) || access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+	if (fs_is(SG_TRACEFS, TRACEFS_MAGIC) ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
 		return 0;
 	if (mount("tracefs", SG_TRACEFS, "tracefs", 0, NULL))
 		return -errno;

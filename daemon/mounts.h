@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define SG_TRACEFS "/sys/kernel/tracing"
-#define SG_BPFFS "/sys/fs/bpf"
+#define SG_BPFFS   "/sys/fs/bpf"
 
 /* Mount tracefs at SG_TRACEFS unless tracing is already reachable. 0 or -errno. */
 int mounts_ensure_tracefs(void);

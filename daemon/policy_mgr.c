@@ -176,7 +176,8 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 	if (m->compiled[slot]) {
 		err = sg_compiled_remove(m->compiled[slot], map_delete, m);
 		if (err) {
-			sg_errlist_add(errs, "cannot clear policy slot %u: %s", slot, strerror(-err));
+			sg_errlist_add(errs, "cannot clear policy slot %u: %s", slot,
+				       strerror(-err));
 			goto fail;
 		}
 		sg_compiled_free(m->compiled[slot]);

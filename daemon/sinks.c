@@ -162,9 +162,9 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 		size_t chunk = len;
 
 		if (s->rotate_size && s->size + len > s->rotate_size) {
-			chunk = s->size < s->rotate_size ?
-					lines_prefix(buf, len, s->rotate_size - s->size) :
-					0;
+			chunk = s->size < s->rotate_size
+					? lines_prefix(buf, len, s->rotate_size - s->size)
+					: 0;
 			if (chunk == 0 && s->size == 0) { /* a line over the limit goes alone */
 				const char *nl = memchr(buf, '\n', len);
 
