@@ -134,6 +134,18 @@ struct {
 	__type(value, struct sg_bitmap);
 } sg_pol_cmsg SEC(".maps");
 
+/*
+ * Sends failed with EPERM by an enforcement hook, by thread id (sg_denial in
+ * sendguard.h): written by the hook, taken by the send's sys_exit program.
+ * LRU: an entry nobody takes (a send path the tracepoints do not see) ages out.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sg_denial);
+} sg_denied SEC(".maps");
+
 /* The destination of a send as the dst/port/unix dimensions see it. */
 struct sg_pol_dest {
 	__u32 inet; /* 4 (also for ::ffff:a.b.c.d), 6, or 0: not inet */
@@ -607,7 +619,7 @@ struct sg_pol_result {
  * The evaluator proper: a global function, so the verifier checks it once
  * per program, apart from its callers' states. See sg_policy_judge().
  */
-__noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_result *res)
+__noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_result *res, __u32 mode)
 {
 	const struct sg_policy_cfg *cfg;
 	struct sg_pol_scratch *s;
@@ -643,6 +655,8 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 	s->nw = nw;
 	sg_bm_copy(&s->acc, &cfg->all, s);
 	dims = cfg->dims;
+	if (mode == SG_EVAL_HOOK)
+		dims &= ~SG_HOOK_HIDDEN_DIMS;
 
 	if (dims & 1u << SG_DIM_SYSCALL)
 		SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_SYSCALL, SG_ARR_SYSCALL_OFF, e->syscall,
@@ -712,6 +726,9 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 	if (dims & 1u << SG_DIM_CGROUP)
 		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot));
 
+	/* Hooks: drop the uncertain deny/kill rules; the first one left decides. */
+	if (mode == SG_EVAL_HOOK && !sg_bm_andnot(&s->acc, &cfg->hook_skip, s))
+		return 0;
 	/* The lowest bit left; its rule decides if its checks hold. */
 	for (w = 0; w < SG_RULE_WORDS; w++) {
 		if (w >= SG_POL_NW(s))
@@ -727,7 +744,8 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
 	if (!rt)
 		return 0;
-	if (sg_pol_post_ok(rt, e->msg_flags, e->len)) {
+	/* Hooks cannot see flags_all/len: such a rule is uncertain, it stops the search. */
+	if (mode == SG_EVAL_HOOK || sg_pol_post_ok(rt, e->msg_flags, e->len)) {
 		res->rule = i;
 		res->verdict = rt->action;
 		return 0;
@@ -767,11 +785,51 @@ static __always_inline int sg_policy_judge(const struct sg_event *e, __u16 *rule
 	struct sg_pol_result res = { .rule = SG_NO_RULE };
 	int ret;
 
-	ret = sg_policy_eval_event(e, &res);
+	ret = sg_policy_eval_event(e, &res, SG_EVAL_FULL);
 	*rule = res.rule;
 	*verdict = res.verdict;
 	*version = res.version;
 	return ret;
+}
+
+/*
+ * Whether the active policy can make a hook deny anything (sg_policy_cfg.
+ * hook_deny): hooks let everything through at once when it cannot, so
+ * allow/audit-only policies cost the hooks two array lookups. *dims: the
+ * dimensions the policy uses (the hook reads only what they need).
+ */
+static __always_inline bool sg_policy_hook_can_deny(__u32 *dims)
+{
+	const struct sg_policy_cfg *cfg;
+	__u32 zero = 0, slot, *active;
+
+	active = bpf_map_lookup_elem(&sg_pol_active, &zero);
+	if (!active)
+		return false;
+	slot = *active & 1;
+	cfg = bpf_map_lookup_elem(&sg_pol_cfg, &slot);
+	if (!cfg || !cfg->hook_deny)
+		return false;
+	*dims = cfg->dims;
+	return true;
+}
+
+/*
+ * The enforcement hooks' judgement (SG_EVAL_HOOK, see "Enforcement hooks" in
+ * sendguard.h) of the send or connect described by e: true when the call is
+ * to fail with EPERM; *rule and *version say which rule (SG_NO_RULE: the
+ * default) of which version decided. Unreadable maps: false (allow).
+ */
+static __always_inline bool sg_policy_hook_denies(const struct sg_event *e, __u16 *rule,
+						  __u32 *version)
+{
+	struct sg_pol_result res = { .rule = SG_NO_RULE };
+
+	if (sg_policy_eval_event(e, &res, SG_EVAL_HOOK))
+		return false;
+	*rule = res.rule;
+	*version = res.version;
+	return res.verdict == SG_VERDICT_DENY;
 }
 
 #endif /* SENDGUARD_POLICY_BPF_H */

@@ -268,6 +268,10 @@ struct sg_rule_rt {
  * dst_lookups    SG_DSTL_*
  * all            bits 0..nrules-1
  * post           rules with flags_all or len bounds
+ * hook_deny      1 when an enforcement hook can deny anything (the default
+ *                is deny, or a deny rule is certain): else hooks allow at once
+ * hook_skip      the deny and kill rules that are "uncertain" for an
+ *                enforcement hook (see "Enforcement hooks" below)
  * dflt           per dimension: the rules without that dimension's key
  */
 struct sg_policy_cfg {
@@ -279,9 +283,47 @@ struct sg_policy_cfg {
 	__u8 has_post; /* some rule needs a per-rule check */
 	__u8 cgroup_levels;
 	__u8 dst_lookups;
+	__u32 hook_deny; /* a hook can deny: default deny or a certain deny rule */
+	__u32 pad;
 	struct sg_bitmap all;
 	struct sg_bitmap post;
+	struct sg_bitmap hook_skip;
 	struct sg_bitmap dflt[SG_NDIMS];
+};
+
+/*
+ * Enforcement hooks (bpf/enforce.bpf.c: cgroup connect4/6/unix and
+ * sendmsg4/6/unix) see the destination, the socket (family, type, protocol)
+ * and the process (comm, uid, gid, cgroup, exe), not the syscall, the flags,
+ * the control messages or the length. They run the same evaluator with those
+ * invisible dimensions (SG_HOOK_HIDDEN_DIMS, and the per-rule flags_all/len
+ * checks) treated as "match". A rule with an invisible key is "uncertain" for
+ * a hook. The hook drops the uncertain deny/kill rules (hook_skip: skipping
+ * them can only allow) and takes the first rule left: a deny rule left is
+ * certain and the hook fails the call with EPERM; any other rule (allow,
+ * audit, kill, or an uncertain rule that might not match) lets it through;
+ * no rule: the default decides (deny: EPERM). So a hook never denies what the
+ * full policy allows, and never allows what the first certain deny rule that
+ * matches denies. kill is left to the tracepoint (after the send).
+ */
+#define SG_HOOK_HIDDEN_DIMS                                                        \
+	(1u << SG_DIM_SYSCALL | 1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE | \
+	 1u << SG_DIM_CMSG)
+
+/* sg_policy_judge modes */
+#define SG_EVAL_FULL 0 /* every dimension: tracepoint, LSM */
+#define SG_EVAL_HOOK 1 /* cgroup hooks: see above */
+
+/*
+ * sg_denied (HASH tid -> sg_denial): an enforcement hook failed a send of
+ * thread tid with EPERM; the send's sys_exit program takes the entry and
+ * stamps enforced_by. Connect denials are reported by the hook itself.
+ */
+struct sg_denial {
+	__u32 version; /* the policy version that denied */
+	__u16 rule; /* the deny rule, SG_RULE_DEFAULT */
+	__u8 enforced_by; /* SG_ENF_CGROUP or SG_ENF_LSM */
+	__u8 pad;
 };
 
 /* sg_pol_pclass value: the classes of 256 consecutive ports. */
@@ -375,7 +417,8 @@ struct sg_cmsg_key {
 
 _Static_assert(sizeof(struct sg_bitmap) == 128, "sg_bitmap ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
-_Static_assert(sizeof(struct sg_policy_cfg) == 16 + 128 * (2 + SG_NDIMS), "sg_policy_cfg ABI size");
+_Static_assert(sizeof(struct sg_policy_cfg) == 24 + 128 * (3 + SG_NDIMS), "sg_policy_cfg ABI size");
+_Static_assert(sizeof(struct sg_denial) == 8, "sg_denial ABI size");
 _Static_assert(sizeof(struct sg_pclass_chunk) == 512, "sg_pclass_chunk ABI size");
 _Static_assert(sizeof(struct sg_lpm4_key) == 12, "sg_lpm4_key ABI size");
 _Static_assert(sizeof(struct sg_lpm6_key) == 24, "sg_lpm6_key ABI size");

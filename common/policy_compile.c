@@ -365,6 +365,11 @@ static void check_limit(struct comp *k, size_t n, size_t max, const char *what)
 	fail(k, -E2BIG);
 }
 
+bool sg_rule_hook_certain(const struct sg_policy_rule *r)
+{
+	return !(r->keys & SG_HOOK_HIDDEN_KEYS);
+}
+
 static void cfg_bits(struct comp *k)
 {
 	const struct sg_policy *p = k->p;
@@ -394,6 +399,7 @@ static void cfg_bits(struct comp *k)
 	cfg->nrules = p->nrules;
 	cfg->nwords = (uint16_t)((p->nrules + 63) / 64);
 	cfg->default_verdict = (uint8_t)p->default_action;
+	cfg->hook_deny = p->default_action == SG_VERDICT_DENY;
 	for (i = 0; i < p->nrules; i++) {
 		const struct sg_policy_rule *r = &p->rules[i];
 
@@ -403,6 +409,11 @@ static void cfg_bits(struct comp *k)
 			bm_set(&cfg->post, i);
 			cfg->has_post = 1;
 		}
+		if (!sg_rule_hook_certain(r) &&
+		    (r->action == SG_VERDICT_DENY || r->action == SG_VERDICT_KILL))
+			bm_set(&cfg->hook_skip, i);
+		else if (r->action == SG_VERDICT_DENY)
+			cfg->hook_deny = 1;
 		for (d = 0; d < sizeof(dm) / sizeof(dm[0]); d++) {
 			if (r->keys & SG_MK_BIT(dm[d].mk))
 				cfg->dims |= (uint16_t)(1u << dm[d].dim);
@@ -1317,9 +1328,9 @@ static uint32_t tw_ctz(uint64_t x)
 			goto done;            \
 	} while (0)
 
-int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
-		     const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
-		     uint8_t *verdict)
+static int compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
+			 const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint32_t mode,
+			 uint16_t *rule, uint8_t *verdict)
 {
 	struct twin tw = { .c = c }, *t = &tw;
 	const struct sg_rule_rt *rt;
@@ -1344,6 +1355,13 @@ int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 		return 0;
 	tw_copy(t, &t->acc, &t->cfg->all);
 	dims = t->cfg->dims;
+	if (mode == SG_EVAL_HOOK) {
+		if (!t->cfg->hook_deny) {
+			*verdict = SG_VERDICT_ALLOW; /* nothing a hook could deny */
+			goto done;
+		}
+		dims &= ~SG_HOOK_HIDDEN_DIMS;
+	}
 
 	if (dims & 1u << SG_DIM_SYSCALL)
 		TW_AND(tw_arr_get(t, SG_DIM_SYSCALL, SG_ARR_SYSCALL_OFF, e->syscall,
@@ -1409,6 +1427,8 @@ int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 	if (dims & 1u << SG_DIM_CGROUP)
 		TW_AND(tw_cgroup_get(t, cgroup_ids, ncgroup_ids));
 
+	if (mode == SG_EVAL_HOOK && !tw_andnot(t, &t->acc, &t->cfg->hook_skip))
+		goto done;
 	/* the lowest bit left whose per-rule checks hold (BPF: first inline, then bpf_loop) */
 	for (w = 0; w < SG_RULE_WORDS && w < t->nw; w++) {
 		while ((x = t->acc.w[w])) {
@@ -1417,7 +1437,7 @@ int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 			rt = tw_lookup(t, SG_PMAP_RULES, &k);
 			if (!rt)
 				goto done;
-			if (tw_post_ok(rt, e->msg_flags, e->len)) {
+			if (mode == SG_EVAL_HOOK || tw_post_ok(rt, e->msg_flags, e->len)) {
 				*rule = (uint16_t)i;
 				*verdict = rt->action;
 				goto done;
@@ -1427,4 +1447,23 @@ int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 	}
 done:
 	return 0;
+}
+
+int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
+		     const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
+		     uint8_t *verdict)
+{
+	return compiled_eval(c, e, cgroup_ids, ncgroup_ids, SG_EVAL_FULL, rule, verdict);
+}
+
+int sg_compiled_eval_hook(const struct sg_compiled *c, const struct sg_event *e,
+			  const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
+			  bool *deny)
+{
+	uint8_t verdict;
+	int err;
+
+	err = compiled_eval(c, e, cgroup_ids, ncgroup_ids, SG_EVAL_HOOK, rule, &verdict);
+	*deny = !err && verdict == SG_VERDICT_DENY;
+	return err;
 }

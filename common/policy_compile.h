@@ -18,6 +18,7 @@
 #ifndef SG_POLICY_COMPILE_H
 #define SG_POLICY_COMPILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
 
@@ -139,5 +140,27 @@ const void *sg_compiled_lookup(const struct sg_compiled *c, int map_id, const vo
 int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 		     const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
 		     uint8_t *verdict);
+
+/*
+ * The judgement of the cgroup enforcement hooks (SG_EVAL_HOOK, "Enforcement
+ * hooks" in sendguard.h) on c's entries: the fields of e a hook cannot see
+ * (syscall, msg_flags, cmsgs, len) are ignored. *deny: the hook fails the
+ * call with EPERM; *rule: the rule that decided (SG_NO_RULE: the default).
+ */
+int sg_compiled_eval_hook(const struct sg_compiled *c, const struct sg_event *e,
+			  const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
+			  bool *deny);
+
+/* The match keys a cgroup enforcement hook cannot see (SG_MK_BIT()s). */
+#define SG_HOOK_HIDDEN_KEYS                                                                   \
+	(SG_MK_BIT(SG_MK_SYSCALL) | SG_MK_BIT(SG_MK_FLAGS_ANY) | SG_MK_BIT(SG_MK_FLAGS_ALL) | \
+	 SG_MK_BIT(SG_MK_FLAGS_NONE) | SG_MK_BIT(SG_MK_CMSG) | SG_MK_BIT(SG_MK_LEN_MIN) |     \
+	 SG_MK_BIT(SG_MK_LEN_MAX))
+
+/*
+ * Whether a cgroup hook sees every key of r ("certain"): then the hook's
+ * judgement of r is exact. A hook enforces a deny rule only when it is.
+ */
+bool sg_rule_hook_certain(const struct sg_policy_rule *r);
 
 #endif /* SG_POLICY_COMPILE_H */

@@ -835,6 +835,121 @@ static void test_differential(void **state)
 	print_message("differential: %zu sends, %zu matched a rule\n", sends, matched);
 }
 
+/*
+ * The cgroup hooks' judgement (SG_EVAL_HOOK) against the reference evaluator:
+ * a hook never denies what the full policy lets through (allow, audit), and
+ * on policies whose rules are all visible to hooks it denies exactly what the
+ * full policy denies. The hidden fields of the send (syscall, flags, cmsgs,
+ * len) never change the hook's answer.
+ */
+static void test_hook_differential(void **state)
+{
+	size_t denied = 0, sends = 0;
+
+	(void)state;
+	for (int round = 0; round < 400; round++) {
+		struct sg_policy *p = rnd_policy(1 + rnd(12));
+		bool certain = round % 2;
+		struct sg_errlist errs = { 0 };
+		struct sg_compiled *c = NULL;
+
+		if (certain)
+			for (uint32_t i = 0; i < p->nrules; i++)
+				p->rules[i].keys &= ~SG_HOOK_HIDDEN_KEYS;
+		assert_int_equal(
+			sg_policy_compile(p, (uint8_t)rnd(2), fake_resolve, NULL, &c, &errs), 0);
+		sg_errlist_free(&errs);
+		for (int i = 0; i < 400; i++) {
+			struct sg_send_desc d;
+			uint64_t ids[SG_MAX_CGROUP_DEPTH];
+			struct sg_event e, e2;
+			const char *cg;
+			uint32_t nids, vref;
+			uint16_t rule, rule2;
+			bool deny, deny2;
+
+			rnd_send(&e, &cg);
+			nids = ancestors(cg, ids);
+			sg_send_desc_from_event(&d, &e, nids ? cg : NULL);
+			sg_policy_eval(p, &d, &vref);
+			assert_int_equal(sg_compiled_eval_hook(c, &e, ids, nids, &rule, &deny), 0);
+			if (deny && vref != SG_VERDICT_DENY && vref != SG_VERDICT_KILL) {
+				fprintf(stderr, "hook denies (rule %d), the policy says %u\n",
+					rule == SG_NO_RULE ? -1 : rule, vref);
+				fail();
+			}
+			if (certain)
+				assert_int_equal(deny, vref == SG_VERDICT_DENY);
+			/* other syscall, flags, cmsgs and length: the same answer */
+			e2 = e;
+			e2.syscall = (uint8_t)(1 + rnd(4));
+			e2.msg_flags = rnd_flags();
+			e2.ncmsgs = (uint8_t)rnd(4);
+			e2.len = rnd(100000);
+			assert_int_equal(sg_compiled_eval_hook(c, &e2, ids, nids, &rule2, &deny2),
+					 0);
+			assert_int_equal(deny, deny2);
+			assert_int_equal(rule, rule2);
+			denied += deny;
+			sends++;
+		}
+		sg_compiled_free(c);
+		sg_policy_free(p);
+	}
+	assert_true(denied > sends / 20);
+	print_message("hook differential: %zu sends, %zu denied by the hook\n", sends, denied);
+}
+
+/* Table cases of the hook judgement: uncertain rules skipped or stopping. */
+static void test_hook_cases(void **state)
+{
+	static const char *json =
+		"{\"name\":\"h\",\"default\":\"deny\",\"rules\":["
+		"{\"name\":\"oob\",\"action\":\"deny\",\"match\":{\"flags_any\":[\"MSG_OOB\"]}},"
+		"{\"name\":\"big\",\"action\":\"allow\",\"match\":{\"len_min\":1000,"
+		"\"dst\":[\"10.0.0.1\"]}},"
+		"{\"name\":\"k\",\"action\":\"kill\",\"match\":{\"port\":[7]}},"
+		"{\"name\":\"no53\",\"action\":\"deny\",\"match\":{\"port\":[53]}},"
+		"{\"name\":\"lo\",\"action\":\"allow\",\"match\":{\"dst\":[\"127.0.0.0/8\"]}}]}";
+	static const struct {
+		const char *addr;
+		uint16_t port;
+		int rule;
+		bool deny;
+	} cases[] = {
+		{ "127.0.0.1", 80, 4, false }, /* oob skipped, lo allows */
+		{ "127.0.0.1", 53, 3, true }, /* certain deny before lo */
+		{ "10.0.0.1", 53, 1, false }, /* uncertain allow stops: might match */
+		{ "10.0.0.2", 7, 2, false }, /* kill is left to the tracepoint */
+		{ "10.0.0.2", 80, -1, true }, /* the default */
+	};
+	struct sg_errlist errs = { 0 };
+	struct sg_policy *p = NULL;
+	struct sg_compiled *c;
+
+	(void)state;
+	assert_int_equal(sg_policy_parse(json, strlen(json), NULL, &p, &errs), 0);
+	c = compile(p, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sg_event e;
+		uint16_t rule;
+		bool deny;
+
+		memset(&e, 0, sizeof(e));
+		e.flags = SG_EF_SOCK;
+		e.sock_family = AF_INET;
+		e.sock_type = SOCK_DGRAM;
+		e.sock_protocol = IPPROTO_UDP;
+		ev_in4(&e, cases[i].addr, cases[i].port);
+		assert_int_equal(sg_compiled_eval_hook(c, &e, NULL, 0, &rule, &deny), 0);
+		assert_int_equal(rule == SG_NO_RULE ? -1 : rule, cases[i].rule);
+		assert_int_equal(deny, cases[i].deny);
+	}
+	sg_compiled_free(c);
+	sg_policy_free(p);
+	sg_errlist_free(&errs);
+}
+
 /* --- the benchmark's policy: 1,000 rules, ~10,000 CIDRs ------------------------------ */
 
 static char *bench_policy_json(int nrules, int cidrs)
@@ -1158,7 +1273,8 @@ int main(void)
 		cmocka_unit_test(test_dimensions),   cmocka_unit_test(test_exe),
 		cmocka_unit_test(test_differential), cmocka_unit_test(test_bench_policy),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_unresolved_cgroup),
-		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_apply),	     cmocka_unit_test(test_hook_differential),
+		cmocka_unit_test(test_hook_cases),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
