@@ -184,6 +184,26 @@ static __always_inline __u64 sg_wakeup_flags(const struct sg_event *e)
 
 #define SG_SIGKILL 9
 
+#define SG_EPERM 1
+
+/*
+ * A send that failed with EPERM: if an enforcement hook (enforce.bpf.c,
+ * lsm.bpf.c) denied it, take the hook's note (sg_denied, by thread) and name
+ * the hook in a deny event. Only failed sends look, so allowed sends pay nothing.
+ */
+static __always_inline void sg_take_denial(struct sg_event *e)
+{
+	struct sg_denial *d;
+	__u32 tid = e->tid;
+
+	d = bpf_map_lookup_elem(&sg_denied, &tid);
+	if (!d)
+		return;
+	if (e->verdict == SG_VERDICT_DENY)
+		e->enforced_by = d->enforced_by;
+	bpf_map_delete_elem(&sg_denied, &tid);
+}
+
 /*
  * Judge the send by the active policy (policy.bpf.h) and stamp the verdict.
  * A kill verdict sends SIGKILL to the sender: the send has already happened
@@ -200,6 +220,8 @@ static __always_inline void sg_judge(struct sg_event *e)
 	e->rule = rule;
 	e->verdict = verdict;
 	e->enforced_by = SG_ENF_NONE;
+	if (e->ret == -1 && e->err == SG_EPERM)
+		sg_take_denial(e);
 	if (verdict == SG_VERDICT_KILL && !bpf_send_signal(SG_SIGKILL))
 		e->enforced_by = SG_ENF_SIGNAL;
 }
@@ -342,6 +364,12 @@ static long sg_mmsg_cb(__u32 i, void *data)
 		e->err = 0;
 	}
 	sg_judge(e);
+	/*
+	 * The message the kernel stopped at after a partial count: a hook may
+	 * have denied it (the kernel drops that error); take the hook's note.
+	 */
+	if (c->ret >= 0 && i == c->ret)
+		sg_take_denial(e);
 	bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 	return 0;
 }

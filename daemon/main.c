@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "trace.skel.h"
+#include "enforce.h"
 #include "events.h"
 #include "loader.h"
 #include "log.h"
@@ -41,7 +42,9 @@ struct options {
 	uint64_t rotate_size;
 	uint64_t rotate_keep;
 	const char *policy; /* -p FILE; NULL: the embedded default */
+	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
 	int check;
+	int no_enforce; /* --no-enforce */
 	int foreground;
 	int verbose;
 };
@@ -51,6 +54,8 @@ enum {
 	OPT_STATS,
 	OPT_ROTATE_SIZE,
 	OPT_ROTATE_KEEP,
+	OPT_CGROUP,
+	OPT_NO_ENFORCE,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +66,8 @@ static const struct option long_opts[] = {
 	{ "stats-interval", required_argument, NULL, OPT_STATS },
 	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
 	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -85,6 +92,9 @@ static void usage(FILE *f)
 		"                            default 60)\n"
 		"      --rotate-size BYTES   rotate file sinks at this size (0: never; default 100M)\n"
 		"      --rotate-keep N       rotated files kept, PATH.1..PATH.N (default 5)\n"
+		"      --cgroup PATH         enforce in this cgroup v2 subtree only (e.g.\n"
+		"                            /system.slice; default: the whole host)\n"
+		"      --no-enforce          judge and report only: attach no enforcement hook\n"
 		"  -f, --foreground          stay in the foreground, log to stderr\n"
 		"  -v, --verbose             more log output (-vv: libbpf debug log)\n"
 		"  -h, --help                this help\n"
@@ -92,7 +102,7 @@ static void usage(FILE *f)
 		"\n"
 		"Signals: SIGTERM/SIGINT exit after writing every captured event,\n"
 		"SIGHUP reloads the policy (an invalid one is refused, the old one stays),\n"
-		"SIGUSR1 reopens file sinks.\n"
+		"SIGUSR1 reopens file sinks, SIGUSR2 logs the enforcement coverage.\n"
 		"Exit status: 0 clean, 1 runtime failure, 2 bad usage or invalid policy.\n");
 }
 
@@ -168,6 +178,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_ROTATE_KEEP:
 			if ((rc = parse_size(optarg, "--rotate-keep", 0, 1000, &o->rotate_keep)))
 				return rc;
+			break;
+		case OPT_CGROUP:
+			if (optarg[0] != '/')
+				return usage_error("--cgroup %s: must be an absolute cgroup path",
+						   optarg);
+			o->cgroup = optarg;
+			break;
+		case OPT_NO_ENFORCE:
+			o->no_enforce = 1;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -337,6 +356,31 @@ static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct o
 	return err;
 }
 
+/* Enforcement hooks (enforce.c); zero when none are loaded. */
+static struct enforce enforcer;
+
+/* Attach the enforcement hooks (the policy maps must be complete) and report. */
+static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *pm,
+			      const struct options *o, const char *cg2)
+{
+	char dir[PATH_MAX];
+
+	if (o->no_enforce) {
+		enforcer.off = true;
+		log_info("--no-enforce: deny verdicts are reported, not enforced");
+		enforce__report(&enforcer, policy_mgr__current(pm));
+		return;
+	}
+	if (!cg2[0]) {
+		log_warn("no cgroup v2 mount: cgroup enforcement unavailable");
+		dir[0] = '\0';
+	} else {
+		snprintf(dir, sizeof(dir), "%s%s", cg2, o->cgroup ? o->cgroup : "");
+	}
+	enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup : "/");
+	enforce__report(&enforcer, policy_mgr__current(pm));
+}
+
 /* Returns the exit code. */
 static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
 {
@@ -382,7 +426,11 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 				case SIGHUP:
 					/* Events judged so far go out before the new version's. */
 					pipeline__drain(p);
-					load_policy(pm, p, o, 1000);
+					if (!load_policy(pm, p, o, 1000))
+						enforce__report(&enforcer, policy_mgr__current(pm));
+					break;
+				case SIGUSR2:
+					enforce__report(&enforcer, policy_mgr__current(pm));
 					break;
 				case SIGUSR1:
 					for (int s = 0; s < o->nsinks; s++) {
@@ -484,6 +532,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
+	start_enforcement(skel, &pm, &o, cg2);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s)",
 		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "");
 	if (!o.foreground) {
@@ -498,6 +547,7 @@ int main(int argc, char **argv)
 	rc = run_loop(&p, &pm, &o, sfd);
 
 	/* Stop producing, then write out everything the kernel queued. */
+	enforce__stop(&enforcer);
 	trace_bpf__detach(skel);
 	err = pipeline__drain(&p);
 	if (err)
@@ -509,6 +559,7 @@ int main(int argc, char **argv)
 				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
 	}
 cleanup:
+	enforce__stop(&enforcer);
 	pipeline__free(&p);
 	policy_mgr__free(&pm);
 	if (skel)

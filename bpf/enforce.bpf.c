@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sendguard cgroup enforcement: sock_addr programs on connect and on sendmsg
+ * with a destination (unconnected datagrams), for inet, inet6 and (6.7+)
+ * unix sockets, attached by sendguardd to the cgroup v2 root or --cgroup.
+ *
+ * Each judges the call with the shared evaluator (policy.bpf.h) in hook mode
+ * (SG_EVAL_HOOK, see "Enforcement hooks" in sendguard.h) on the kernel copy
+ * of the destination address; returning 0 makes the syscall fail with EPERM.
+ * The policy maps, sg_denied and the events ring buffer are the tracing
+ * object's (user space reuses their fds before load), so the hooks judge by
+ * the same active slot as the tracepoints.
+ *
+ * A denied sendmsg is reported by its sys_exit tracepoint, which takes the
+ * hook's sg_denied entry (enforced_by cgroup). A denied connect has no
+ * tracepoint: the hook writes a "connect" event itself.
+ *
+ * libbpf 1.1 does not know the connect_unix/sendmsg_unix section names: the
+ * unix programs are in connect4/sendmsg4 sections and user space sets their
+ * expected attach type (BPF_CGROUP_UNIX_CONNECT/SENDMSG) before load.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "sendguard.h"
+#include "policy.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SG_EPERM 1
+
+/* Set by user space before load: the daemon's own calls are never judged. */
+const volatile __u32 self_tgid = 0;
+
+/* Shared with trace.bpf.c (fd reused): connect denials go out here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} events SEC(".maps");
+
+/* The call being judged, as an event (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_event);
+} sg_enf_scratch SEC(".maps");
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* comm, exe and ppid: read only when the policy or a connect event needs them. */
+static __always_inline void sg_hook_task(struct sg_event *e, __u32 dims, bool ppid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *exe;
+
+	if (dims & 1u << SG_DIM_COMM)
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (dims & 1u << SG_DIM_EXE) {
+		exe = task->mm->exe_file;
+		if (exe) {
+			struct inode *inode = exe->f_inode;
+
+			e->exe_ino = inode->i_ino;
+			e->exe_dev = inode->i_sb->s_dev;
+			e->flags |= SG_EF_EXE;
+		}
+	}
+	if (ppid)
+		e->ppid = task->real_parent->tgid;
+}
+
+/*
+ * Process and socket identity of the current call; NULL when there is nothing
+ * to judge (the daemon's own call, or a policy a hook cannot deny anything by).
+ * The fields of the identity that the policy does not use stay zero.
+ */
+static __always_inline struct sg_event *sg_hook_event(struct bpf_sock_addr *ctx, __u8 syscall)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct sg_event *e;
+	__u32 zero = 0, dims = 0;
+	__u64 uid_gid;
+
+	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
+		return NULL;
+	if (!sg_policy_hook_can_deny(&dims))
+		return NULL;
+	e = bpf_map_lookup_elem(&sg_enf_scratch, &zero);
+	if (!e)
+		return NULL;
+	/* cmsgs[] stay stale: ncmsgs is 0 and SG_EF_CONTROL unset. */
+	__builtin_memset(e, 0, __builtin_offsetof(struct sg_event, cmsgs));
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	if (dims & (1u << SG_DIM_UID | 1u << SG_DIM_GID) || syscall == SG_SYSCALL_CONNECT) {
+		uid_gid = bpf_get_current_uid_gid();
+		e->uid = (__u32)uid_gid;
+		e->gid = uid_gid >> 32;
+	}
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	sg_hook_task(e, dims, false);
+	e->fd = -1; /* not known to sock_addr programs */
+	e->flags |= SG_EF_SOCK;
+	e->sock_family = ctx->family;
+	e->sock_type = ctx->type;
+	e->sock_protocol = ctx->protocol;
+	e->syscall = syscall;
+	e->dst_source = SG_DST_MSG;
+	return e;
+}
+
+static __always_inline void sg_hook_addr4(struct bpf_sock_addr *ctx, struct sg_event *e)
+{
+	*(__u16 *)&e->addr[0] = SG_POL_AF_INET;
+	*(__u16 *)&e->addr[2] = (__u16)ctx->user_port; /* network order */
+	*(__u32 *)&e->addr[4] = ctx->user_ip4;
+	e->addr_len = 16;
+}
+
+static __always_inline void sg_hook_addr6(struct bpf_sock_addr *ctx, struct sg_event *e)
+{
+	*(__u16 *)&e->addr[0] = SG_POL_AF_INET6;
+	*(__u16 *)&e->addr[2] = (__u16)ctx->user_port;
+	*(__u32 *)&e->addr[8] = ctx->user_ip6[0];
+	*(__u32 *)&e->addr[12] = ctx->user_ip6[1];
+	*(__u32 *)&e->addr[16] = ctx->user_ip6[2];
+	*(__u32 *)&e->addr[20] = ctx->user_ip6[3];
+	e->addr_len = 28;
+}
+
+/* unix: the kernel's copy of the sockaddr_un, with the caller's length. */
+static __always_inline void sg_hook_addr_unix(struct bpf_sock_addr *ctx, struct sg_event *e)
+{
+	struct bpf_sock_addr_kern *k = bpf_cast_to_kern_ctx(ctx);
+	__u32 len = k->uaddrlen;
+
+	if (len > SG_ADDR_MAX) {
+		len = SG_ADDR_MAX;
+		e->flags |= SG_EF_ADDR_TRUNC;
+	}
+	if (len && bpf_probe_read_kernel(e->addr, len, k->uaddr))
+		len = 0;
+	e->addr_len = len;
+}
+
+/* Judge e; 1: let the call through, 0: fail it with EPERM. */
+static __always_inline int sg_hook_judge(struct sg_event *e)
+{
+	struct sg_denial d = { .enforced_by = SG_ENF_CGROUP };
+	__u32 version = 0;
+	__u16 rule = SG_NO_RULE;
+
+	if (!sg_policy_hook_denies(e, &rule, &version))
+		return 1;
+	if (e->syscall == SG_SYSCALL_CONNECT) {
+		/* The event's process fields: what the evaluation did not need yet. */
+		sg_hook_task(e, 1u << SG_DIM_COMM | 1u << SG_DIM_EXE, true);
+		e->ts_ns = bpf_ktime_get_boot_ns();
+		e->ret = -1;
+		e->err = SG_EPERM;
+		e->policy_version = version;
+		e->rule = rule;
+		e->verdict = SG_VERDICT_DENY;
+		e->enforced_by = SG_ENF_CGROUP;
+		bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+	} else {
+		d.version = version;
+		d.rule = rule;
+		bpf_map_update_elem(&sg_denied, &e->tid, &d, BPF_ANY);
+	}
+	return 0;
+}
+
+SEC("cgroup/connect4")
+int sg_connect4(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
+
+	if (!e)
+		return 1;
+	sg_hook_addr4(ctx, e);
+	return sg_hook_judge(e);
+}
+
+SEC("cgroup/sendmsg4")
+int sg_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
+
+	if (!e)
+		return 1;
+	sg_hook_addr4(ctx, e);
+	return sg_hook_judge(e);
+}
+
+SEC("cgroup/connect6")
+int sg_connect6(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
+
+	if (!e)
+		return 1;
+	sg_hook_addr6(ctx, e);
+	return sg_hook_judge(e);
+}
+
+SEC("cgroup/sendmsg6")
+int sg_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
+
+	if (!e)
+		return 1;
+	sg_hook_addr6(ctx, e);
+	return sg_hook_judge(e);
+}
+
+/* Expected attach type BPF_CGROUP_UNIX_CONNECT, set by user space. */
+SEC("cgroup/connect4")
+int sg_connect_unix(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
+
+	if (!e)
+		return 1;
+	sg_hook_addr_unix(ctx, e);
+	return sg_hook_judge(e);
+}
+
+/* Expected attach type BPF_CGROUP_UNIX_SENDMSG, set by user space. */
+SEC("cgroup/sendmsg4")
+int sg_sendmsg_unix(struct bpf_sock_addr *ctx)
+{
+	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
+
+	if (!e)
+		return 1;
+	sg_hook_addr_unix(ctx, e);
+	return sg_hook_judge(e);
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * sendguard BPF-LSM enforcement: socket_sendmsg, called for every message of
+ * sendto/sendmsg/sendmmsg (and write/send on sockets) after the kernel has
+ * copied msg_name and msg_control from user memory, so a racing thread cannot
+ * change what is judged. It judges the full policy (SG_EVAL_FULL, every key)
+ * with the shared evaluator and fails a denied message with EPERM; the
+ * send's sys_exit tracepoint reports it (sg_denied, enforced_by lsm).
+ *
+ * Needs a kernel with CONFIG_BPF_LSM, "bpf" in the active LSMs and BPF
+ * trampolines; sendguardd probes it by loading and runs without it where
+ * the kernel refuses (some kernels refuse fentry/LSM programs with EPERM).
+ * The policy maps and sg_denied are the tracing object's (fds reused).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "sendguard.h"
+#include "sock.bpf.h"
+#include "policy.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SG_EPERM 1
+
+/* x86-64 syscall numbers, to name the syscall the message came from (others: sendmsg). */
+#define SG_NR_SENDTO   44
+#define SG_NR_SENDMSG  46
+#define SG_NR_SENDMMSG 307
+
+const volatile __u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_event);
+} sg_lsm_scratch SEC(".maps");
+
+struct sg_kcmsghdr {
+	__u64 cmsg_len;
+	__s32 cmsg_level;
+	__s32 cmsg_type;
+};
+
+/* The control messages of a kernel copy of msg_control (CMSG_NXTHDR walk). */
+static __always_inline void sg_lsm_cmsgs(struct sg_event *e, const void *ctl, __u64 ctllen)
+{
+	struct sg_kcmsghdr h;
+	__u64 off = 0;
+	__u32 i;
+
+	e->flags |= SG_EF_CONTROL;
+	e->controllen = ctllen;
+	for (i = 0; i < SG_MAX_CMSGS + 1; i++) {
+		if (off + sizeof(h) > ctllen)
+			break;
+		if (bpf_probe_read_kernel(&h, sizeof(h), ctl + off) || h.cmsg_len < sizeof(h))
+			break;
+		if (i == SG_MAX_CMSGS) {
+			e->flags |= SG_EF_CMSG_TRUNC;
+			break;
+		}
+		e->cmsgs[i].level = h.cmsg_level;
+		e->cmsgs[i].type = h.cmsg_type;
+		e->cmsgs[i].len = h.cmsg_len;
+		e->ncmsgs = i + 1;
+		off += (h.cmsg_len + 7) & ~7ULL;
+	}
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, int prev)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct sg_denial d = { .enforced_by = SG_ENF_LSM };
+	struct task_struct *task;
+	struct sock *sk;
+	struct sg_event *e;
+	struct file *exe;
+	__u32 zero = 0, version = 0;
+	__u16 rule = SG_NO_RULE;
+	__u8 verdict = SG_VERDICT_ALLOW;
+	void *name;
+	int namelen;
+	long nr;
+
+	if (prev)
+		return prev;
+	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
+		return 0;
+	e = bpf_map_lookup_elem(&sg_lsm_scratch, &zero);
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	task = bpf_get_current_task_btf();
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->uid = (__u32)uid_gid;
+	e->gid = uid_gid >> 32;
+	e->ppid = task->real_parent->tgid;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	exe = task->mm->exe_file;
+	if (exe) {
+		e->exe_ino = exe->f_inode->i_ino;
+		e->exe_dev = exe->f_inode->i_sb->s_dev;
+		e->flags |= SG_EF_EXE;
+	}
+#if defined(__TARGET_ARCH_x86)
+	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+#else
+	nr = -1;
+#endif
+	e->syscall = nr == SG_NR_SENDTO	    ? SG_SYSCALL_SENDTO
+		     : nr == SG_NR_SENDMMSG ? SG_SYSCALL_SENDMMSG
+					    : SG_SYSCALL_SENDMSG;
+	sk = sock->sk;
+	if (sk) {
+		e->flags |= SG_EF_SOCK;
+		e->sock_family = sk->__sk_common.skc_family;
+		e->sock_type = sk->sk_type;
+		e->sock_protocol = sk->sk_protocol;
+	}
+	e->msg_flags = msg->msg_flags;
+	e->len = size;
+	name = msg->msg_name;
+	namelen = msg->msg_namelen;
+	if (name && namelen > 0) {
+		__u32 n = namelen > SG_ADDR_MAX ? SG_ADDR_MAX : namelen;
+
+		if (namelen > SG_ADDR_MAX)
+			e->flags |= SG_EF_ADDR_TRUNC;
+		if (!bpf_probe_read_kernel(e->addr, n, name)) {
+			e->addr_len = n;
+			e->dst_source = SG_DST_MSG;
+		}
+	} else if (sk) {
+		sg_fill_peer(e, sk);
+	}
+	/* Kernel copies only: sendmsg copies msg_control in before this hook. */
+	if (msg->msg_controllen && !(bpf_core_field_exists(msg->msg_control_is_user) &&
+				     BPF_CORE_READ_BITFIELD(msg, msg_control_is_user)))
+		sg_lsm_cmsgs(e, msg->msg_control, msg->msg_controllen);
+
+	sg_policy_judge(e, &rule, &verdict, &version);
+	if (verdict != SG_VERDICT_DENY)
+		return 0;
+	d.version = version;
+	d.rule = rule;
+	bpf_map_update_elem(&sg_denied, &e->tid, &d, BPF_ANY);
+	return -SG_EPERM;
+}

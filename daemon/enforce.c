@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Enforcement: loading, probing and attaching the cgroup sock_addr hooks and
+ * the BPF-LSM program, and the coverage report (which mechanism enforces each
+ * rule on this kernel). Every mechanism is probed by loading it, never by
+ * kernel version; what the kernel refuses is logged once and left out.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "trace.skel.h"
+#include "enforce.skel.h"
+#include "lsm.skel.h"
+#include "enforce.h"
+#include "log.h"
+#include "names.h"
+#include "policy_compile.h"
+
+/* enum bpf_attach_type values newer than some installed UAPI headers (6.7+). */
+#define SG_ATTACH_UNIX_CONNECT 49
+#define SG_ATTACH_UNIX_SENDMSG 50
+
+static const char *const hook_names[ENF_NHOOKS] = {
+	"connect4", "sendmsg4", "connect6", "sendmsg6", "connect_unix", "sendmsg_unix",
+};
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/*
+ * Point every map of obj that the tracing object also has (the policy maps,
+ * sg_denied, events) at the tracing object's map. Scratch maps stay private.
+ */
+static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
+{
+	struct bpf_map *m, *t;
+	int err;
+
+	bpf_object__for_each_map(m, obj)
+	{
+		const char *name = bpf_map__name(m);
+
+		if (name[0] == '.' || !strcmp(name, "sg_pol_scratch"))
+			continue;
+		t = bpf_object__find_map_by_name(trace, name);
+		if (!t)
+			continue;
+		err = bpf_map__reuse_fd(m, bpf_map__fd(t));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static struct bpf_program *hook_prog(struct enforce_bpf *s, int h)
+{
+	switch (h) {
+	case ENF_CONNECT4:
+		return s->progs.sg_connect4;
+	case ENF_SENDMSG4:
+		return s->progs.sg_sendmsg4;
+	case ENF_CONNECT6:
+		return s->progs.sg_connect6;
+	case ENF_SENDMSG6:
+		return s->progs.sg_sendmsg6;
+	case ENF_CONNECT_UNIX:
+		return s->progs.sg_connect_unix;
+	default:
+		return s->progs.sg_sendmsg_unix;
+	}
+}
+
+/* Open and load the cgroup programs; with_unix false leaves the unix ones out. */
+static int load_cgroup(struct enforce_bpf **out, struct trace_bpf *trace, bool with_unix)
+{
+	struct enforce_bpf *s;
+	int err;
+
+	*out = NULL;
+	s = enforce_bpf__open();
+	if (!s)
+		return -errno;
+	s->rodata->self_tgid = (__u32)getpid();
+	if (with_unix) {
+		err = bpf_program__set_expected_attach_type(s->progs.sg_connect_unix,
+							    SG_ATTACH_UNIX_CONNECT);
+		if (!err)
+			err = bpf_program__set_expected_attach_type(s->progs.sg_sendmsg_unix,
+								    SG_ATTACH_UNIX_SENDMSG);
+	} else {
+		err = bpf_program__set_autoload(s->progs.sg_connect_unix, false);
+		if (!err)
+			err = bpf_program__set_autoload(s->progs.sg_sendmsg_unix, false);
+	}
+	if (!err)
+		err = share_maps(s->obj, trace->obj);
+	if (!err)
+		err = enforce_bpf__load(s);
+	if (err) {
+		enforce_bpf__destroy(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
+{
+	int h, fd, err, unix_err = 0;
+
+	for (h = 0; h < ENF_NHOOKS; h++)
+		en->hook_err[h] = -ENOENT;
+	/* The unix hooks are 6.7+: probe the full set first, then without them. */
+	err = load_cgroup(&en->cg, trace, true);
+	if (err) {
+		unix_err = err;
+		err = load_cgroup(&en->cg, trace, false);
+	}
+	if (err) {
+		log_err("cgroup enforcement unavailable: cannot load the sock_addr programs: %s; "
+			"deny rules are observe-only",
+			strerror(-err));
+		for (h = 0; h < ENF_NHOOKS; h++)
+			en->hook_err[h] = err;
+		return;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		log_err("cgroup enforcement unavailable: cannot open cgroup %s: %s", dir,
+			strerror(-err));
+		for (h = 0; h < ENF_NHOOKS; h++)
+			en->hook_err[h] = err;
+		return;
+	}
+	for (h = 0; h < ENF_NHOOKS; h++) {
+		if (unix_err && (h == ENF_CONNECT_UNIX || h == ENF_SENDMSG_UNIX)) {
+			en->hook_err[h] = unix_err;
+			continue;
+		}
+		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), fd);
+		if (!en->links[h]) {
+			en->hook_err[h] = -errno;
+			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
+			continue;
+		}
+		en->hook_err[h] = 0;
+	}
+	close(fd);
+	if (unix_err)
+		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable on this kernel (%s): "
+			 "unix destinations are observe-only without BPF-LSM",
+			 strerror(-unix_err));
+}
+
+static void start_lsm(struct enforce *en, struct trace_bpf *trace)
+{
+	struct lsm_bpf *s;
+	int err;
+
+	s = lsm_bpf__open();
+	if (!s) {
+		en->lsm_err = -errno;
+		goto out;
+	}
+	s->rodata->self_tgid = (__u32)getpid();
+	err = share_maps(s->obj, trace->obj);
+	if (!err)
+		err = lsm_bpf__load(s);
+	if (err) {
+		en->lsm_err = err;
+		lsm_bpf__destroy(s);
+		goto out;
+	}
+	en->lsm_link = bpf_program__attach_lsm(s->progs.sg_lsm_sendmsg);
+	if (!en->lsm_link) {
+		en->lsm_err = -errno;
+		lsm_bpf__destroy(s);
+		goto out;
+	}
+	en->lsm = s;
+	en->lsm_err = 0;
+out:
+	if (en->lsm_err)
+		log_info("BPF-LSM socket_sendmsg unavailable on this kernel (%s): rules the "
+			 "cgroup hooks cannot see are observe-only",
+			 strerror(-en->lsm_err));
+}
+
+int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
+		   const char *label)
+{
+	libbpf_print_fn_t old;
+	char buf[256];
+	size_t n = 0;
+	int h;
+
+	if (!en || !trace || !cgroup_dir)
+		return -EINVAL;
+	en->cgroup = label ? label : cgroup_dir;
+	/* Probes are expected to fail on some kernels: keep libbpf's log of them out. */
+	old = libbpf_set_print(quiet_print);
+	start_lsm(en, trace);
+	start_cgroup(en, trace, cgroup_dir);
+	libbpf_set_print(old);
+
+	buf[0] = '\0';
+	for (h = 0; h < ENF_NHOOKS; h++) {
+		if (en->links[h])
+			n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0,
+					      "%s%s", n ? " " : "", hook_names[h]);
+	}
+	if (buf[0])
+		log_info("enforcing: cgroup hooks %s on cgroup %s%s", buf, en->cgroup,
+			 en->lsm ? "; BPF-LSM socket_sendmsg" : "");
+	else if (en->lsm)
+		log_info("enforcing: BPF-LSM socket_sendmsg");
+	else
+		log_warn("no enforcement mechanism available: every deny is observe-only");
+	return 0;
+}
+
+static bool hooks_pair(const struct enforce *en, int connect, int sendmsg)
+{
+	return en->links[connect] && en->links[sendmsg];
+}
+
+#define FAM_INET  (1ull << 2)
+#define FAM_INET6 (1ull << 10)
+#define FAM_UNIX  (1ull << 1)
+
+/*
+ * What enforces a deny decided by rule upto of p (nrules: the default) on
+ * this kernel, into buf.
+ */
+static void deny_coverage(const struct enforce *en, const struct sg_policy *p, uint32_t upto,
+			  char *buf, size_t len)
+{
+	const struct sg_policy_rule *r = upto < p->nrules ? &p->rules[upto] : NULL;
+	uint64_t fam = ~0ull, covered = 0, left;
+	uint32_t i, shadow = 0;
+	size_t n = 0;
+
+	if (en->off) {
+		snprintf(buf, len, "observe-only (--no-enforce)");
+		return;
+	}
+	if (en->lsm) {
+		snprintf(buf, len, "lsm (every send)");
+		return;
+	}
+	if (r && !sg_rule_hook_certain(r)) {
+		snprintf(buf, len,
+			 "observe-only (a syscall/flags/cmsg/len key the cgroup hooks cannot see; "
+			 "BPF-LSM unavailable)");
+		return;
+	}
+	if (r && r->keys & SG_MK_BIT(SG_MK_FAMILY))
+		fam = r->family_mask;
+	if (r && r->keys & SG_MK_BIT(SG_MK_UNIX))
+		fam &= FAM_UNIX;
+	if (r && r->keys & (SG_MK_BIT(SG_MK_DST) | SG_MK_BIT(SG_MK_PORT)))
+		fam &= FAM_INET | FAM_INET6;
+	if (hooks_pair(en, ENF_CONNECT4, ENF_SENDMSG4))
+		covered |= FAM_INET;
+	if (hooks_pair(en, ENF_CONNECT6, ENF_SENDMSG6))
+		covered |= FAM_INET6;
+	if (hooks_pair(en, ENF_CONNECT_UNIX, ENF_SENDMSG_UNIX))
+		covered |= FAM_UNIX;
+	left = fam & ~covered;
+	if (!(fam & covered)) {
+		snprintf(buf, len, "observe-only (no cgroup hook for its socket families)");
+		return;
+	}
+	n += (size_t)snprintf(buf + n, len - n,
+			      "cgroup %s (connect, unconnected sendmsg:", en->cgroup);
+	if (fam & covered & FAM_INET)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " inet");
+	if (fam & covered & FAM_INET6)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " inet6");
+	if (fam & covered & FAM_UNIX)
+		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " unix");
+	n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ")%s",
+			      left ? "; other socket families observe-only" : "");
+	/* An earlier rule the hooks cannot judge stops them where it might match. */
+	for (i = 0; i < upto && n < len; i++) {
+		const struct sg_policy_rule *q = &p->rules[i];
+
+		if (q->action == SG_VERDICT_DENY || sg_rule_hook_certain(q))
+			continue;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+				      shadow++ ? ", "
+					       : "; not where earlier rule(s) the hooks cannot "
+						 "judge might match: ",
+				      q->name);
+	}
+}
+
+void enforce__report(const struct enforce *en, const struct sg_policy *p)
+{
+	char buf[512];
+	uint32_t i;
+
+	if (!en || !p)
+		return;
+	log_info("coverage of policy %s version %u:", p->name[0] ? p->name : "-", p->version);
+	for (i = 0; i < p->nrules; i++) {
+		const struct sg_policy_rule *r = &p->rules[i];
+
+		switch (r->action) {
+		case SG_VERDICT_DENY:
+			deny_coverage(en, p, i, buf, sizeof(buf));
+			break;
+		case SG_VERDICT_KILL:
+			snprintf(buf, sizeof(buf), "signal (SIGKILL after the send)");
+			break;
+		default:
+			snprintf(buf, sizeof(buf), "nothing to enforce");
+			break;
+		}
+		log_info("  rule %s (%s): %s", r->name, sg_verdict_name(r->action), buf);
+	}
+	switch (p->default_action) {
+	case SG_VERDICT_DENY:
+		deny_coverage(en, p, p->nrules, buf, sizeof(buf));
+		break;
+	case SG_VERDICT_KILL:
+		snprintf(buf, sizeof(buf), "signal (SIGKILL after the send)");
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "nothing to enforce");
+		break;
+	}
+	log_info("  default (%s): %s", sg_verdict_name(p->default_action), buf);
+}
+
+void enforce__stop(struct enforce *en)
+{
+	int h;
+
+	if (!en)
+		return;
+	for (h = 0; h < ENF_NHOOKS; h++) {
+		bpf_link__destroy(en->links[h]);
+		en->links[h] = NULL;
+	}
+	bpf_link__destroy(en->lsm_link);
+	en->lsm_link = NULL;
+	enforce_bpf__destroy(en->cg);
+	en->cg = NULL;
+	lsm_bpf__destroy(en->lsm);
+	en->lsm = NULL;
+}

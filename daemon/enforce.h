@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Enforcement: the cgroup sock_addr programs (bpf/enforce.bpf.c) and the
+ * BPF-LSM program (bpf/lsm.bpf.c), each probed by loading, attached where the
+ * kernel takes them, and the per-rule report of what enforces what.
+ */
+#ifndef SG_ENFORCE_H
+#define SG_ENFORCE_H
+
+#include <stdbool.h>
+
+#include "policy.h"
+
+struct trace_bpf;
+struct enforce_bpf;
+struct lsm_bpf;
+struct bpf_link;
+
+/* The cgroup hooks, in the order of enforce_hook_names. */
+enum enforce_hook {
+	ENF_CONNECT4 = 0,
+	ENF_SENDMSG4,
+	ENF_CONNECT6,
+	ENF_SENDMSG6,
+	ENF_CONNECT_UNIX,
+	ENF_SENDMSG_UNIX,
+	ENF_NHOOKS
+};
+
+struct enforce {
+	struct enforce_bpf *cg;
+	struct lsm_bpf *lsm;
+	struct bpf_link *links[ENF_NHOOKS]; /* NULL: not attached */
+	struct bpf_link *lsm_link;
+	int hook_err[ENF_NHOOKS]; /* why a hook is not attached (-errno) */
+	int lsm_err; /* why BPF-LSM is not in use (-errno), 0 when it is */
+	const char *cgroup; /* where the hooks are attached, as given */
+	bool off; /* --no-enforce: nothing loaded, every deny observe-only */
+};
+
+/*
+ * Load the enforcement programs on the tracing object's policy maps, sg_denied
+ * and ring buffer (call once a policy is in force: they judge from the first
+ * call on), attach the cgroup hooks to cgroup_dir (an absolute path of a
+ * cgroup v2 directory; label names it in the log) and the LSM program.
+ * Whatever the kernel refuses is logged once and left out; returns 0 even
+ * then, -errno only for bad arguments or no memory.
+ */
+int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
+		   const char *label);
+/* Log, for every rule of p and for its default, what enforces it here. */
+void enforce__report(const struct enforce *en, const struct sg_policy *p);
+/* Detach and unload. Accepts a zeroed struct. */
+void enforce__stop(struct enforce *en);
+
+#endif
