@@ -177,7 +177,8 @@ cli-test: $(OUTPUT)/sendguard
 # fail if BPF cannot be loaded; elsewhere they skip when not root, saying so.
 integration-test: all
 	$(Q)if [ "$$(id -u)" = 0 ] || [ "$$CI" = true ]; then \
-		$(PYTHON) tests/integration/run.py --build $(OUTPUT); \
+		$(PYTHON) tests/integration/run.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/enforce.py --build $(OUTPUT); \
 	else \
 		echo "integration tests skipped: need root (run: sudo make test)"; \
 		echo "0 passed, 0 failed, 1 skipped"; \

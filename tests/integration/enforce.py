@@ -1,0 +1,821 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Enforcement integration tests: the real sendguardd with a policy file,
+real sends and connects on loopback and unix sockets, checked for EPERM vs
+success and against the events the daemon writes (filtered by the pids of
+this test and its children).
+
+The cgroup hooks apply to the whole host (or --cgroup): denied destinations
+are ports and paths private to this run, and the default-deny runs either
+use a cgroup of their own or allow loopback and unix so that nothing else on
+the host breaks; they last a second or two.
+
+Needs root. Prints one line per test and a final `N passed, N failed`;
+exit status 1 when a test failed.
+"""
+import argparse
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BASE = 20000 + (os.getpid() * 7) % 20000  # ports private to this run
+P_ALLOWED_FIRST = BASE  # allowed by an earlier rule, denied by a later range
+P_RANGE_DENIED = BASE + 1
+P_UDP = BASE + 2  # denied v4, v6 and v4-mapped
+P_TCP = BASE + 3  # denied for tcp
+P_COMM = BASE + 4
+P_UID = BASE + 5
+P_FLAGS = BASE + 6  # deny with flags_any: observe-only without BPF-LSM
+P_LEN = BASE + 7  # uncertain allow (len_min) before a deny
+P_FREE = BASE + 8  # no rule
+P_RELOAD_A = BASE + 9
+P_RELOAD_B = BASE + 10
+P_EXE = BASE + 11
+
+CHILD = r"""
+import ctypes, errno, os, socket, sys
+mode, port = sys.argv[1], int(sys.argv[2])
+if mode == "comm":
+    ctypes.CDLL(None).prctl(15, b"sgdenyme", 0, 0, 0)
+elif mode == "uid":
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+elif mode.startswith("cgroup:"):
+    with open(mode[7:] + "/cgroup.procs", "w") as f:
+        f.write(str(os.getpid()))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+out = []
+for p in [port] + [int(x) for x in sys.argv[3:]]:
+    try:
+        s.sendto(b"x", ("127.0.0.1", p))
+        out.append("ok")
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+print(os.getpid(), " ".join(out), flush=True)
+"""
+
+
+class Daemon:
+    def __init__(self, build, workdir, policy, extra=()):
+        self.build = build
+        self.workdir = workdir
+        self.policy_path = os.path.join(workdir, "policy.json")
+        self.events_path = os.path.join(workdir, "events.jsonl")
+        self.write_policy(policy)
+        if os.path.exists(self.events_path):
+            os.unlink(self.events_path)
+        self.args = [os.path.join(build, "sendguardd"), "-f", "-p", self.policy_path,
+                     "-o", "file:" + self.events_path, "--stats-interval", "0"] + list(extra)
+        self.log = []
+        self.ready = threading.Event()
+        self.proc = None
+
+    def write_policy(self, policy):
+        with open(self.policy_path, "w") as f:
+            json.dump(policy, f)
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+            if "ready:" in line:
+                self.ready.set()
+        self.ready.set()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(30) or self.proc.poll() is not None:
+            self.stop()
+            return "daemon did not start: " + " | ".join(self.log[-5:])
+        return None
+
+    def wait_log(self, text, timeout=5.0, start=0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if any(text in l for l in self.log[start:]):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def stop(self):
+        """Stops the daemon; returns the events it wrote."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        events = []
+        if os.path.exists(self.events_path):
+            with open(self.events_path) as f:
+                for line in f:
+                    try:
+                        events.append(json.loads(line))
+                    except ValueError:
+                        pass
+        return events
+
+
+class Results:
+    def __init__(self, pattern, verbose):
+        self.pattern = pattern
+        self.verbose = verbose
+        self.passed = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def wanted(self, name):
+        return not self.pattern or self.pattern in name
+
+    def report(self, name, problems):
+        if problems:
+            self.failed += 1
+            print("FAIL %s" % name)
+            for p in problems:
+                print("     %s" % p)
+        else:
+            self.passed += 1
+            print("ok   %s" % name)
+        sys.stdout.flush()
+
+    def skip(self, name, reason):
+        self.skipped += 1
+        print("skip %s: %s" % (name, reason))
+
+
+def try_send(family, addr, data=b"x", flags=0, stype=socket.SOCK_DGRAM):
+    """(result, pid): result is "ok" or the errno name."""
+    s = socket.socket(family, stype)
+    try:
+        s.sendto(data, flags, addr)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+def try_connect(family, addr, stype=socket.SOCK_STREAM):
+    s = socket.socket(family, stype)
+    s.settimeout(2)
+    try:
+        s.connect(addr)
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+def sendmmsg_udp4(ports):
+    """sendmmsg of one byte to 127.0.0.1 at each port: the count, or the errno name."""
+    import ctypes
+
+    class Iovec(ctypes.Structure):
+        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+    class Msghdr(ctypes.Structure):
+        _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
+                    ("iov", ctypes.POINTER(Iovec)), ("iovlen", ctypes.c_size_t),
+                    ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                    ("flags", ctypes.c_int)]
+
+    class Mmsghdr(ctypes.Structure):
+        _fields_ = [("hdr", Msghdr), ("len", ctypes.c_uint32)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    buf = ctypes.create_string_buffer(b"x")
+    iov = Iovec(ctypes.cast(buf, ctypes.c_void_p), 1)
+    names = [ctypes.create_string_buffer(
+        b"\x02\x00" + p.to_bytes(2, "big") + socket.inet_aton("127.0.0.1") + bytes(8), 16)
+        for p in ports]
+    vec = (Mmsghdr * len(ports))()
+    for i, n in enumerate(names):
+        vec[i].hdr.name = ctypes.cast(n, ctypes.c_void_p)
+        vec[i].hdr.namelen = 16
+        vec[i].hdr.iov = ctypes.pointer(iov)
+        vec[i].hdr.iovlen = 1
+    r = libc.sendmmsg(s.fileno(), vec, len(ports), 0)
+    err = ctypes.get_errno()
+    s.close()
+    return r if r >= 0 else errno.errorcode.get(err, str(err))
+
+
+def run_child(mode, port, *more):
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(port)] + [str(p) for p in more],
+                         capture_output=True, text=True, timeout=20)
+    fields = out.stdout.split()
+    if len(fields) < 2:
+        return 0, ["child failed: " + out.stderr.strip()[-200:]]
+    return int(fields[0]), fields[1:]
+
+
+def find(events, pid, pred):
+    return [e for e in events if e.get("proc", {}).get("pid") == pid and pred(e)]
+
+
+def dst_port(port):
+    return lambda e: (e.get("dst") or {}).get("port") == port
+
+
+def expect_event(problems, what, evs, ret_ok, verdict, enforced_by, rule=None, etype="send",
+                 syscall=None):
+    """One or more events: the first must have these fields."""
+    if not evs:
+        problems.append("%s: no event" % what)
+        return
+    e = evs[0]
+    pol = e.get("policy") or {}
+    want = {
+        "type": etype,
+        "verdict": verdict,
+        "enforced_by": enforced_by,
+    }
+    got = {"type": e.get("type"), "verdict": pol.get("verdict"),
+           "enforced_by": pol.get("enforced_by")}
+    if rule is not None:
+        want["rule"] = rule
+        got["rule"] = pol.get("rule")
+    if syscall:
+        want["syscall"] = syscall
+        got["syscall"] = e.get("syscall")
+    if ret_ok:
+        if e.get("ret", -1) < 0 or e.get("errno") is not None:
+            problems.append("%s: want success, got ret %s errno %s" %
+                            (what, e.get("ret"), e.get("errno")))
+    elif e.get("ret") != -1 or e.get("errno") != "EPERM":
+        problems.append("%s: want ret -1 EPERM, got ret %s errno %s" %
+                        (what, e.get("ret"), e.get("errno")))
+    if want != got:
+        problems.append("%s: want %s, got %s" % (what, want, got))
+
+
+def unix_hooks(d):
+    return any("cgroup hooks" in l and "connect_unix" in l and "sendmsg_unix" in l
+               for l in d.log)
+
+
+def main_policy(tmp):
+    return {
+        "name": "enforce-test",
+        "default": "allow",
+        "rules": [
+            {"name": "allow-first", "action": "allow",
+             "match": {"dst": ["127.0.0.1:%d" % P_ALLOWED_FIRST]}},
+            {"name": "deny-range", "action": "deny",
+             "match": {"dst": ["127.0.0.1:%d-%d" % (P_ALLOWED_FIRST, P_RANGE_DENIED)]}},
+            {"name": "deny-udp", "action": "deny",
+             "match": {"protocol": ["udp"], "dst": ["127.0.0.1:%d" % P_UDP,
+                                                    "[::1]:%d" % P_UDP]}},
+            {"name": "deny-tcp", "action": "deny",
+             "match": {"protocol": ["tcp"], "port": [P_TCP]}},
+            {"name": "deny-unix", "action": "deny",
+             "match": {"unix": [tmp + "/deny.sock", tmp + "/deny-stream.sock"]}},
+            {"name": "deny-comm", "action": "deny",
+             "match": {"comm": ["sgdenyme"], "port": [P_COMM]}},
+            {"name": "deny-uid", "action": "deny",
+             "match": {"uid": [65534], "port": [P_UID]}},
+            {"name": "deny-exe", "action": "deny",
+             "match": {"exe": [os.path.realpath(sys.executable)], "port": [P_EXE]}},
+            {"name": "deny-flags", "action": "deny",
+             "match": {"flags_any": ["MSG_DONTWAIT"], "port": [P_FLAGS]}},
+            {"name": "big-allow", "action": "allow",
+             "match": {"len_min": 1000, "port": [P_LEN]}},
+            {"name": "deny-len", "action": "deny", "match": {"port": [P_LEN]}},
+        ],
+    }
+
+
+def test_main(build, res):
+    """One daemon run with the main policy: most of the tests."""
+    names = ["udp4", "udp6", "v4-mapped", "sendmsg", "sendmmsg", "earlier-allow", "tcp4-connect", "tcp6-connect",
+             "udp-connect", "unix-dgram", "unix-stream-connect", "comm", "uid", "exe",
+             "observe-only-flags", "uncertain-allow-stops", "coverage", "coverage-sigusr2", "schema",
+             "detach-on-exit"]
+    if not any(res.wanted(n) for n in names):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    os.chmod(tmp, 0o755)
+    socks = []
+    d = Daemon(build, tmp, main_policy(tmp))
+    why = d.start()
+    if why:
+        for n in names:
+            if res.wanted(n):
+                res.report(n, [why])
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    me = os.getpid()
+    r = {}
+    try:
+        for name in ("deny.sock", "allow.sock"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(os.path.join(tmp, name))
+            socks.append(s)
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(os.path.join(tmp, "deny-stream.sock"))
+        ls.listen(1)
+        socks.append(ls)
+
+        r["udp4-deny"] = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
+        r["udp4-allow"] = try_send(socket.AF_INET, ("127.0.0.1", P_FREE))
+        r["udp6-deny"] = try_send(socket.AF_INET6, ("::1", P_UDP))
+        r["udp6-allow"] = try_send(socket.AF_INET6, ("::1", P_FREE))
+        r["mapped-deny"] = try_send(socket.AF_INET6, ("::ffff:127.0.0.1", P_UDP))
+        m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            m.sendmsg([b"ab", b"cd"], [], 0, ("127.0.0.1", P_UDP))
+            r["sendmsg-deny"] = "ok"
+        except OSError as e:
+            r["sendmsg-deny"] = errno.errorcode.get(e.errno, str(e.errno))
+        m.close()
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        c.connect(("127.0.0.1", P_FREE))
+        r["connected-send"] = "ok" if c.send(b"xyz") == 3 else "short"
+        c.close()
+        r["mmsg-partial"] = sendmmsg_udp4([P_FREE, P_UDP])
+        r["mmsg-first"] = sendmmsg_udp4([P_UDP, P_FREE])
+        r["first-allow"] = try_send(socket.AF_INET, ("127.0.0.1", P_ALLOWED_FIRST))
+        r["range-deny"] = try_send(socket.AF_INET, ("127.0.0.1", P_RANGE_DENIED))
+        r["tcp4-deny"] = try_connect(socket.AF_INET, ("127.0.0.1", P_TCP))
+        r["tcp4-free"] = try_connect(socket.AF_INET, ("127.0.0.1", P_FREE))
+        r["tcp6-deny"] = try_connect(socket.AF_INET6, ("::1", P_TCP))
+        r["udp-connect"] = try_connect(socket.AF_INET, ("127.0.0.1", P_UDP), socket.SOCK_DGRAM)
+        r["unix-deny"] = try_send(socket.AF_UNIX, os.path.join(tmp, "deny.sock"))
+        r["unix-allow"] = try_send(socket.AF_UNIX, os.path.join(tmp, "allow.sock"))
+        r["unix-stream-deny"] = try_connect(socket.AF_UNIX, os.path.join(tmp, "deny-stream.sock"))
+        r["flags"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS), flags=socket.MSG_DONTWAIT)
+        r["len-short"] = try_send(socket.AF_INET, ("127.0.0.1", P_LEN))
+        comm_pid, comm_out = run_child("comm", P_COMM)
+        uid_pid, uid_out = run_child("uid", P_UID)
+        r["exe"] = try_send(socket.AF_INET, ("127.0.0.1", P_EXE))
+        r["comm-parent"] = try_send(socket.AF_INET, ("127.0.0.1", P_COMM))
+        r["uid-root"] = try_send(socket.AF_INET, ("127.0.0.1", P_UID))
+        mark = len(d.log)
+        d.proc.send_signal(signal.SIGUSR2)
+        sigusr2_ok = d.wait_log("rule deny-udp", 5, mark)
+    finally:
+        events = d.stop()
+        for s in socks:
+            s.close()
+    after = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    def check(name, fn):
+        if res.wanted(name):
+            problems = []
+            fn(problems)
+            res.report(name, problems)
+
+    def want(problems, key, value):
+        if r.get(key) != value:
+            problems.append("%s: want %s, got %s" % (key, value, r.get(key)))
+
+    def t_udp4(p):
+        want(p, "udp4-deny", "EPERM")
+        want(p, "udp4-allow", "ok")
+        expect_event(p, "denied event", find(events, me, lambda e: dst_port(P_UDP)(e) and
+                                              e["dst"]["family"] == "inet"),
+                     False, "deny", "cgroup", "deny-udp", syscall="sendto")
+        expect_event(p, "allowed event", find(events, me, lambda e: dst_port(P_FREE)(e) and
+                                               e["sock"]["family"] == "inet" and
+                                               e["sock"]["type"] == "dgram"),
+                     True, "allow", None, None)
+
+    def t_udp6(p):
+        want(p, "udp6-deny", "EPERM")
+        want(p, "udp6-allow", "ok")
+        expect_event(p, "denied event", find(events, me, lambda e: dst_port(P_UDP)(e) and
+                                              e["dst"].get("addr") == "::1"),
+                     False, "deny", "cgroup", "deny-udp")
+        expect_event(p, "allowed event", find(events, me, lambda e: dst_port(P_FREE)(e) and
+                                               e["dst"].get("addr") == "::1" and
+                                               e["sock"]["type"] == "dgram"),
+                     True, "allow", None, None)
+
+    def t_sendmsg(p):
+        want(p, "sendmsg-deny", "EPERM")
+        want(p, "connected-send", "ok")
+        expect_event(p, "sendmsg event",
+                     find(events, me, lambda e: dst_port(P_UDP)(e) and
+                          e.get("syscall") == "sendmsg"),
+                     False, "deny", "cgroup", "deny-udp", syscall="sendmsg")
+        expect_event(p, "connected send event",
+                     find(events, me, lambda e: dst_port(P_FREE)(e) and
+                          e.get("dst_source") == "peer" and e["sock"]["type"] == "dgram"),
+                     True, "allow", None, None)
+
+    def t_mmsg(p):
+        want(p, "mmsg-partial", 1)
+        want(p, "mmsg-first", "EPERM")
+        mm = [e for e in events if e.get("proc", {}).get("pid") == me and
+              e.get("syscall") == "sendmmsg" and e.get("index") is not None]
+        part = [e for e in mm if e["index"] == 1 and dst_port(P_UDP)(e)]
+        # The kernel drops the error of a message after a partial count: ret -1, errno null.
+        if not part:
+            p.append("no event for the denied second message")
+        else:
+            pol = part[0]["policy"]
+            if (part[0]["ret"], pol["verdict"], pol["enforced_by"]) != (-1, "deny", "cgroup"):
+                p.append("second message: ret %s policy %s" % (part[0]["ret"], pol))
+        expect_event(p, "denied first message",
+                     [e for e in mm if e["index"] == 0 and dst_port(P_UDP)(e)], False, "deny",
+                     "cgroup", "deny-udp", syscall="sendmmsg")
+
+    def t_mapped(p):
+        want(p, "mapped-deny", "EPERM")
+        expect_event(p, "mapped event",
+                     find(events, me, lambda e: dst_port(P_UDP)(e) and
+                          e["dst"].get("addr") == "::ffff:127.0.0.1"),
+                     False, "deny", "cgroup", "deny-udp")
+
+    def t_first(p):
+        want(p, "first-allow", "ok")
+        want(p, "range-deny", "EPERM")
+        expect_event(p, "allowed by the earlier rule",
+                     find(events, me, dst_port(P_ALLOWED_FIRST)), True, "allow", None,
+                     "allow-first")
+        expect_event(p, "denied by the range", find(events, me, dst_port(P_RANGE_DENIED)),
+                     False, "deny", "cgroup", "deny-range")
+
+    def t_tcp4(p):
+        want(p, "tcp4-deny", "EPERM")
+        want(p, "tcp4-free", "ECONNREFUSED")
+        expect_event(p, "connect event",
+                     find(events, me, lambda e: dst_port(P_TCP)(e) and
+                          e["dst"]["family"] == "inet"),
+                     False, "deny", "cgroup", "deny-tcp", etype="connect", syscall="connect")
+        if find(events, me, lambda e: dst_port(P_FREE)(e) and e.get("type") == "connect"):
+            p.append("an allowed connect produced a connect event")
+
+    def t_tcp6(p):
+        want(p, "tcp6-deny", "EPERM")
+        expect_event(p, "connect event",
+                     find(events, me, lambda e: dst_port(P_TCP)(e) and
+                          e["dst"]["family"] == "inet6"),
+                     False, "deny", "cgroup", "deny-tcp", etype="connect", syscall="connect")
+        evs = find(events, me, lambda e: dst_port(P_TCP)(e) and e["dst"]["family"] == "inet6")
+        if evs and evs[0].get("sock") != {"family": "inet6", "type": "stream",
+                                           "protocol": "tcp"}:
+            p.append("connect event sock: %s" % evs[0].get("sock"))
+
+    def t_udp_connect(p):
+        want(p, "udp-connect", "EPERM")
+        expect_event(p, "udp connect event",
+                     find(events, me, lambda e: dst_port(P_UDP)(e) and e["type"] == "connect"),
+                     False, "deny", "cgroup", "deny-udp", etype="connect")
+
+    def t_unix_dgram(p):
+        path = os.path.join(tmp, "deny.sock")
+        want(p, "unix-allow", "ok")
+        want(p, "unix-deny", "EPERM")
+        expect_event(p, "denied unix event",
+                     find(events, me, lambda e: (e.get("dst") or {}).get("path") == path),
+                     False, "deny", "cgroup", "deny-unix")
+
+    def t_unix_stream(p):
+        path = os.path.join(tmp, "deny-stream.sock")
+        want(p, "unix-stream-deny", "EPERM")
+        expect_event(p, "unix connect event",
+                     find(events, me, lambda e: (e.get("dst") or {}).get("path") == path),
+                     False, "deny", "cgroup", "deny-unix", etype="connect")
+
+    def t_comm(p):
+        if comm_out != ["EPERM"]:
+            p.append("child with comm sgdenyme: want EPERM, got %s" % comm_out)
+        want(p, "comm-parent", "ok")
+        expect_event(p, "child event", find(events, comm_pid, dst_port(P_COMM)), False, "deny",
+                     "cgroup", "deny-comm")
+        evs = find(events, comm_pid, dst_port(P_COMM))
+        if evs and evs[0]["proc"]["comm"] != "sgdenyme":
+            p.append("child comm %r" % evs[0]["proc"]["comm"])
+
+    def t_exe(p):
+        want(p, "exe", "EPERM")
+        expect_event(p, "exe event", find(events, me, dst_port(P_EXE)), False, "deny", "cgroup",
+                     "deny-exe")
+
+    def t_uid(p):
+        if uid_out != ["EPERM"]:
+            p.append("child with uid 65534: want EPERM, got %s" % uid_out)
+        want(p, "uid-root", "ok")
+        expect_event(p, "child event", find(events, uid_pid, dst_port(P_UID)), False, "deny",
+                     "cgroup", "deny-uid")
+
+    def t_flags(p):
+        # flags_any is invisible to the cgroup hooks: observed, not enforced (no BPF-LSM).
+        lsm = not any("BPF-LSM socket_sendmsg unavailable" in l for l in d.log)
+        want(p, "flags", "EPERM" if lsm else "ok")
+        expect_event(p, "flags event", find(events, me, dst_port(P_FLAGS)), not lsm, "deny",
+                     "lsm" if lsm else None, "deny-flags")
+
+    def t_len(p):
+        # big-allow (len_min) might match as far as a hook can tell: it lets the send
+        # through; the full policy then says deny-len, which is observed only.
+        lsm = not any("BPF-LSM socket_sendmsg unavailable" in l for l in d.log)
+        want(p, "len-short", "EPERM" if lsm else "ok")
+        expect_event(p, "len event", find(events, me, dst_port(P_LEN)), not lsm, "deny",
+                     "lsm" if lsm else None, "deny-len")
+
+    def t_coverage(p):
+        log = "\n".join(d.log)
+        for rule, text in (("deny-udp", "cgroup / (connect, unconnected sendmsg: inet inet6)"),
+                           ("deny-unix", "cgroup / (connect, unconnected sendmsg: unix)"
+                            if unix_hooks(d) else "observe-only"),
+                           ("deny-comm", "cgroup /"),
+                           ("deny-flags", "observe-only" if "BPF-LSM socket_sendmsg "
+                            "unavailable" in log else "lsm"),
+                           ("allow-first", "nothing to enforce"),
+                           ("default", "nothing to enforce")):
+            line = [l for l in d.log if ("rule %s (" % rule in l or
+                                         (rule == "default" and "  default (" in l))]
+            if not line:
+                p.append("no coverage line for %s" % rule)
+            elif text not in line[0]:
+                p.append("coverage of %s: %r lacks %r" % (rule, line[0], text))
+        if "BPF-LSM socket_sendmsg unavailable" in log:
+            n = sum("BPF-LSM socket_sendmsg unavailable" in l for l in d.log)
+            if n != 1:
+                p.append("LSM unavailability logged %d times" % n)
+
+    def t_sigusr2(p):
+        if not sigusr2_ok:
+            p.append("no coverage report after SIGUSR2")
+
+    def t_schema(p):
+        validator, reason = expect.load_validator(os.path.join(ROOT, "docs",
+                                                               "event.schema.json"))
+        if not validator:
+            p.append(reason)
+            return
+        pids = {me, comm_pid, uid_pid}
+        mine = [e for e in events if e.get("proc", {}).get("pid") in pids]
+        if not any(e.get("type") == "connect" for e in mine):
+            p.append("no connect event to check")
+        p.extend(validator.check_all(mine))
+
+    def t_detach(p):
+        if after != "ok":
+            p.append("send to the denied port after the daemon exited: %s" % after)
+
+    check("udp4", t_udp4)
+    check("udp6", t_udp6)
+    check("v4-mapped", t_mapped)
+    check("sendmsg", t_sendmsg)
+    check("sendmmsg", t_mmsg)
+    check("earlier-allow", t_first)
+    check("tcp4-connect", t_tcp4)
+    check("tcp6-connect", t_tcp6)
+    check("udp-connect", t_udp_connect)
+    if unix_hooks(d):
+        check("unix-dgram", t_unix_dgram)
+        check("unix-stream-connect", t_unix_stream)
+    else:
+        res.skip("unix-dgram", "connect_unix/sendmsg_unix hooks unavailable on this kernel")
+        res.skip("unix-stream-connect", "connect_unix/sendmsg_unix hooks unavailable")
+    check("comm", t_comm)
+    check("uid", t_uid)
+    check("exe", t_exe)
+    check("observe-only-flags", t_flags)
+    check("uncertain-allow-stops", t_len)
+    check("coverage", t_coverage)
+    check("coverage-sigusr2", t_sigusr2)
+    check("schema", t_schema)
+    check("detach-on-exit", t_detach)
+
+
+def test_reload(build, res):
+    """A SIGHUP reload goes through the slot swap and the hooks follow it."""
+    if not res.wanted("reload"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    pol = lambda port: {"name": "reload", "default": "allow",
+                        "rules": [{"name": "deny-%d" % port, "action": "deny",
+                                   "match": {"dst": ["127.0.0.1:%d" % port]}}]}
+    d = Daemon(build, tmp, pol(P_RELOAD_A))
+    why = d.start()
+    problems = []
+    if why:
+        res.report("reload", [why])
+        return
+    try:
+        a1 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_A))
+        b1 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_B))
+        d.write_policy(pol(P_RELOAD_B))
+        mark = len(d.log)
+        d.proc.send_signal(signal.SIGHUP)
+        if not d.wait_log("version 2 in force", 10, mark):
+            problems.append("reload not logged")
+        a2 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_A))
+        b2 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_B))
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if (a1, b1, a2, b2) != ("EPERM", "ok", "ok", "EPERM"):
+        problems.append("before/after reload: A %s->%s, B %s->%s (want EPERM->ok, ok->EPERM)" %
+                        (a1, a2, b1, b2))
+    evs = find(events, os.getpid(), dst_port(P_RELOAD_B))
+    if len(evs) == 2:
+        expect_event(problems, "B after reload", evs[1:], False, "deny", "cgroup",
+                     "deny-%d" % P_RELOAD_B)
+        if evs[1]["policy"]["version"] != 2:
+            problems.append("B after reload judged by version %s" %
+                            evs[1]["policy"]["version"])
+    else:
+        problems.append("want 2 events to B, got %d" % len(evs))
+    res.report("reload", problems)
+
+
+def cgroup2_mount():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            sep = fields.index("-")
+            if fields[sep + 1] == "cgroup2":
+                return fields[4]
+    return None
+
+
+def test_default_deny_cgroup(build, res):
+    """Default deny with an allow-list, enforced in a cgroup of the test's own (--cgroup)."""
+    if not res.wanted("default-deny-cgroup"):
+        return
+    mnt = cgroup2_mount()
+    if not mnt:
+        res.skip("default-deny-cgroup", "no cgroup v2 mount")
+        return
+    rel = "/sendguard-enforce-test-%d" % os.getpid()
+    cg = mnt + rel
+    os.mkdir(cg)
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    policy = {"name": "allow-list", "default": "deny",
+              "rules": [{"name": "free", "action": "allow",
+                         "match": {"dst": ["127.0.0.1:%d" % P_FREE]}}]}
+    d = Daemon(build, tmp, policy, ["--cgroup", rel])
+    problems = []
+    why = d.start()
+    if why:
+        res.report("default-deny-cgroup", [why])
+        os.rmdir(cg)
+        return
+    try:
+        pid, out = run_child("cgroup:" + cg, P_UDP, P_FREE)
+        outside = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.rmdir(cg)
+        except OSError as e:
+            problems.append("cannot remove %s: %s" % (cg, e))
+    if out != ["EPERM", "ok"]:
+        problems.append("in the cgroup: want EPERM (default) then ok (allow-list), got %s" % out)
+    if outside != "ok":
+        problems.append("outside the cgroup: want ok, got %s" % outside)
+    expect_event(problems, "default deny event", find(events, pid, dst_port(P_UDP)), False,
+                 "deny", "cgroup", None)
+    evs = find(events, pid, dst_port(P_UDP))
+    if evs and evs[0]["policy"]["rule"] is not None:
+        problems.append("default deny event names rule %s" % evs[0]["policy"]["rule"])
+    expect_event(problems, "allow-list event", find(events, pid, dst_port(P_FREE)), True,
+                 "allow", None, "free")
+    # Outside the cgroup the tracepoint still judges deny, but nothing enforced it.
+    expect_event(problems, "outside event", find(events, os.getpid(), dst_port(P_UDP)), True,
+                 "deny", None, None)
+    if not any("on cgroup %s" % rel in l for l in d.log):
+        problems.append("the log does not name the cgroup")
+    res.report("default-deny-cgroup", problems)
+
+
+def test_default_deny_host(build, res):
+    """Default deny for the whole host, kept short, with loopback and unix allowed."""
+    if not res.wanted("default-deny-host"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    policy = {"name": "host-allow-list", "default": "deny",
+              "rules": [
+                  {"name": "deny-udp", "action": "deny",
+                   "match": {"dst": ["127.0.0.1:%d" % P_UDP]}},
+                  {"name": "loopback", "action": "allow",
+                   "match": {"dst": ["127.0.0.0/8", "::1/128", "::ffff:127.0.0.0/104"]}},
+                  {"name": "local", "action": "allow",
+                   "match": {"family": ["unix", "netlink", "packet"]}},
+              ]}
+    d = Daemon(build, tmp, policy)
+    problems = []
+    why = d.start()
+    if why:
+        res.report("default-deny-host", [why])
+        return
+    try:
+        lo = try_send(socket.AF_INET, ("127.0.0.1", P_FREE))
+        denied = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
+        # TEST-NET-1: never routed; the default denies it before routing.
+        outside = try_send(socket.AF_INET, ("192.0.2.1", P_FREE))
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if (lo, denied, outside) != ("ok", "EPERM", "EPERM"):
+        problems.append("loopback %s (want ok), denied port %s (want EPERM), 192.0.2.1 %s "
+                        "(want EPERM)" % (lo, denied, outside))
+    expect_event(problems, "default deny event",
+                 find(events, os.getpid(), lambda e: (e.get("dst") or {}).get("addr") ==
+                      "192.0.2.1"), False, "deny", "cgroup", None)
+    res.report("default-deny-host", problems)
+
+
+def test_lsm(build, res):
+    """The BPF-LSM program: used where the kernel has it, else reported unavailable."""
+    if not res.wanted("lsm"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    policy = {"name": "lsm", "default": "allow",
+              "rules": [{"name": "deny-flags", "action": "deny",
+                         "match": {"flags_any": ["MSG_DONTWAIT"], "port": [P_FLAGS]}}]}
+    d = Daemon(build, tmp, policy)
+    why = d.start()
+    if why:
+        res.report("lsm", [why])
+        return
+    unavailable = [l for l in d.log if "BPF-LSM socket_sendmsg unavailable" in l]
+    try:
+        r = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS), flags=socket.MSG_DONTWAIT)
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if unavailable:
+        res.skip("lsm", "BPF-LSM not available here: " + unavailable[0].split(": ", 1)[-1])
+        return
+    problems = []
+    if r != "EPERM":
+        problems.append("want EPERM from the LSM hook, got %s" % r)
+    expect_event(problems, "lsm event", find(events, os.getpid(), dst_port(P_FLAGS)), False,
+                 "deny", "lsm", "deny-flags")
+    res.report("lsm", problems)
+
+
+def test_no_enforce(build, res):
+    """--no-enforce: the same deny is judged and reported, not enforced."""
+    if not res.wanted("no-enforce"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    policy = {"name": "observe", "default": "allow",
+              "rules": [{"name": "deny-udp", "action": "deny",
+                         "match": {"dst": ["127.0.0.1:%d" % P_UDP]}}]}
+    d = Daemon(build, tmp, policy, ["--no-enforce"])
+    why = d.start()
+    if why:
+        res.report("no-enforce", [why])
+        return
+    try:
+        r = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    problems = []
+    if r != "ok":
+        problems.append("want ok, got %s" % r)
+    expect_event(problems, "observed deny", find(events, os.getpid(), dst_port(P_UDP)), True,
+                 "deny", None, "deny-udp")
+    if not any("rule deny-udp (deny): observe-only (--no-enforce)" in l for l in d.log):
+        problems.append("coverage does not say observe-only")
+    res.report("no-enforce", problems)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("-k", dest="pattern", help="run the tests whose name contains this")
+    ap.add_argument("-v", dest="verbose", action="store_true")
+    a = ap.parse_args()
+    res = Results(a.pattern, a.verbose)
+    if os.geteuid() != 0:
+        print("enforcement tests need root")
+        print("0 passed, 1 failed")
+        return 1
+    build = os.path.abspath(a.build)
+    for t in (test_main, test_reload, test_default_deny_cgroup, test_default_deny_host,
+              test_lsm, test_no_enforce):
+        t(build, res)
+    print("%d passed, %d failed" % (res.passed, res.failed))
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
