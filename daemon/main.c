@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,6 +534,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	start_enforcement(skel, &pm, &o, cg2);
+	/* Loading parsed the kernel's BTF for every object: give that memory back. */
+	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s)",
 		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "");
 	if (!o.foreground) {
