@@ -155,7 +155,17 @@ struct sg_pol_dest {
 
 /* Per-CPU working memory of one evaluation (keeps the stack small). */
 struct sg_pol_scratch {
-	__u32 nw; /* cfg.nwords, clamped; see SG_POL_NW */
+	/*
+	 * The window of words of acc still worth looking at: [lo, hi). It starts
+	 * as the policy's words and shrinks to the non-zero words after every
+	 * AND, so a selective key (a destination hit, a uid) makes every later
+	 * step cost a word or two whatever the number of rules.
+	 */
+	__u32 lo;
+	__u32 hi;
+	__u32 fresh; /* acc not written yet: the first AND copies */
+	__u32 nlo; /* the next window, collected during an AND */
+	__u32 nhi;
 	__u32 pad;
 	struct sg_bitmap acc; /* rules still possible */
 	struct sg_bitmap tmp; /* OR of the hits of one dimension */
@@ -182,65 +192,111 @@ struct {
 /* --- bitmap helpers ------------------------------------------------------- */
 
 /*
- * The word count, re-read from memory at every word: a loop bounded by a
+ * The window bounds, re-read from memory at every word: a loop bounded by a
  * register would leave a differently refined copy of it live on each of its
  * 16 exits, and the verifier would walk the rest of the evaluation 16 times.
+ * For the same reason the next window is collected in scratch memory, which
+ * the verifier does not track, not in registers.
  */
-#define SG_POL_NW(s) (*(volatile const __u32 *)&(s)->nw)
+#define SG_POL_LO(s) (*(volatile const __u32 *)&(s)->lo)
+/*
+ * The word index of a window loop, masked and hidden from the compiler: the
+ * loop starts at a bound read from memory, and clang would otherwise turn the
+ * index into a pointer walked from an unknown start, which the verifier
+ * cannot bound.
+ */
+#define SG_POL_W(w)                                  \
+	({                                           \
+		__u32 __w = (w);                     \
+		barrier_var(__w);                    \
+		__w & (SG_RULE_WORDS - 1);           \
+	})
+#define SG_POL_HI(s) (*(volatile const __u32 *)&(s)->hi)
 
-/* acc &= m over the first s->nw words; returns whether any bit is left. */
-static __always_inline __u64 sg_bm_and(struct sg_bitmap *acc, const struct sg_bitmap *m,
-				       const struct sg_pol_scratch *s)
+/*
+ * acc &= (a | b) over the window (b may be NULL; while acc is fresh, acc = a | b),
+ * then shrink the window to the words left non-zero. Returns whether any bit is left.
+ */
+static __always_inline __u64 sg_bm_and2(struct sg_bitmap *acc, const struct sg_bitmap *a,
+					const struct sg_bitmap *b, struct sg_pol_scratch *s)
 {
-	__u64 any = 0;
+	__u64 v;
 	__u32 w;
 
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	s->nlo = SG_RULE_WORDS;
+	s->nhi = 0;
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		acc->w[w] &= m->w[w];
-		any |= acc->w[w];
+		v = a->w[SG_POL_W(w)];
+		if (b)
+			v |= b->w[SG_POL_W(w)];
+		if (!s->fresh)
+			v &= acc->w[SG_POL_W(w)];
+		acc->w[SG_POL_W(w)] = v;
+		if (v) {
+			if (s->nlo == SG_RULE_WORDS)
+				s->nlo = w;
+			s->nhi = w + 1;
+		}
 	}
-	return any;
+	s->fresh = 0;
+	if (!s->nhi) {
+		s->lo = 0;
+		s->hi = 0;
+		return 0;
+	}
+	s->lo = s->nlo;
+	s->hi = s->nhi;
+	return 1;
 }
 
-/* acc &= ~m; returns whether any bit is left. */
+/* acc &= m; see sg_bm_and2. */
+static __always_inline __u64 sg_bm_and(struct sg_bitmap *acc, const struct sg_bitmap *m,
+				       struct sg_pol_scratch *s)
+{
+	return sg_bm_and2(acc, m, NULL, s);
+}
+
+/* acc &= ~m over the window (acc is not fresh); returns whether any bit is left. */
 static __always_inline __u64 sg_bm_andnot(struct sg_bitmap *acc, const struct sg_bitmap *m,
 					  const struct sg_pol_scratch *s)
 {
 	__u64 any = 0;
 	__u32 w;
 
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		acc->w[w] &= ~m->w[w];
-		any |= acc->w[w];
+		acc->w[SG_POL_W(w)] &= ~m->w[SG_POL_W(w)];
+		any |= acc->w[SG_POL_W(w)];
 	}
 	return any;
 }
 
+/* acc |= m over the window. */
 static __always_inline void sg_bm_or(struct sg_bitmap *acc, const struct sg_bitmap *m,
 				     const struct sg_pol_scratch *s)
 {
 	__u32 w;
 
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		acc->w[w] |= m->w[w];
+		acc->w[SG_POL_W(w)] |= m->w[SG_POL_W(w)];
 	}
 }
 
+/* acc = m over the window. */
 static __always_inline void sg_bm_copy(struct sg_bitmap *acc, const struct sg_bitmap *m,
 				       const struct sg_pol_scratch *s)
 {
 	__u32 w;
 
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		acc->w[w] = m->w[w];
+		acc->w[SG_POL_W(w)] = m->w[SG_POL_W(w)];
 	}
 }
 
@@ -345,9 +401,11 @@ static __always_inline void sg_pol_decode(const struct sg_event *e, struct sg_po
  * class, OR-ed; each hit includes dflt[DST]. Returns the bitmap to AND, which
  * may be s->tmp.
  */
+/* The dst bitmap, or two (*second non-NULL) whose OR it is. */
 static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch *s,
 							  const struct sg_policy_cfg *cfg,
-							  __u32 slot, const struct sg_pol_dest *d)
+							  __u32 slot, const struct sg_pol_dest *d,
+							  const struct sg_bitmap **second)
 {
 	const struct sg_bitmap *any = NULL, *cls = NULL;
 	__u32 dl = cfg->dst_lookups, pc;
@@ -367,7 +425,9 @@ static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch 
 			pc = sg_pol_pclass_get(slot, SG_PCLASS_V4, d->port);
 			k->pclass[0] = pc >> 8;
 			k->pclass[1] = pc & 0xff;
-			cls = bpf_map_lookup_elem(&sg_pol_lpm4, k);
+			/* No dst port range covers this port: nothing to find. */
+			if (pc != SG_PCLASS_NONE)
+				cls = bpf_map_lookup_elem(&sg_pol_lpm4, k);
 		}
 	} else if (d->inet == 6) {
 		struct sg_lpm6_key *k = &s->key.lpm6;
@@ -384,13 +444,15 @@ static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch 
 			pc = sg_pol_pclass_get(slot, SG_PCLASS_V6, d->port);
 			k->pclass[0] = pc >> 8;
 			k->pclass[1] = pc & 0xff;
-			cls = bpf_map_lookup_elem(&sg_pol_lpm6, k);
+			/* No dst port range covers this port: nothing to find. */
+			if (pc != SG_PCLASS_NONE)
+				cls = bpf_map_lookup_elem(&sg_pol_lpm6, k);
 		}
 	}
+	*second = NULL;
 	if (any && cls) {
-		sg_bm_copy(&s->tmp, any, s);
-		sg_bm_or(&s->tmp, cls, s);
-		return &s->tmp;
+		*second = cls;
+		return any;
 	}
 	if (any)
 		return any;
@@ -578,10 +640,10 @@ static long sg_pol_post_step(__u32 iter, void *data)
 	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
 	if (!s)
 		return 1;
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		x = s->acc.w[w];
+		x = s->acc.w[SG_POL_W(w)];
 		if (x)
 			break;
 	}
@@ -652,12 +714,40 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 		nw = SG_RULE_WORDS;
 	if (!nw)
 		return 0;
-	s->nw = nw;
-	sg_bm_copy(&s->acc, &cfg->all, s);
+	s->lo = 0;
+	s->hi = nw;
+	s->fresh = 1;
 	dims = cfg->dims;
 	if (mode == SG_EVAL_HOOK)
 		dims &= ~SG_HOOK_HIDDEN_DIMS;
 
+	/* The keys that usually pick few rules first: they shrink the window. */
+	if (dims & (1u << SG_DIM_DST | 1u << SG_DIM_PORT)) {
+		const struct sg_bitmap *m, *m2;
+
+		sg_pol_decode(e, &dest);
+		if (dims & 1u << SG_DIM_DST) {
+			m = sg_pol_dst(s, cfg, slot, &dest, &m2);
+			if (!(m2 ? sg_bm_and2(&s->acc, m, m2, s) : sg_bm_and(&s->acc, m, s)))
+				return 0;
+		}
+		if (dims & 1u << SG_DIM_PORT)
+			SG_POL_AND(sg_pol_port(cfg, slot, &dest));
+	}
+	if (dims & 1u << SG_DIM_UNIX)
+		SG_POL_AND(sg_pol_unix_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_UID)
+		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_UID, SG_ID_UID, e->uid));
+	if (dims & 1u << SG_DIM_GID)
+		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_GID, SG_ID_GID, e->gid));
+	if (dims & 1u << SG_DIM_COMM)
+		SG_POL_AND(sg_pol_comm_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_EXE)
+		SG_POL_AND(sg_pol_exe_get(s, cfg, slot, e));
+	if (dims & 1u << SG_DIM_CGROUP)
+		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot));
+	if (dims & 1u << SG_DIM_CMSG)
+		SG_POL_AND(sg_pol_cmsg_get(s, cfg, slot, e));
 	if (dims & 1u << SG_DIM_SYSCALL)
 		SG_POL_AND(sg_pol_arr_get(cfg, slot, SG_DIM_SYSCALL, SG_ARR_SYSCALL_OFF, e->syscall,
 					  SG_ARR_SYSCALL_MAX));
@@ -704,36 +794,17 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 		if (!sg_bm_andnot(&s->acc, &s->none, s))
 			return 0;
 	}
-	if (dims & 1u << SG_DIM_UID)
-		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_UID, SG_ID_UID, e->uid));
-	if (dims & 1u << SG_DIM_GID)
-		SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_GID, SG_ID_GID, e->gid));
-	if (dims & 1u << SG_DIM_COMM)
-		SG_POL_AND(sg_pol_comm_get(s, cfg, slot, e));
-	if (dims & 1u << SG_DIM_EXE)
-		SG_POL_AND(sg_pol_exe_get(s, cfg, slot, e));
-	if (dims & 1u << SG_DIM_CMSG)
-		SG_POL_AND(sg_pol_cmsg_get(s, cfg, slot, e));
-	if (dims & (1u << SG_DIM_DST | 1u << SG_DIM_PORT)) {
-		sg_pol_decode(e, &dest);
-		if (dims & 1u << SG_DIM_PORT)
-			SG_POL_AND(sg_pol_port(cfg, slot, &dest));
-		if (dims & 1u << SG_DIM_DST)
-			SG_POL_AND(sg_pol_dst(s, cfg, slot, &dest));
-	}
-	if (dims & 1u << SG_DIM_UNIX)
-		SG_POL_AND(sg_pol_unix_get(s, cfg, slot, e));
-	if (dims & 1u << SG_DIM_CGROUP)
-		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot));
+	/* Rules that exist (and the whole policy when no key narrowed it). */
+	SG_POL_AND(&cfg->all);
 
 	/* Hooks: drop the uncertain deny/kill rules; the first one left decides. */
 	if (mode == SG_EVAL_HOOK && !sg_bm_andnot(&s->acc, &cfg->hook_skip, s))
 		return 0;
 	/* The lowest bit left; its rule decides if its checks hold. */
-	for (w = 0; w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_NW(s))
+	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
+		if (w >= SG_POL_HI(s))
 			break;
-		x = s->acc.w[w];
+		x = s->acc.w[SG_POL_W(w)];
 		if (x)
 			break;
 	}

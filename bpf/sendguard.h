@@ -218,6 +218,8 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 /* Port classes (see above). */
 #define SG_MAX_PORT_CLASSES 4096 /* per class space and slot */
 #define SG_PCLASS_ANY	    0xffff /* dst entries for every port */
+/* In the dst spaces: a port no dst port range covers (no class lookup needed). */
+#define SG_PCLASS_NONE	    0xfffe
 #define SG_PCLASS_V4	    0 /* class space of IPv4 dst entries */
 #define SG_PCLASS_V6	    1 /* class space of IPv6 dst entries */
 #define SG_PCLASS_PORT	    2 /* class space of "port" entries */

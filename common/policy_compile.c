@@ -334,6 +334,7 @@ struct comp {
 	struct sg_compiled *c;
 	struct sg_errlist *errs;
 	struct pspace *ps; /* [SG_PCLASS_SPACES] */
+	uint16_t *pcls_out[2]; /* dst spaces as the evaluator reads them (SG_PCLASS_NONE) */
 	struct entset lpm4, lpm6, unx, comm, exe, id, cgroup, cmsg;
 	int err;
 };
@@ -512,6 +513,56 @@ static void compile_arr(struct comp *k)
 	free(v);
 }
 
+/*
+ * In the dst spaces, ports of a class that no dst port range covers have no
+ * LPM entries under their class: sg_pol_pclass gives SG_PCLASS_NONE for them
+ * and the evaluator skips that lookup (most traffic goes to such ports). Only
+ * the table the evaluator reads is changed; ps->cls keeps the real classes.
+ */
+static void unused_dst_classes(struct comp *k)
+{
+	const struct sg_policy *p = k->p;
+	uint8_t *used[2];
+	uint32_t i, j, port;
+
+	used[0] = calloc(SG_MAX_PORT_CLASSES + 1, 1);
+	used[1] = calloc(SG_MAX_PORT_CLASSES + 1, 1);
+	if (!used[0] || !used[1]) {
+		free(used[0]);
+		free(used[1]);
+		fail(k, -ENOMEM);
+		return;
+	}
+	for (i = 0; i < p->nrules; i++) {
+		const struct sg_policy_rule *r = &p->rules[i];
+
+		for (j = 0; HAS(r, SG_MK_DST) && j < r->ndst; j++) {
+			const struct sg_policy_dst *d = &r->dst[j];
+			int sp = d->family == AF_INET ? SG_PCLASS_V4 : SG_PCLASS_V6;
+			uint32_t cl;
+
+			if (full_range(d->port_lo, d->port_hi))
+				continue;
+			for (cl = k->ps[sp].cls[d->port_lo]; cl <= k->ps[sp].cls[d->port_hi]; cl++)
+				used[sp][cl] = 1;
+		}
+	}
+	for (i = SG_PCLASS_V4; i <= SG_PCLASS_V6; i++) {
+		k->pcls_out[i] = malloc(sizeof(k->ps[i].cls));
+		if (!k->pcls_out[i]) {
+			fail(k, -ENOMEM);
+			break;
+		}
+		for (port = 0; port < 65536; port++) {
+			uint16_t cl = k->ps[i].cls[port];
+
+			k->pcls_out[i][port] = used[i][cl] ? cl : SG_PCLASS_NONE;
+		}
+	}
+	free(used[0]);
+	free(used[1]);
+}
+
 /* Port class spaces, sg_pol_pclass, sg_pol_portbits. */
 static void compile_ports(struct comp *k)
 {
@@ -547,6 +598,7 @@ static void compile_ports(struct comp *k)
 	}
 	if (k->err)
 		return;
+	unused_dst_classes(k);
 	if (map_alloc(c, SG_PMAP_PCLASS, SG_PCLASS_SPACES * SG_PCLASS_CHUNKS))
 		return fail(k, -ENOMEM);
 	for (s = 0; s < SG_PCLASS_SPACES; s++) {
@@ -554,7 +606,9 @@ static void compile_ports(struct comp *k)
 			struct sg_pclass_chunk v;
 			uint32_t key = arr_key(c, SG_PMAP_PCLASS, s * SG_PCLASS_CHUNKS + ch);
 
-			memcpy(v.c, &k->ps[s].cls[ch * SG_PCLASS_CHUNK], sizeof(v.c));
+			const uint16_t *tbl = s == SG_PCLASS_PORT ? k->ps[s].cls : k->pcls_out[s];
+
+			memcpy(v.c, &tbl[ch * SG_PCLASS_CHUNK], sizeof(v.c));
 			map_put(c, SG_PMAP_PCLASS, &key, &v);
 		}
 	}
@@ -926,6 +980,8 @@ cleanup:
 	free(k.cgroup.v);
 	free(k.cmsg.v);
 	free(k.ps);
+	free(k.pcls_out[0]);
+	free(k.pcls_out[1]);
 	sg_compiled_free(c);
 	if (k.err && *out) {
 		sg_compiled_free(*out);
@@ -1159,7 +1215,8 @@ static const struct sg_bitmap *tw_dst(struct twin *t, const struct tw_dest *d)
 			pc = tw_pclass_get(t, SG_PCLASS_V4, d->port);
 			k.pclass[0] = (uint8_t)(pc >> 8);
 			k.pclass[1] = (uint8_t)pc;
-			cls = tw_lookup(t, SG_PMAP_LPM4, &k);
+			if (pc != SG_PCLASS_NONE)
+				cls = tw_lookup(t, SG_PMAP_LPM4, &k);
 		}
 	} else if (d->inet == 6) {
 		struct sg_lpm6_key k = { .prefixlen = 8 + 16 + 128, .slot = (uint8_t)t->slot };
@@ -1174,7 +1231,8 @@ static const struct sg_bitmap *tw_dst(struct twin *t, const struct tw_dest *d)
 			pc = tw_pclass_get(t, SG_PCLASS_V6, d->port);
 			k.pclass[0] = (uint8_t)(pc >> 8);
 			k.pclass[1] = (uint8_t)pc;
-			cls = tw_lookup(t, SG_PMAP_LPM6, &k);
+			if (pc != SG_PCLASS_NONE)
+				cls = tw_lookup(t, SG_PMAP_LPM6, &k);
 		}
 	}
 	if (any && cls) {
