@@ -29,6 +29,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SG_EPERM 1
 
+/* Connect events the ring buffer had no room for; user space reports them as lost. */
+__u64 lost_events = 0;
+
 /* Set by user space before load: the daemon's own calls are never judged. */
 const volatile __u32 self_tgid = 0;
 
@@ -164,7 +167,8 @@ static __always_inline int sg_hook_judge(struct sg_event *e)
 		e->rule = rule;
 		e->verdict = SG_VERDICT_DENY;
 		e->enforced_by = SG_ENF_CGROUP;
-		bpf_ringbuf_output(&events, e, sizeof(*e), 0);
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+			__sync_fetch_and_add(&lost_events, 1);
 	} else {
 		d.version = version;
 		d.rule = rule;

@@ -344,7 +344,7 @@ void enforce__report(const struct enforce *en, const struct sg_policy *p)
 	log_info("  default (%s): %s", sg_verdict_name(p->default_action), buf);
 }
 
-void enforce__stop(struct enforce *en)
+void enforce__detach(struct enforce *en)
 {
 	int h;
 
@@ -356,8 +356,20 @@ void enforce__stop(struct enforce *en)
 	}
 	bpf_link__destroy(en->lsm_link);
 	en->lsm_link = NULL;
+}
+
+void enforce__stop(struct enforce *en)
+{
+	if (!en)
+		return;
+	enforce__detach(en);
 	enforce_bpf__destroy(en->cg);
 	en->cg = NULL;
 	lsm_bpf__destroy(en->lsm);
 	en->lsm = NULL;
+}
+
+const volatile __u64 *enforce__lost_counter(const struct enforce *en)
+{
+	return en->cg ? &en->cg->bss->lost_events : NULL;
 }

@@ -8,6 +8,7 @@
 #define SG_ENFORCE_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 #include "policy.h"
 
@@ -50,6 +51,10 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 		   const char *label);
 /* Log, for every rule of p and for its default, what enforces it here. */
 void enforce__report(const struct enforce *en, const struct sg_policy *p);
+/* The hooks' count of connect events the ring buffer had no room for, or NULL. */
+const volatile __u64 *enforce__lost_counter(const struct enforce *en);
+/* Detach the hooks; the objects (and their counters) stay until enforce__stop. */
+void enforce__detach(struct enforce *en);
 /* Detach and unload. Accepts a zeroed struct. */
 void enforce__stop(struct enforce *en);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "trace.skel.h"
@@ -96,15 +97,50 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr)
+{
+	if (p->nlost_ctr < 2)
+		p->lost_ctr[p->nlost_ctr++] = ctr;
+}
+
+/*
+ * Runs of the tracing programs the kernel skipped because another BPF program
+ * was running on that CPU (prog recursion): sends that produced no event.
+ * Read at most every 250 ms: it costs a system call per program.
+ */
+static uint64_t recursion_misses(struct pipeline *p)
+{
+	struct bpf_program *prog;
+	uint64_t now = mono_ms(), sum = 0;
+
+	if (now - p->misses_checked_ms < 250)
+		return p->misses_seen;
+	p->misses_checked_ms = now;
+	bpf_object__for_each_program(prog, p->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 static void check_lost(struct pipeline *p)
 {
-	uint64_t now = __atomic_load_n(&p->skel->bss->lost_events, __ATOMIC_RELAXED);
-	uint64_t count = now - p->lost_seen + p->user_lost;
+	uint64_t now = 0, misses = recursion_misses(p), count;
 
+	for (int i = 0; i < p->nlost_ctr; i++)
+		now += __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
+	count = now - p->lost_seen + misses - p->misses_seen + p->user_lost;
 	if (!count)
 		return;
 	p->stats.lost += count;
 	p->lost_seen = now;
+	p->misses_seen = misses;
 	p->user_lost = 0;
 	appended(p, p->out.len,
 		 sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk));
@@ -139,6 +175,7 @@ int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr
 	memset(p, 0, sizeof(*p));
 	p->skel = skel;
 	p->pm = pm;
+	pipeline__add_lost_counter(p, &skel->bss->lost_events);
 	p->sinks = sinks;
 	p->nsinks = nsinks;
 	sg_clock_init(&p->clk);

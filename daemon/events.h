@@ -28,7 +28,11 @@ struct pipeline {
 	struct sink *sinks;
 	int nsinks;
 	uint64_t seq; /* last seq written */
-	uint64_t lost_seen; /* kernel lost counter already reported */
+	uint64_t lost_seen; /* kernel lost counters already reported */
+	const volatile __u64 *lost_ctr[2]; /* kernel counters of failed reservations */
+	int nlost_ctr;
+	uint64_t misses_seen; /* program runs the kernel skipped (recursion) */
+	uint64_t misses_checked_ms;
 	uint64_t user_lost; /* records dropped in user space, not yet reported */
 	uint64_t malformed; /* ring buffer records of unexpected size */
 	struct sg_stats stats;
@@ -57,6 +61,8 @@ void pipeline__stats(struct pipeline *p);
  */
 void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 			   unsigned int delay_ms);
+/* Another kernel counter of records that could not be queued (e.g. the hooks'). */
+void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr);
 /* At exit, after the last drain: write what is still held. */
 void pipeline__finish(struct pipeline *p);
 /* Write pending lines to every sink. */

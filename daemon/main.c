@@ -362,7 +362,7 @@ static struct enforce enforcer;
 
 /* Attach the enforcement hooks (the policy maps must be complete) and report. */
 static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *pm,
-			      const struct options *o, const char *cg2)
+			      struct pipeline *p, const struct options *o, const char *cg2)
 {
 	char dir[PATH_MAX];
 
@@ -379,6 +379,8 @@ static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *p
 		snprintf(dir, sizeof(dir), "%s%s", cg2, o->cgroup ? o->cgroup : "");
 	}
 	enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup : "/");
+	if (enforce__lost_counter(&enforcer))
+		pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer));
 	enforce__report(&enforcer, policy_mgr__current(pm));
 }
 
@@ -533,7 +535,7 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
-	start_enforcement(skel, &pm, &o, cg2);
+	start_enforcement(skel, &pm, &p, &o, cg2);
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s)",
@@ -550,7 +552,7 @@ int main(int argc, char **argv)
 	rc = run_loop(&p, &pm, &o, sfd);
 
 	/* Stop producing, then write out everything the kernel queued. */
-	enforce__stop(&enforcer);
+	enforce__detach(&enforcer);
 	trace_bpf__detach(skel);
 	err = pipeline__drain(&p);
 	if (err)
