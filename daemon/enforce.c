@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +22,8 @@
 #include "log.h"
 #include "names.h"
 #include "policy_compile.h"
+#include "persist.h"
+#include "mounts.h"
 
 /* enum bpf_attach_type values newer than some installed UAPI headers (6.7+). */
 #define SG_ATTACH_UNIX_CONNECT 49
@@ -114,6 +118,41 @@ static int load_cgroup(struct enforce_bpf **out, struct trace_bpf *trace, bool w
 	return 0;
 }
 
+/*
+ * A link a --persist run pinned for hook h on the same cgroup: swap our
+ * program into it (atomically, no second hook). True when adopted; a link on
+ * another cgroup, or one that cannot take the program, is unpinned (detached).
+ */
+static bool adopt_link(struct enforce *en, int h, const char *dir)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char pin[PATH_MAX];
+	struct bpf_link *old;
+	uint64_t id = 0;
+
+	persist__link_path(pin, sizeof(pin), hook_names[h]);
+	old = bpf_link__open(pin);
+	if (!old)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(bpf_link__fd(old), &info, &len) &&
+	    !mounts_cgroup_id("", dir, &id) && info.cgroup.cgroup_id == id &&
+	    !bpf_link__update_program(old, hook_prog(en->cg, h))) {
+		en->links[h] = old;
+		en->hook_err[h] = 0;
+		en->adopted++;
+		if (!en->persist)
+			bpf_link__unpin(old); /* ours now: it goes when we exit */
+		return true;
+	}
+	log_info("cgroup hook %s: the pinned link of an earlier run is not reusable here; "
+		 "replacing it", hook_names[h]);
+	unlink(pin);
+	bpf_link__destroy(old);
+	return false;
+}
+
 static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
 {
 	int h, fd, err, unix_err = 0;
@@ -148,6 +187,8 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			en->hook_err[h] = unix_err;
 			continue;
 		}
+		if (adopt_link(en, h, dir))
+			continue;
 		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), fd);
 		if (!en->links[h]) {
 			en->hook_err[h] = -errno;
@@ -155,6 +196,14 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			continue;
 		}
 		en->hook_err[h] = 0;
+		if (en->persist) {
+			char pin[PATH_MAX];
+
+			persist__link_path(pin, sizeof(pin), hook_names[h]);
+			if (bpf_link__pin(en->links[h], pin))
+				log_warn("cannot pin %s: %s: it will not outlive the daemon", pin,
+					 strerror(errno));
+		}
 	}
 	close(fd);
 	if (unix_err)
@@ -221,8 +270,9 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 					      "%s%s", n ? " " : "", hook_names[h]);
 	}
 	if (buf[0])
-		log_info("enforcing: cgroup hooks %s on cgroup %s%s", buf, en->cgroup,
-			 en->lsm ? "; BPF-LSM socket_sendmsg" : "");
+		log_info("enforcing: cgroup hooks %s on cgroup %s%s%s", buf, en->cgroup,
+			 en->lsm ? "; BPF-LSM socket_sendmsg" : "",
+			 en->adopted ? " (adopted from an earlier --persist run)" : "");
 	else if (en->lsm)
 		log_info("enforcing: BPF-LSM socket_sendmsg");
 	else

@@ -37,6 +37,8 @@ struct enforce {
 	int lsm_err; /* why BPF-LSM is not in use (-errno), 0 when it is */
 	const char *cgroup; /* where the hooks are attached, as given */
 	bool off; /* --no-enforce: nothing loaded, every deny observe-only */
+	bool persist; /* --persist: pin the links (they outlive the daemon) */
+	int adopted; /* links taken over from an earlier --persist run */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include "loader.h"
 #include "log.h"
 #include "mounts.h"
+#include "persist.h"
 
 static int verbose;
 
@@ -49,7 +50,7 @@ static const char *hint(int err)
 	}
 }
 
-int loader__load(struct trace_bpf **out, const struct loader_opts *o)
+int loader__load(struct trace_bpf **out, struct loader_opts *o)
 {
 	struct trace_bpf *skel;
 	int err;
@@ -72,18 +73,25 @@ int loader__load(struct trace_bpf **out, const struct loader_opts *o)
 		return err;
 	}
 	skel->rodata->self_tgid = (__u32)getpid();
-	skel->rodata->wakeup_bytes = o->wakeup_bytes;
 	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
 	if (err) {
 		log_err("cannot size the ring buffer to %llu bytes: %s",
 			(unsigned long long)o->ringbuf_size, strerror(-err));
 		goto fail;
 	}
+	/* Maps a --persist run left pinned: the hooks still use them, so do we. */
+	err = persist__adopt_maps(skel->obj, &o->ringbuf_size);
+	if (err < 0)
+		goto fail;
+	o->adopted = err > 0;
+	skel->rodata->wakeup_bytes = o->ringbuf_size / 8;
 	err = trace_bpf__load(skel);
 	if (err) {
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
 		goto fail;
 	}
+	if (o->persist && (err = persist__pin_maps(skel->obj)))
+		goto fail;
 	*out = skel;
 	return 0;
 fail:

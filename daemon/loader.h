@@ -3,14 +3,16 @@
 #ifndef SG_LOADER_H
 #define SG_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct trace_bpf;
 
 struct loader_opts {
-	uint64_t ringbuf_size; /* bytes, power of two >= page size */
-	uint64_t wakeup_bytes; /* queued bytes that wake the consumer */
+	uint64_t ringbuf_size; /* bytes, power of two >= page size; a pinned one wins */
 	int verbose;
+	bool persist; /* pin the maps the hooks share (--persist) */
+	bool adopted; /* out: maps of an earlier --persist run were adopted */
 };
 
 /*
@@ -18,7 +20,7 @@ struct loader_opts {
  * hint and returns -errno; *skel is NULL then. The programs judge sends by
  * the policy maps, so attach only once a policy is in them.
  */
-int loader__load(struct trace_bpf **skel, const struct loader_opts *o);
+int loader__load(struct trace_bpf **skel, struct loader_opts *o);
 /* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
 int loader__attach(struct trace_bpf *skel);
 void loader__stop(struct trace_bpf *skel);

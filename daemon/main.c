@@ -27,6 +27,7 @@
 #include "mounts.h"
 #include "names.h"
 #include "numparse.h"
+#include "persist.h"
 #include "policy_mgr.h"
 #include "sinks.h"
 
@@ -46,6 +47,7 @@ struct options {
 	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
 	int check;
 	int no_enforce; /* --no-enforce */
+	int persist; /* --persist */
 	int foreground;
 	int verbose;
 };
@@ -57,6 +59,7 @@ enum {
 	OPT_ROTATE_KEEP,
 	OPT_CGROUP,
 	OPT_NO_ENFORCE,
+	OPT_PERSIST,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
+	{ "persist", no_argument, NULL, OPT_PERSIST },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -96,6 +100,9 @@ static void usage(FILE *f)
 		"      --cgroup PATH         enforce in this cgroup v2 subtree only (e.g.\n"
 		"                            /system.slice; default: the whole host)\n"
 		"      --no-enforce          judge and report only: attach no enforcement hook\n"
+		"      --persist             keep the hooks and the policy in force after exit,\n"
+		"                            pinned under " SG_PIN_DIR "; a restarted daemon\n"
+		"                            adopts them\n"
 		"  -f, --foreground          stay in the foreground, log to stderr\n"
 		"  -v, --verbose             more log output (-vv: libbpf debug log)\n"
 		"  -h, --help                this help\n"
@@ -188,6 +195,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_ENFORCE:
 			o->no_enforce = 1;
+			break;
+		case OPT_PERSIST:
+			o->persist = 1;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -366,8 +376,13 @@ static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *p
 {
 	char dir[PATH_MAX];
 
+	enforcer.persist = o->persist;
 	if (o->no_enforce) {
 		enforcer.off = true;
+		if (access(SG_PIN_DIR, F_OK) == 0) {
+			log_info("--no-enforce: removing the hooks an earlier --persist run left");
+			persist__unpin_all();
+		}
 		log_info("--no-enforce: deny verdicts are reported, not enforced");
 		enforce__report(&enforcer, policy_mgr__current(pm));
 		return;
@@ -511,8 +526,8 @@ int main(int argc, char **argv)
 	}
 
 	lo.ringbuf_size = o.ringbuf_size;
-	lo.wakeup_bytes = o.ringbuf_size / 8;
 	lo.verbose = o.verbose;
+	lo.persist = o.persist;
 	err = loader__load(&skel, &lo);
 	if (err) {
 		rc = 1;
@@ -552,6 +567,9 @@ int main(int argc, char **argv)
 	rc = run_loop(&p, &pm, &o, sfd);
 
 	/* Stop producing, then write out everything the kernel queued. */
+	/* Without --persist nothing outlives us (the hooks go with their last fd). */
+	if (!o.persist)
+		persist__unpin_all();
 	enforce__detach(&enforcer);
 	trace_bpf__detach(skel);
 	err = pipeline__drain(&p);

@@ -111,10 +111,63 @@ int policy_mgr__init(struct policy_mgr *m, struct bpf_object *obj, const char *p
 	}
 	if (obj) {
 		struct bpf_map *map = bpf_object__find_map_by_name(obj, "sg_pol_active");
+		struct sg_policy_cfg cfg;
+		uint32_t key = 0, slot;
 
 		if (!map)
 			return -ENOENT;
 		m->active_fd = bpf_map__fd(map);
+		/* Maps adopted from a --persist run: go on from the version in force. */
+		if (!bpf_map_lookup_elem(m->active_fd, &key, &slot) && slot < 2 &&
+		    !bpf_map_lookup_elem(m->map_fd[SG_PMAP_CFG], &slot, &cfg) && cfg.version) {
+			m->slot = (int)slot;
+			m->version = cfg.version;
+			m->adopted = true;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Delete every key of slot from the hash and LPM maps: the entries of a
+ * policy written by an earlier run, whose compiled form this run never had.
+ */
+static int clear_slot(struct policy_mgr *m, uint8_t slot)
+{
+	for (int id = 0; id < SG_PMAP_COUNT; id++) {
+		uint32_t ks = sg_pol_map_key_size(id);
+		uint8_t *keys = NULL, *cur = NULL, *next;
+		size_t n = 0, cap = 0;
+		int err = 0;
+
+		if (m->map_fd[id] < 0 || sg_pol_map_kind(id) == SG_PMAP_KIND_ARRAY)
+			continue;
+		next = malloc(ks);
+		if (!next)
+			return -ENOMEM;
+		while (!bpf_map_get_next_key(m->map_fd[id], cur, next)) {
+			if (n == cap) {
+				uint8_t *k = realloc(keys, (cap = cap ? 2 * cap : 256) * ks);
+
+				if (!k) {
+					err = -ENOMEM;
+					break;
+				}
+				keys = k;
+			}
+			memcpy(keys + n * ks, next, ks);
+			cur = keys + n * ks;
+			n++;
+		}
+		for (size_t i = 0; !err && i < n; i++) {
+			if (sg_pol_key_slot(id, keys + i * ks) == slot &&
+			    bpf_map_delete_elem(m->map_fd[id], keys + i * ks) && errno != ENOENT)
+				err = -errno;
+		}
+		free(next);
+		free(keys);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -173,6 +226,13 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 	if (now < m->slot_free_ms[slot])
 		usleep((useconds_t)(m->slot_free_ms[slot] - now) * 1000);
 	/* The slot is inactive: clear what its previous policy left, write, switch. */
+	if (!m->compiled[slot] && m->adopted) {
+		err = clear_slot(m, slot);
+		if (err) {
+			sg_errlist_add(errs, "cannot clear policy slot %u: %s", slot, strerror(-err));
+			goto fail;
+		}
+	}
 	if (m->compiled[slot]) {
 		err = sg_compiled_remove(m->compiled[slot], map_delete, m);
 		if (err) {

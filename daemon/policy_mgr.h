@@ -9,6 +9,7 @@
 #ifndef SG_POLICY_MGR_H
 #define SG_POLICY_MGR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "policy.h"
@@ -34,6 +35,7 @@ struct policy_mgr {
 	uint64_t *hits; /* per rule of the policy in force */
 	uint64_t default_hits;
 	const char **names; /* rule names of the policy in force, for stats */
+	bool adopted; /* the maps hold a policy of an earlier (--persist) run */
 };
 
 /* Parse, resolve and compile path (NULL: the default) without touching BPF: -n. */

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""--persist lifecycle (SPEC section 5): hooks and policy outlive the daemon,
+a restarted daemon adopts them (no second set of hooks, versions go on), a
+reload works on adopted maps, and a daemon without --persist leaves nothing
+behind. Needs root; ends with `N passed, N failed`."""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PIN_DIR = "/sys/fs/bpf/sendguard"
+PORT_A, PORT_B = 7654, 7655
+HOOKS = ["sg_connect4", "sg_sendmsg4", "sg_connect6", "sg_sendmsg6"]
+
+
+class Run:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def report(self, name, problems):
+        if problems:
+            self.failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems), flush=True)
+        else:
+            self.passed += 1
+            print(f"ok   {name}", flush=True)
+
+
+def cgroup2():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if post.startswith("cgroup2 "):
+                return pre.split()[4]
+    return None
+
+
+def hook_counts():
+    """How many sendguard programs each cgroup hook of the cgroup v2 root has."""
+    out = subprocess.run(["bpftool", "cgroup", "show", cgroup2()], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    return {h: len(re.findall(r"\b%s\b" % h, out)) for h in HOOKS}
+
+
+def send(port):
+    """A UDP send from a child process: (pid, errno name or None)."""
+    code = ("import socket,os,json\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "e=None\n"
+            f"try: s.sendto(b'x',('127.0.0.1',{port}))\n"
+            "except OSError as x: e=x.errno\n"
+            "print(json.dumps([os.getpid(),e]))\n"
+            "import time; time.sleep(0.3)\n")
+    out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                         timeout=20).stdout
+    pid, err = json.loads(out)
+    return pid, (None if err is None else os.strerror(err))
+
+
+class Daemon:
+    def __init__(self, build, workdir, name, args):
+        self.path = os.path.join(workdir, name + ".jsonl")
+        self.proc = subprocess.Popen([os.path.join(build, "sendguardd"), "-f", "-o",
+                                      "file:" + self.path, "--stats-interval", "3600", *args],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        self.err = ""
+        os.set_blocking(self.proc.stderr.fileno(), False)
+
+    def _read(self):
+        try:
+            self.err += self.proc.stderr.read() or ""
+        except (BlockingIOError, TypeError):
+            pass
+
+    def ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            self._read()
+            if "ready" in self.err:
+                return True
+            if self.proc.poll() is not None:
+                self._read()
+                return False
+            time.sleep(0.05)
+        return False
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(30)
+        self._read()
+        return rc
+
+    def records(self):
+        with open(self.path) as f:
+            return [json.loads(line) for line in f]
+
+
+def event_of(recs, pid):
+    ev = [r for r in recs if r.get("type") == "send" and r["proc"]["pid"] == pid]
+    return ev[0] if ev else None
+
+
+def policy(path, name, port):
+    with open(path, "w") as f:
+        json.dump({"name": name, "default": "allow", "rules": [
+            {"name": f"deny-{port}", "action": "deny",
+             "match": {"dst": [f"127.0.0.1:{port}"]}}]}, f)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    run = Run()
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            run.report("persist", ["needs root"])
+        else:
+            print("persist tests skipped: need root (run: sudo make test)")
+        print(f"{run.passed} passed, {run.failed} failed")
+        return 1 if run.failed else 0
+    if os.path.exists(PIN_DIR):
+        shutil.rmtree(PIN_DIR, ignore_errors=True)
+    work = tempfile.mkdtemp(prefix="sendguard-persist-")
+    pa, pb = os.path.join(work, "a.json"), os.path.join(work, "b.json")
+    policy(pa, "persist-a", PORT_A)
+    policy(pb, "persist-b", PORT_B)
+    try:
+        # 1. --persist: the hooks and the policy stay after a clean exit.
+        p = []
+        d = Daemon(build, work, "one", ["--persist", "-p", pa])
+        if not d.ready():
+            run.report("persist_exit_keeps_hooks", [f"daemon not ready: {d.err!r}"])
+            return 1
+        if d.stop() != 0:
+            p.append(f"exit status after SIGTERM: {d.proc.returncode}")
+        if not os.path.exists(os.path.join(PIN_DIR, "link_sendmsg4")):
+            p.append(f"no pinned link under {PIN_DIR}")
+        _, err = send(PORT_A)
+        if err != os.strerror(1):
+            p.append(f"send to denied port {PORT_A} after exit: {err or 'succeeded'}, "
+                     "expected EPERM")
+        counts = hook_counts()
+        if any(c != 1 for c in counts.values()):
+            p.append(f"hooks attached after exit: {counts}, expected one each")
+        run.report("persist_exit_keeps_hooks", p)
+
+        # 2. A restarted --persist daemon adopts: no second set, versions go on.
+        p = []
+        d = Daemon(build, work, "two", ["--persist", "-p", pb])
+        if not d.ready():
+            run.report("persist_restart_adopts", [f"daemon not ready: {d.err!r}"])
+            return 1
+        counts = hook_counts()
+        if any(c != 1 for c in counts.values()):
+            p.append(f"hooks after restart: {counts}, expected one each (no duplicates)")
+        if "adopted" not in d.err:
+            p.append(f"the log does not say the hooks were adopted: {d.err!r}")
+        pid_a, err_a = send(PORT_A)
+        pid_b, err_b = send(PORT_B)
+        if err_a is not None:
+            p.append(f"port {PORT_A} (allowed by the new policy): {err_a}")
+        if err_b != os.strerror(1):
+            p.append(f"port {PORT_B} (denied by the new policy): {err_b or 'succeeded'}")
+
+        # 3. Reload on adopted maps.
+        shutil.copy(pa, pb)
+        d.signal(signal.SIGHUP)
+        time.sleep(1.5)
+        pid_c, err_c = send(PORT_A)
+        if err_c != os.strerror(1):
+            p.append(f"after SIGHUP, port {PORT_A}: {err_c or 'succeeded'}, expected EPERM")
+        rc = d.stop()
+        recs = d.records()
+        loaded = [r for r in recs if r.get("type") == "policy" and r["result"] == "loaded"]
+        versions = [r["version"] for r in loaded]
+        if versions != [2, 3]:
+            p.append(f"loaded policy versions {versions}, expected [2, 3] (1 was the "
+                     "first run's)")
+        ev = event_of(recs, pid_b)
+        want = {"verdict": "deny", "rule": f"deny-{PORT_B}", "version": 2,
+                "enforced_by": "cgroup"}
+        if not ev or ev["policy"] != want or ev["errno"] != "EPERM":
+            p.append(f"event of the denied send: {ev and (ev['policy'], ev['errno'])}, "
+                     f"expected {want} and EPERM")
+        ev = event_of(recs, pid_c)
+        if not ev or ev["policy"].get("version") != 3:
+            p.append(f"event after the reload: {ev and ev['policy']}, expected version 3")
+        if rc != 0:
+            p.append(f"exit status {rc}")
+        run.report("persist_restart_adopts", p)
+
+        # 4. Without --persist, the adopting daemon leaves nothing behind.
+        p = []
+        d = Daemon(build, work, "three", ["-p", pa])
+        if not d.ready():
+            run.report("no_persist_cleans_up", [f"daemon not ready: {d.err!r}"])
+            return 1
+        counts = hook_counts()
+        if any(c != 1 for c in counts.values()):
+            p.append(f"hooks while running: {counts}, expected one each")
+        if d.stop() != 0:
+            p.append("exit status")
+        if os.path.exists(PIN_DIR):
+            p.append(f"{PIN_DIR} left behind: {os.listdir(PIN_DIR)}")
+        counts = hook_counts()
+        if any(counts.values()):
+            p.append(f"hooks left attached: {counts}")
+        _, err = send(PORT_A)
+        if err is not None:
+            p.append(f"send to {PORT_A} after exit: {err}")
+        run.report("no_persist_cleans_up", p)
+    finally:
+        if os.path.exists(PIN_DIR):
+            shutil.rmtree(PIN_DIR, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{run.passed} passed, {run.failed} failed", flush=True)
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
