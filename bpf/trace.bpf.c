@@ -188,8 +188,11 @@ static __always_inline __u64 sg_wakeup_flags(const struct sg_event *e)
 
 /*
  * A send that failed with EPERM: if an enforcement hook (enforce.bpf.c,
- * lsm.bpf.c) denied it, take the hook's note (sg_denied, by thread) and name
- * the hook in a deny event. Only failed sends look, so allowed sends pay nothing.
+ * lsm.bpf.c) denied it, take the hook's note (sg_denied, by thread). The
+ * hook's decision is what happened to the send, so the event carries its
+ * verdict, rule and version (around a reload the hook may have judged by the
+ * version before the one this program just read). Only failed sends look, so
+ * allowed sends pay nothing.
  */
 static __always_inline void sg_take_denial(struct sg_event *e)
 {
@@ -199,8 +202,10 @@ static __always_inline void sg_take_denial(struct sg_event *e)
 	d = bpf_map_lookup_elem(&sg_denied, &tid);
 	if (!d)
 		return;
-	if (e->verdict == SG_VERDICT_DENY)
-		e->enforced_by = d->enforced_by;
+	e->verdict = SG_VERDICT_DENY;
+	e->rule = d->rule;
+	e->policy_version = d->version;
+	e->enforced_by = d->enforced_by;
 	bpf_map_delete_elem(&sg_denied, &tid);
 }
 
@@ -222,7 +227,7 @@ static __always_inline void sg_judge(struct sg_event *e)
 	e->enforced_by = SG_ENF_NONE;
 	if (e->ret == -1 && e->err == SG_EPERM)
 		sg_take_denial(e);
-	if (verdict == SG_VERDICT_KILL && !bpf_send_signal(SG_SIGKILL))
+	if (e->verdict == SG_VERDICT_KILL && !bpf_send_signal(SG_SIGKILL))
 		e->enforced_by = SG_ENF_SIGNAL;
 }
 

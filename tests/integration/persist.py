@@ -224,6 +224,64 @@ def main():
         if err is not None:
             p.append(f"send to {PORT_A} after exit: {err}")
         run.report("no_persist_cleans_up", p)
+
+        # 5. Enforcement across a reload under a stream of sends: each send is
+        # judged and enforced by one version; its event says which, and agrees
+        # with what happened to it.
+        p = []
+        port = 7656
+        policy(pa, "stream-deny", port)
+        with open(pb, "w") as f:
+            json.dump({"name": "stream-allow", "default": "allow", "rules": [
+                {"name": f"allow-{port}", "action": "allow",
+                 "match": {"dst": [f"127.0.0.1:{port}"]}}]}, f)
+        live = os.path.join(work, "live.json")
+        shutil.copy(pa, live)
+        d = Daemon(build, work, "stream", ["-p", live])
+        if not d.ready():
+            run.report("enforce_reload_under_traffic", [f"daemon not ready: {d.err!r}"])
+            return 1
+        code = ("import socket,os,time,json\n"
+                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                "res=[]\nend=time.monotonic()+2.0\n"
+                "while time.monotonic()<end:\n"
+                f"    try: s.sendto(b'x',('127.0.0.1',{port})); res.append(0)\n"
+                "    except OSError as e: res.append(e.errno)\n"
+                "    time.sleep(0.0005)\n"
+                "print(json.dumps([os.getpid(),res]))\ntime.sleep(0.3)\n")
+        sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                  text=True)
+        time.sleep(0.8)
+        shutil.copy(pb, live)
+        d.signal(signal.SIGHUP)
+        pid, results = json.loads(sender.communicate(timeout=30)[0])
+        time.sleep(0.5)
+        d.stop()
+        evs = [r for r in d.records() if r.get("type") == "send" and r["proc"]["pid"] == pid]
+        if len(evs) != len(results):
+            p.append(f"{len(results)} sends, {len(evs)} events")
+        bad, last = [], 0
+        for r in evs:
+            pol = r["policy"]
+            if pol["version"] < last:
+                bad.append(f"seq {r['seq']}: version went back to {pol['version']}")
+            last = max(last, pol["version"])
+            if pol["version"] == 1:
+                ok = (pol["verdict"] == "deny" and pol["enforced_by"] == "cgroup" and
+                      r["errno"] == "EPERM" and pol["rule"] == f"deny-{port}")
+            else:
+                ok = (pol["version"] == 2 and pol["verdict"] == "allow" and
+                      r["errno"] is None and pol["rule"] == f"allow-{port}")
+            if not ok:
+                bad.append(f"seq {r['seq']}: {pol} with errno {r['errno']}")
+        p += bad[:5]
+        seen = {r["policy"]["version"] for r in evs}
+        if seen != {1, 2}:
+            p.append(f"versions seen {sorted(seen)}, expected both 1 and 2")
+        if results.count(1) != sum(1 for r in evs if r["errno"] == "EPERM"):
+            p.append(f"{results.count(1)} sends failed with EPERM, "
+                     f"{sum(1 for r in evs if r['errno'] == 'EPERM')} events say so")
+        run.report("enforce_reload_under_traffic", p)
     finally:
         if os.path.exists(PIN_DIR):
             shutil.rmtree(PIN_DIR, ignore_errors=True)
