@@ -158,6 +158,10 @@ class Results:
         print("skip %s: %s" % (name, reason))
 
 
+# Abstract unix names of this run (unique: the abstract namespace is per network namespace).
+ABS = "sg-enf-%d" % os.getpid()
+
+
 def try_send(family, addr, data=b"x", flags=0, stype=socket.SOCK_DGRAM):
     """(result, pid): result is "ok" or the errno name."""
     s = socket.socket(family, stype)
@@ -287,6 +291,8 @@ def main_policy(tmp):
              "match": {"protocol": ["tcp"], "port": [P_TCP]}},
             {"name": "deny-unix", "action": "deny",
              "match": {"unix": [tmp + "/deny.sock", tmp + "/deny-stream.sock"]}},
+            {"name": "deny-abstract", "action": "deny",
+             "match": {"unix": ["@" + ABS + "-deny", "@" + ABS + "-pfx*"]}},
             {"name": "deny-comm", "action": "deny",
              "match": {"comm": ["sgdenyme"], "port": [P_COMM]}},
             {"name": "deny-uid", "action": "deny",
@@ -332,6 +338,14 @@ def test_main(build, res):
         ls.bind(os.path.join(tmp, "deny-stream.sock"))
         ls.listen(1)
         socks.append(ls)
+        for name in ("-deny", "-pfx-1", "-ok"):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind("\0" + ABS + name)
+            socks.append(s)
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind("\0" + ABS + "-pfx-stream")
+        ls.listen(1)
+        socks.append(ls)
 
         r["udp4-deny"] = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
         r["udp4-allow"] = try_send(socket.AF_INET, ("127.0.0.1", P_FREE))
@@ -360,6 +374,10 @@ def test_main(build, res):
         r["unix-deny"] = try_send(socket.AF_UNIX, os.path.join(tmp, "deny.sock"))
         r["unix-allow"] = try_send(socket.AF_UNIX, os.path.join(tmp, "allow.sock"))
         r["unix-stream-deny"] = try_connect(socket.AF_UNIX, os.path.join(tmp, "deny-stream.sock"))
+        r["abstract-deny"] = try_send(socket.AF_UNIX, "\0" + ABS + "-deny")
+        r["abstract-prefix-deny"] = try_send(socket.AF_UNIX, "\0" + ABS + "-pfx-1")
+        r["abstract-allow"] = try_send(socket.AF_UNIX, "\0" + ABS + "-ok")
+        r["abstract-stream-deny"] = try_connect(socket.AF_UNIX, "\0" + ABS + "-pfx-stream")
         r["flags"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS), flags=socket.MSG_DONTWAIT)
         r["len-short"] = try_send(socket.AF_INET, ("127.0.0.1", P_LEN))
         comm_pid, comm_out = run_child("comm", P_COMM)
@@ -489,6 +507,20 @@ def test_main(build, res):
                      find(events, me, lambda e: (e.get("dst") or {}).get("path") == path),
                      False, "deny", "cgroup", "deny-unix")
 
+    def t_abstract(p):
+        want(p, "abstract-deny", "EPERM")
+        want(p, "abstract-prefix-deny", "EPERM")
+        want(p, "abstract-allow", "ok")
+        want(p, "abstract-stream-deny", "EPERM")
+        expect_event(p, "denied abstract event",
+                     find(events, me, lambda e: (e.get("dst") or {}).get("abstract") ==
+                          ABS + "-deny"),
+                     False, "deny", "cgroup", "deny-abstract")
+        expect_event(p, "abstract connect event",
+                     find(events, me, lambda e: (e.get("dst") or {}).get("abstract") ==
+                          ABS + "-pfx-stream"),
+                     False, "deny", "cgroup", "deny-abstract", etype="connect")
+
     def t_unix_stream(p):
         path = os.path.join(tmp, "deny-stream.sock")
         want(p, "unix-stream-deny", "EPERM")
@@ -586,9 +618,11 @@ def test_main(build, res):
     if unix_hooks(d):
         check("unix-dgram", t_unix_dgram)
         check("unix-stream-connect", t_unix_stream)
+        check("unix-abstract", t_abstract)
     else:
         res.skip("unix-dgram", "connect_unix/sendmsg_unix hooks unavailable on this kernel")
         res.skip("unix-stream-connect", "connect_unix/sendmsg_unix hooks unavailable")
+        res.skip("unix-abstract", "connect_unix/sendmsg_unix hooks unavailable")
     check("comm", t_comm)
     check("uid", t_uid)
     check("exe", t_exe)
