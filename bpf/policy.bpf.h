@@ -205,11 +205,11 @@ struct {
  * index into a pointer walked from an unknown start, which the verifier
  * cannot bound.
  */
-#define SG_POL_W(w)                                  \
-	({                                           \
-		__u32 __w = (w);                     \
-		barrier_var(__w);                    \
-		__w & (SG_RULE_WORDS - 1);           \
+#define SG_POL_W(w)                       \
+	({                                \
+		__u32 __w = (w);          \
+		barrier_var(__w);         \
+		__w &(SG_RULE_WORDS - 1); \
 	})
 #define SG_POL_HI(s) (*(volatile const __u32 *)&(s)->hi)
 

@@ -18,39 +18,39 @@
 #define SG_UIO_MAXIOV 1024
 
 /* sg_event.syscall */
-#define SG_SYSCALL_SENDTO 1
-#define SG_SYSCALL_SENDMSG 2
+#define SG_SYSCALL_SENDTO   1
+#define SG_SYSCALL_SENDMSG  2
 #define SG_SYSCALL_SENDMMSG 3
-#define SG_SYSCALL_CONNECT 4
+#define SG_SYSCALL_CONNECT  4
 
 /* sg_event.dst_source: where addr[] came from */
 #define SG_DST_NONE 0 /* no destination known: addr_len == 0 */
-#define SG_DST_MSG 1 /* msg_name / dest_addr argument */
+#define SG_DST_MSG  1 /* msg_name / dest_addr argument */
 #define SG_DST_PEER 2 /* connected peer, read from the kernel socket */
 
 /* sg_event.verdict */
 #define SG_VERDICT_ALLOW 0
-#define SG_VERDICT_DENY 1
+#define SG_VERDICT_DENY	 1
 #define SG_VERDICT_AUDIT 2
-#define SG_VERDICT_KILL 3
+#define SG_VERDICT_KILL	 3
 
 /* sg_event.enforced_by */
-#define SG_ENF_NONE 0
-#define SG_ENF_LSM 1
-#define SG_ENF_CGROUP 2
+#define SG_ENF_NONE    0
+#define SG_ENF_LSM     1
+#define SG_ENF_CGROUP  2
 #define SG_ENF_SECCOMP 3
-#define SG_ENF_SIGNAL 4
+#define SG_ENF_SIGNAL  4
 
 /* sg_event.rule when the policy default decided */
 #define SG_RULE_DEFAULT 0xffff
 
 /* sg_event.flags */
-#define SG_EF_SOCK (1u << 0) /* fd is a socket: sock_family/type/protocol valid */
-#define SG_EF_CONTROL (1u << 1) /* msg_control given: controllen and cmsgs valid */
+#define SG_EF_SOCK	 (1u << 0) /* fd is a socket: sock_family/type/protocol valid */
+#define SG_EF_CONTROL	 (1u << 1) /* msg_control given: controllen and cmsgs valid */
 #define SG_EF_CMSG_TRUNC (1u << 2) /* more than SG_MAX_CMSGS control messages */
-#define SG_EF_MMSG (1u << 3) /* part of a sendmmsg: index and vlen valid */
+#define SG_EF_MMSG	 (1u << 3) /* part of a sendmmsg: index and vlen valid */
 #define SG_EF_ADDR_TRUNC (1u << 4) /* address longer than SG_ADDR_MAX, cut */
-#define SG_EF_EXE (1u << 5) /* exe_dev/exe_ino valid */
+#define SG_EF_EXE	 (1u << 5) /* exe_dev/exe_ino valid */
 
 /*
  * One control message header as found in msg_control.
@@ -219,13 +219,13 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 #define SG_MAX_PORT_CLASSES 4096 /* per class space and slot */
 #define SG_PCLASS_ANY	    0xffff /* dst entries for every port */
 /* In the dst spaces: a port no dst port range covers (no class lookup needed). */
-#define SG_PCLASS_NONE	    0xfffe
-#define SG_PCLASS_V4	    0 /* class space of IPv4 dst entries */
-#define SG_PCLASS_V6	    1 /* class space of IPv6 dst entries */
-#define SG_PCLASS_PORT	    2 /* class space of "port" entries */
-#define SG_PCLASS_SPACES    3
-#define SG_PCLASS_CHUNK	    256 /* ports per sg_pol_pclass entry */
-#define SG_PCLASS_CHUNKS    (65536 / SG_PCLASS_CHUNK)
+#define SG_PCLASS_NONE	 0xfffe
+#define SG_PCLASS_V4	 0 /* class space of IPv4 dst entries */
+#define SG_PCLASS_V6	 1 /* class space of IPv6 dst entries */
+#define SG_PCLASS_PORT	 2 /* class space of "port" entries */
+#define SG_PCLASS_SPACES 3
+#define SG_PCLASS_CHUNK	 256 /* ports per sg_pol_pclass entry */
+#define SG_PCLASS_CHUNKS (65536 / SG_PCLASS_CHUNK)
 
 /* sg_policy_cfg.dst_lookups: which kinds of LPM entries exist. */
 #define SG_DSTL_V4_ANY	 (1u << 0)

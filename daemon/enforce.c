@@ -147,7 +147,8 @@ static bool adopt_link(struct enforce *en, int h, const char *dir)
 		return true;
 	}
 	log_info("cgroup hook %s: the pinned link of an earlier run is not reusable here; "
-		 "replacing it", hook_names[h]);
+		 "replacing it",
+		 hook_names[h]);
 	unlink(pin);
 	bpf_link__destroy(old);
 	return false;

@@ -33,7 +33,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 static const char *hint(int err)
 {
 	if (access("/sys/kernel/btf/vmlinux", R_OK))
-		return "kernel BTF missing at /sys/kernel/btf/vmlinux: need CONFIG_DEBUG_INFO_BTF=y";
+		return "kernel BTF missing at /sys/kernel/btf/vmlinux: need "
+		       "CONFIG_DEBUG_INFO_BTF=y";
 	switch (err) {
 	case -EPERM:
 	case -EACCES:

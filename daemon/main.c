@@ -31,9 +31,9 @@
 #include "policy_mgr.h"
 #include "sinks.h"
 
-#define SG_VERSION "0.1.0"
-#define MAX_SINKS 8
-#define TICK_MS 250 /* drain interval: events reach sinks well within 1 s */
+#define SG_VERSION  "0.1.0"
+#define MAX_SINKS   8
+#define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
 #define DEFAULT_LOG "/var/log/sendguard/events.jsonl"
 
 struct options {
@@ -95,7 +95,8 @@ static void usage(FILE *f)
 		"                            (default 8M; K/M/G suffixes)\n"
 		"      --stats-interval SEC  write a stats record every SEC seconds (0: never;\n"
 		"                            default 60)\n"
-		"      --rotate-size BYTES   rotate file sinks at this size (0: never; default 100M)\n"
+		"      --rotate-size BYTES   rotate file sinks at this size (0: never; default "
+		"100M)\n"
 		"      --rotate-keep N       rotated files kept, PATH.1..PATH.N (default 5)\n"
 		"      --cgroup PATH         enforce in this cgroup v2 subtree only (e.g.\n"
 		"                            /system.slice; default: the whole host)\n"

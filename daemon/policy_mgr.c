@@ -229,7 +229,8 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 	if (!m->compiled[slot] && m->adopted) {
 		err = clear_slot(m, slot);
 		if (err) {
-			sg_errlist_add(errs, "cannot clear policy slot %u: %s", slot, strerror(-err));
+			sg_errlist_add(errs, "cannot clear policy slot %u: %s", slot,
+				       strerror(-err));
 			goto fail;
 		}
 	}
