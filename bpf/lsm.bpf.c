@@ -19,6 +19,7 @@
 #include "sendguard.h"
 #include "sock.bpf.h"
 #include "policy.bpf.h"
+#include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -74,12 +75,10 @@ SEC("lsm/socket_sendmsg")
 int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, int prev)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
 	struct sg_denial d = { .enforced_by = SG_ENF_LSM };
 	struct task_struct *task;
 	struct sock *sk;
 	struct sg_event *e;
-	struct file *exe;
 	__u32 zero = 0, version = 0;
 	__u16 rule = SG_NO_RULE;
 	__u8 verdict = SG_VERDICT_ALLOW;
@@ -95,20 +94,7 @@ int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	task = bpf_get_current_task_btf();
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)uid_gid;
-	e->gid = uid_gid >> 32;
-	e->ppid = task->real_parent->tgid;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	exe = task->mm->exe_file;
-	if (exe) {
-		e->exe_ino = exe->f_inode->i_ino;
-		e->exe_dev = exe->f_inode->i_sb->s_dev;
-		e->flags |= SG_EF_EXE;
-	}
+	task = sg_fill_task(e);
 #if defined(__TARGET_ARCH_x86)
 	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
 #else

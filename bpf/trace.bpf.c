@@ -15,6 +15,7 @@
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
 #include "sock.bpf.h"
+#include "task.bpf.h"
 #include "msghdr.bpf.h"
 #include "policy.bpf.h"
 
@@ -253,28 +254,11 @@ static __always_inline void sg_set_result(struct sg_event *e, long ret)
  */
 static __always_inline struct sock *sg_fill_common(struct sg_event *e, const struct sg_call *call)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct file *exe;
+	struct task_struct *task;
 
 	__builtin_memset(e, 0, __builtin_offsetof(struct sg_event, cmsgs));
 	e->ts_ns = call->ts_ns;
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->uid = (__u32)uid_gid;
-	e->gid = uid_gid >> 32;
-	e->ppid = task->real_parent->tgid;
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	exe = task->mm->exe_file;
-	if (exe) {
-		struct inode *inode = exe->f_inode;
-
-		e->exe_ino = inode->i_ino;
-		e->exe_dev = inode->i_sb->s_dev;
-		e->flags |= SG_EF_EXE;
-	}
+	task = sg_fill_task(e);
 	e->fd = call->fd;
 	e->msg_flags = call->flags;
 	e->syscall = call->syscall;
