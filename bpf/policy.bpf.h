@@ -79,6 +79,20 @@ struct {
 } sg_pol_lpm4 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * 256);
+	__type(key, __u32);
+	__type(value, struct sg_v4l1_chunk);
+} sg_pol_v4l1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * SG_V4_LEAVES);
+	__type(key, __u32);
+	__type(value, struct sg_bitmap);
+} sg_pol_v4leaf SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 2 * SG_POL_LPM_PER_SLOT);
@@ -402,10 +416,9 @@ static __always_inline void sg_pol_decode(const struct sg_event *e, struct sg_po
  * may be s->tmp.
  */
 /* The dst bitmap, or two (*second non-NULL) whose OR it is. */
-static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch *s,
-							  const struct sg_policy_cfg *cfg,
-							  __u32 slot, const struct sg_pol_dest *d,
-							  const struct sg_bitmap **second)
+static __always_inline const struct sg_bitmap *
+sg_pol_dst(struct sg_pol_scratch *s, const struct sg_policy_cfg *cfg, __u32 slot,
+	   const struct sg_pol_dest *d, const struct sg_bitmap **second, __u32 *win)
 {
 	const struct sg_bitmap *any = NULL, *cls = NULL;
 	__u32 dl = cfg->dst_lookups, pc;
@@ -417,9 +430,28 @@ static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch 
 		k->slot = slot;
 		__builtin_memcpy(k->addr, d->addr, 4);
 		if (dl & SG_DSTL_V4_ANY) {
+			__u32 v = SG_V4L1_LPM;
+
+			/* The /16 index first: a trie walk only where longer prefixes are. */
+			if (dl & SG_DSTL_V4_L1) {
+				__u32 ck = slot * 256 + d->addr[0];
+				const struct sg_v4l1_chunk *ch =
+					bpf_map_lookup_elem(&sg_pol_v4l1, &ck);
+
+				v = ch ? ch->v[d->addr[1]] : SG_V4L1_LPM;
+			}
 			k->pclass[0] = SG_PCLASS_ANY >> 8;
 			k->pclass[1] = SG_PCLASS_ANY & 0xff;
-			any = bpf_map_lookup_elem(&sg_pol_lpm4, k);
+			if (v == SG_V4L1_LPM) {
+				any = bpf_map_lookup_elem(&sg_pol_lpm4, k);
+			} else if (v >= SG_V4L1_LEAF0) {
+				__u32 lk = slot * SG_V4_LEAVES +
+					   ((SG_V4L1_ID(v) - SG_V4L1_LEAF0) & (SG_V4_LEAVES - 1));
+
+				any = bpf_map_lookup_elem(&sg_pol_v4leaf, &lk);
+				if (any)
+					*win = v;
+			}
 		}
 		if (dl & SG_DSTL_V4_CLASS) {
 			pc = sg_pol_pclass_get(slot, SG_PCLASS_V4, d->port);
@@ -450,6 +482,8 @@ static __always_inline const struct sg_bitmap *sg_pol_dst(struct sg_pol_scratch 
 		}
 	}
 	*second = NULL;
+	if (cls)
+		*win = 0; /* the OR may have bits outside the leaf's words */
 	if (any && cls) {
 		*second = cls;
 		return any;
@@ -727,7 +761,18 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 
 		sg_pol_decode(e, &dest);
 		if (dims & 1u << SG_DIM_DST) {
-			m = sg_pol_dst(s, cfg, slot, &dest, &m2);
+			__u32 win = 0;
+
+			m = sg_pol_dst(s, cfg, slot, &dest, &m2, &win);
+			/* A leaf of the /16 index says where its bits are: AND only there. */
+			if (win) {
+				if (SG_V4L1_LO(win) > s->lo)
+					s->lo = SG_V4L1_LO(win);
+				if (SG_V4L1_HI(win) < s->hi)
+					s->hi = SG_V4L1_HI(win);
+				if (s->lo >= s->hi)
+					return 0;
+			}
 			if (!(m2 ? sg_bm_and2(&s->acc, m, m2, s) : sg_bm_and(&s->acc, m, s)))
 				return 0;
 		}

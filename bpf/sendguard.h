@@ -232,6 +232,7 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 #define SG_DSTL_V4_CLASS (1u << 1)
 #define SG_DSTL_V6_ANY	 (1u << 2)
 #define SG_DSTL_V6_CLASS (1u << 3)
+#define SG_DSTL_V4_L1	 (1u << 4) /* sg_pol_v4l1 answers the any-port IPv4 lookup */
 
 #define SG_MAX_CGROUP_DEPTH 32 /* ancestor levels walked, root = level 0 */
 
@@ -329,6 +330,31 @@ struct sg_denial {
 };
 
 /* sg_pol_pclass value: the classes of 256 consecutive ports. */
+/*
+ * sg_pol_v4l1: the any-port IPv4 dst lookup by the address's top 16 bits, in
+ * chunks of 256 (index slot * 256 + first byte, then the second byte):
+ * SG_V4L1_MISS no entry covers the /16; SG_V4L1_LPM a longer prefix lies
+ * inside it, ask sg_pol_lpm4; else leaf + SG_V4L1_LEAF0 is the bitmap in
+ * sg_pol_v4leaf[slot * SG_V4_LEAVES + leaf] (the longest prefix <= /16 that
+ * covers the /16). Most destinations then cost two array lookups instead of
+ * a walk down a trie as deep as the policy has CIDRs.
+ */
+#define SG_V4L1_MISS  0
+#define SG_V4L1_LPM   1
+#define SG_V4L1_LEAF0 2
+#define SG_V4_LEAVES  4096
+/*
+ * A leaf value also carries the words [lo, hi) where its bitmap is non-zero,
+ * so the evaluator can narrow its window before it ANDs the bitmap in.
+ */
+#define SG_V4L1_ID(v)		((v)&0xffff)
+#define SG_V4L1_LO(v)		((v) >> 16 & 0x1f)
+#define SG_V4L1_HI(v)		((v) >> 21 & 0x3f)
+#define SG_V4L1_VAL(id, lo, hi) ((id) | (lo) << 16 | (hi) << 21)
+struct sg_v4l1_chunk {
+	__u32 v[256];
+};
+
 struct sg_pclass_chunk {
 	__u16 c[SG_PCLASS_CHUNK];
 };
@@ -418,6 +444,7 @@ struct sg_cmsg_key {
 };
 
 _Static_assert(sizeof(struct sg_bitmap) == 128, "sg_bitmap ABI size");
+_Static_assert(sizeof(struct sg_v4l1_chunk) == 1024, "sg_v4l1_chunk ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
 _Static_assert(sizeof(struct sg_policy_cfg) == 24 + 128 * (3 + SG_NDIMS), "sg_policy_cfg ABI size");
 _Static_assert(sizeof(struct sg_denial) == 8, "sg_denial ABI size");

@@ -49,6 +49,10 @@ static const struct {
 			     sizeof(struct sg_bitmap), 0 },
 	[SG_PMAP_CMSG] = { "sg_pol_cmsg", SG_PMAP_KIND_HASH, sizeof(struct sg_cmsg_key),
 			   sizeof(struct sg_bitmap), 0 },
+	[SG_PMAP_V4L1] = { "sg_pol_v4l1", SG_PMAP_KIND_ARRAY, 4, sizeof(struct sg_v4l1_chunk),
+			   256 },
+	[SG_PMAP_V4LEAF] = { "sg_pol_v4leaf", SG_PMAP_KIND_ARRAY, 4, sizeof(struct sg_bitmap),
+			     SG_V4_LEAVES },
 	[SG_PMAP_CFG] = { "sg_pol_cfg", SG_PMAP_KIND_ARRAY, 4, sizeof(struct sg_policy_cfg), 1 },
 };
 
@@ -896,6 +900,105 @@ static int map_from_id_set(struct sg_compiled *c, const struct entset *s)
 	return r;
 }
 
+/* --- the IPv4 /16 index ------------------------------------------------------------ */
+
+static uint32_t v4_plen(const struct sg_lpm4_key *k)
+{
+	return k->prefixlen - 8 - 16;
+}
+
+static bool v4_any(const struct sg_lpm4_key *k)
+{
+	return k->pclass[0] == (SG_PCLASS_ANY >> 8) && k->pclass[1] == (SG_PCLASS_ANY & 0xff);
+}
+
+static const struct sg_compiled_map *v4_sort_map;
+
+/* Entries of sg_pol_lpm4 by prefix length, shorter first. */
+static int cmp_v4_plen(const void *a, const void *b)
+{
+	const struct sg_compiled_map *m = v4_sort_map;
+	const struct sg_lpm4_key *x = (const void *)(m->keys + *(const uint32_t *)a * m->key_size);
+	const struct sg_lpm4_key *y = (const void *)(m->keys + *(const uint32_t *)b * m->key_size);
+
+	return v4_plen(x) < v4_plen(y) ? -1 : v4_plen(x) > v4_plen(y);
+}
+
+/*
+ * sg_pol_v4l1/sg_pol_v4leaf from the finished sg_pol_lpm4 entries: paint every
+ * any-port prefix of at most 16 bits over its /16s, shorter first (a longer
+ * prefix is the longer match), then mark the /16s that hold a longer prefix.
+ * With more such prefixes than leaves the index is left out (cfg flag off).
+ */
+static int compile_v4l1(struct sg_compiled *c)
+{
+	const struct sg_compiled_map *m = &c->maps[SG_PMAP_LPM4];
+	uint32_t *l1 = calloc(65536, sizeof(*l1)), *idx = calloc(m->n ? m->n : 1, sizeof(*idx));
+	uint32_t i, n = 0, nleaf = 0;
+	int err = 0;
+
+	if (!l1 || !idx) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->n; i++) {
+		const struct sg_lpm4_key *k = (const void *)(m->keys + i * m->key_size);
+
+		if (v4_any(k) && v4_plen(k) <= 16)
+			idx[n++] = i;
+	}
+	if (n > SG_V4_LEAVES || !(c->cfg.dst_lookups & SG_DSTL_V4_ANY))
+		goto out;
+	v4_sort_map = m;
+	qsort(idx, n, sizeof(*idx), cmp_v4_plen);
+	for (i = 0; i < n; i++) {
+		const struct sg_lpm4_key *k = (const void *)(m->keys + idx[i] * m->key_size);
+		const struct sg_bitmap *b = (const void *)(m->vals + idx[i] * m->val_size);
+		uint32_t first = (uint32_t)k->addr[0] << 8 | k->addr[1];
+		uint32_t count = 1u << (16 - v4_plen(k));
+		uint32_t lo = SG_RULE_WORDS, hi = 0, val;
+
+		for (uint32_t w = 0; w < SG_RULE_WORDS; w++) {
+			if (b->w[w]) {
+				lo = lo < w ? lo : w;
+				hi = w + 1;
+			}
+		}
+		if (!hi)
+			lo = 0;
+		val = SG_V4L1_VAL(SG_V4L1_LEAF0 + nleaf, lo, hi);
+		for (uint32_t j = 0; j < count; j++)
+			l1[first + j] = val;
+		nleaf++;
+	}
+	for (i = 0; i < m->n; i++) {
+		const struct sg_lpm4_key *k = (const void *)(m->keys + i * m->key_size);
+
+		if (v4_any(k) && v4_plen(k) > 16)
+			l1[(uint32_t)k->addr[0] << 8 | k->addr[1]] = SG_V4L1_LPM;
+	}
+	err = map_alloc(c, SG_PMAP_V4L1, 256);
+	if (!err)
+		err = map_alloc(c, SG_PMAP_V4LEAF, nleaf);
+	if (err)
+		goto out;
+	for (i = 0; i < 256; i++) {
+		uint32_t key = arr_key(c, SG_PMAP_V4L1, i);
+
+		map_put(c, SG_PMAP_V4L1, &key, &l1[i * 256]);
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t key = arr_key(c, SG_PMAP_V4LEAF, i);
+
+		map_put(c, SG_PMAP_V4LEAF, &key, m->vals + idx[i] * m->val_size);
+	}
+	c->cfg.dst_lookups |= SG_DSTL_V4_L1;
+out:
+	free(l1);
+	free(idx);
+	return err;
+}
+
 int sg_policy_compile(const struct sg_policy *p, uint8_t slot, sg_cgroup_resolver resolve,
 		      void *resolve_ctx, struct sg_compiled **out, struct sg_errlist *errs)
 {
@@ -960,7 +1063,7 @@ int sg_policy_compile(const struct sg_policy *p, uint8_t slot, sg_cgroup_resolve
 	    map_from_set(c, SG_PMAP_EXE, &k.exe, &dflt[SG_DIM_EXE]) ||
 	    map_from_set(c, SG_PMAP_CGROUP, &k.cgroup, &dflt[SG_DIM_CGROUP]) ||
 	    map_from_set(c, SG_PMAP_CMSG, &k.cmsg, &dflt[SG_DIM_CMSG]) ||
-	    map_from_id_set(c, &k.id) || map_alloc(c, SG_PMAP_CFG, 1)) {
+	    map_from_id_set(c, &k.id) || compile_v4l1(c) || map_alloc(c, SG_PMAP_CFG, 1)) {
 		fail(&k, -ENOMEM);
 		goto cleanup;
 	}
@@ -1207,9 +1310,25 @@ static const struct sg_bitmap *tw_dst(struct twin *t, const struct tw_dest *d)
 
 		memcpy(k.addr, d->addr, 4);
 		if (dl & SG_DSTL_V4_ANY) {
+			uint32_t v = SG_V4L1_LPM;
+
+			if (dl & SG_DSTL_V4_L1) {
+				uint32_t ck = t->slot * 256 + d->addr[0];
+				const struct sg_v4l1_chunk *ch = tw_lookup(t, SG_PMAP_V4L1, &ck);
+
+				v = ch ? ch->v[d->addr[1]] : SG_V4L1_LPM;
+			}
 			k.pclass[0] = SG_PCLASS_ANY >> 8;
 			k.pclass[1] = SG_PCLASS_ANY & 0xff;
-			any = tw_lookup(t, SG_PMAP_LPM4, &k);
+			if (v == SG_V4L1_LPM) {
+				any = tw_lookup(t, SG_PMAP_LPM4, &k);
+			} else if (v >= SG_V4L1_LEAF0) {
+				uint32_t lk =
+					t->slot * SG_V4_LEAVES +
+					((SG_V4L1_ID(v) - SG_V4L1_LEAF0) & (SG_V4_LEAVES - 1));
+
+				any = tw_lookup(t, SG_PMAP_V4LEAF, &lk);
+			}
 		}
 		if (dl & SG_DSTL_V4_CLASS) {
 			pc = tw_pclass_get(t, SG_PCLASS_V4, d->port);

@@ -39,6 +39,8 @@ enum sg_pol_map_id {
 	SG_PMAP_ID, /* sg_pol_id */
 	SG_PMAP_CGROUP, /* sg_pol_cgroup */
 	SG_PMAP_CMSG, /* sg_pol_cmsg */
+	SG_PMAP_V4L1, /* sg_pol_v4l1 */
+	SG_PMAP_V4LEAF, /* sg_pol_v4leaf */
 	SG_PMAP_CFG, /* sg_pol_cfg: last */
 	SG_PMAP_COUNT
 };

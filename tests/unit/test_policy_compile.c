@@ -492,6 +492,51 @@ static void test_dimensions(void **state)
 }
 
 /* exe entries: resolved ones by (dev, ino); unresolved ones never. */
+/*
+ * The IPv4 /16 index: /16s without longer prefixes answer from a leaf (with
+ * the words where its bits are), /16s holding one go to the trie, others miss.
+ */
+static void test_v4_index(void **state)
+{
+	struct sg_policy *p = parse(
+		"{\"rules\":["
+		"{\"name\":\"net24\",\"action\":\"kill\",\"match\":{\"dst\":[\"10.1.2.0/24\"]}},"
+		"{\"name\":\"net16\",\"action\":\"deny\",\"match\":{\"dst\":[\"10.1.0.0/16\"]}},"
+		"{\"name\":\"net8\",\"action\":\"audit\",\"match\":{\"dst\":[\"10.0.0.0/8\"]}},"
+		"{\"name\":\"dns\",\"action\":\"allow\",\"match\":{\"dst\":[\"*:53\"]}}]}");
+	struct sg_compiled *c = compile(p, 1);
+	const struct sg_v4l1_chunk *ch;
+	struct sg_event e;
+	uint32_t key = 1 * 256 + 10, v;
+
+	(void)state;
+	assert_true(c->cfg.dst_lookups & SG_DSTL_V4_L1);
+	ch = sg_compiled_lookup(c, SG_PMAP_V4L1, &key);
+	assert_non_null(ch);
+	assert_int_equal(ch->v[1], SG_V4L1_LPM); /* 10.1/16 holds 10.1.2.0/24 */
+	v = ch->v[2]; /* 10.2/16: only 10/8 covers it */
+	assert_true(SG_V4L1_ID(v) >= SG_V4L1_LEAF0);
+	assert_int_equal(SG_V4L1_LO(v), 0);
+	assert_int_equal(SG_V4L1_HI(v), 1);
+	key = 1 * 256 + 11;
+	ch = sg_compiled_lookup(c, SG_PMAP_V4L1, &key);
+	assert_non_null(ch);
+	assert_int_equal(ch->v[0], SG_V4L1_MISS);
+	ev_base(&e);
+	ev_in4(&e, "10.1.2.3", 80);
+	assert_int_equal(judge(p, c, &e, NULL), 0);
+	ev_in4(&e, "10.1.9.9", 80);
+	assert_int_equal(judge(p, c, &e, NULL), 1);
+	ev_in4(&e, "10.2.0.1", 80);
+	assert_int_equal(judge(p, c, &e, NULL), 2);
+	ev_in4(&e, "11.0.0.1", 53);
+	assert_int_equal(judge(p, c, &e, NULL), 3);
+	ev_in4(&e, "11.0.0.1", 80);
+	assert_int_equal(judge(p, c, &e, NULL), -1);
+	sg_compiled_free(c);
+	sg_policy_free(p);
+}
+
 static void test_exe(void **state)
 {
 	struct sg_policy *p = parse("{\"rules\":[{\"name\":\"a\",\"action\":\"deny\","
@@ -1274,7 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_differential), cmocka_unit_test(test_bench_policy),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_unresolved_cgroup),
 		cmocka_unit_test(test_apply),	     cmocka_unit_test(test_hook_differential),
-		cmocka_unit_test(test_hook_cases),
+		cmocka_unit_test(test_hook_cases),   cmocka_unit_test(test_v4_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
