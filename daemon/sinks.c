@@ -49,7 +49,13 @@ static int file_open(struct sink *s)
 	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (s->fd < 0)
 		return -errno;
-	s->size = fstat(s->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (fstat(s->fd, &st)) {
+		st.st_mode = 0;
+		st.st_size = 0;
+	}
+	/* A device or FIFO (file:/dev/null) is written, never renamed or truncated. */
+	s->regular = S_ISREG(st.st_mode);
+	s->size = (uint64_t)st.st_size;
 	return 0;
 }
 
@@ -161,7 +167,7 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 	while (len) {
 		size_t chunk = len;
 
-		if (s->rotate_size && s->size + len > s->rotate_size) {
+		if (s->regular && s->rotate_size && s->size + len > s->rotate_size) {
 			chunk = s->size < s->rotate_size
 					? lines_prefix(buf, len, s->rotate_size - s->size)
 					: 0;
@@ -179,7 +185,7 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 		err = write_all(s->fd, buf, chunk);
 		if (err) {
 			/* Never leave a partial line: cut the file back. */
-			if (ftruncate(s->fd, (off_t)s->size) == 0)
+			if (s->regular && ftruncate(s->fd, (off_t)s->size) == 0)
 				lseek(s->fd, 0, SEEK_END);
 			return err;
 		}

@@ -20,6 +20,7 @@ struct sink {
 	int fd;
 	uint64_t size; /* bytes in the current file */
 	uint64_t rotate_size; /* 0: never rotate */
+	bool regular; /* a regular file: only those are rotated and cut back */
 	unsigned int rotate_keep; /* rotated files kept: PATH.1 .. PATH.N */
 	uint64_t errors; /* failed writes */
 	uint64_t dropped; /* records not written */

@@ -6,6 +6,7 @@ the other sinks get everything, and a file never keeps a partial line."""
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
 
@@ -240,10 +241,34 @@ def test_closed_pipe(res, build, workdir):
     res.report(name, problems)
 
 
+def test_device(res, build, workdir):
+    """A device sink (our own node of /dev/null's driver) is never rotated away."""
+    name = "sink_device_not_rotated"
+    node = os.path.join(workdir, "null")
+    os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    d = SinkDaemon(build, ["-o", "file:" + node, "--rotate-size", "4096",
+                           "--stats-interval", "3600"])
+    reason = d.wait_ready()
+    if reason:
+        res.report(name, [reason])
+        return
+    burst(build, 200)
+    time.sleep(0.5)
+    rc = d.stop()
+    problems = [] if rc == 0 else [f"exit status {rc}: {d.stderr!r}"]
+    if not stat.S_ISCHR(os.stat(node).st_mode):
+        problems.append("the device node was replaced by a regular file")
+    if os.path.exists(node + ".1"):
+        problems.append("the device was rotated (null.1 exists)")
+    res.report(name, problems)
+
+
 def run_sink_tests(res, build, workdir):
-    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe):
+    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_device):
         name = "sink_" + test.__name__[len("test_"):]
         if name == "sink_reopen":
             name = "sink_reopen_sigusr1"
+        if name == "sink_device":
+            name = "sink_device_not_rotated"
         if res.wanted(name):
             test(res, build, workdir)
