@@ -22,6 +22,11 @@ uint64_t sg_clock_boot_now(void)
 	return (uint64_t)clock_ns(CLOCK_BOOTTIME);
 }
 
+uint64_t sg_clock_mono_ms(void)
+{
+	return (uint64_t)clock_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
 void sg_clock_sync(struct sg_clock *c)
 {
 	int64_t best = INT64_MAX, off = 0;

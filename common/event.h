@@ -44,6 +44,8 @@ void sg_clock_init(struct sg_clock *c);
 void sg_clock_sync(struct sg_clock *c);
 /* Current CLOCK_BOOTTIME in ns, for records not tied to an event. */
 uint64_t sg_clock_boot_now(void);
+/* CLOCK_MONOTONIC in ms, for timers and deadlines. */
+uint64_t sg_clock_mono_ms(void);
 
 /* What user space adds to a raw event; NULL members are written as null. */
 struct sg_enrich {

@@ -42,8 +42,8 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 }
 
 /*
- * Point every map of obj that the tracing object also has (the policy maps,
- * sg_denied, events) at the tracing object's map. Scratch maps stay private.
+ * Point the shared maps of obj (persist__shared_map: the policy maps,
+ * sg_denied, events) at the tracing object's. Scratch maps stay private.
  */
 static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
 {
@@ -54,7 +54,7 @@ static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
 	{
 		const char *name = bpf_map__name(m);
 
-		if (name[0] == '.' || !strcmp(name, "sg_pol_scratch"))
+		if (!persist__shared_map(name))
 			continue;
 		t = bpf_object__find_map_by_name(trace, name);
 		if (!t)

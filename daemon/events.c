@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -58,14 +57,6 @@ static void appended(struct pipeline *p, size_t start, int err)
 		pipeline__flush(p);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void emit_note(struct pipeline *p)
 {
 	p->note_pending = 0;
@@ -111,7 +102,7 @@ void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr)
 static uint64_t recursion_misses(struct pipeline *p)
 {
 	struct bpf_program *prog;
-	uint64_t now = mono_ms(), sum = 0;
+	uint64_t now = sg_clock_mono_ms(), sum = 0;
 
 	if (now - p->misses_checked_ms < 250)
 		return p->misses_seen;
@@ -208,7 +199,7 @@ int pipeline__drain(struct pipeline *p)
 {
 	int n = ring_buffer__consume(p->rb);
 
-	if (p->note_pending && mono_ms() >= p->note_deadline_ms)
+	if (p->note_pending && sg_clock_mono_ms() >= p->note_deadline_ms)
 		emit_note(p);
 	check_lost(p);
 	pipeline__flush(p);
@@ -237,7 +228,7 @@ void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 	p->note = *n;
 	if (delay_ms && strcmp(n->result, "loaded") == 0) {
 		p->note_pending = 1;
-		p->note_deadline_ms = mono_ms() + delay_ms;
+		p->note_deadline_ms = sg_clock_mono_ms() + delay_ms;
 		return;
 	}
 	emit_note(p);

@@ -285,14 +285,6 @@ static int make_timer(void)
 	return fd;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void log_errlist(enum log_level lvl, const struct sg_errlist *l)
 {
 	for (size_t i = 0; i < sg_errlist_count(l); i++)
@@ -404,7 +396,7 @@ static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *p
 static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
 {
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
-	uint64_t next_stats = o->stats_interval ? now_ms() + o->stats_interval * 1000 : 0;
+	uint64_t next_stats = o->stats_interval ? sg_clock_mono_ms() + o->stats_interval * 1000 : 0;
 	struct epoll_event evs[4];
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -468,7 +460,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 		err = pipeline__drain(p);
 		if (err && err != -EINTR)
 			log_warn("ring buffer: %s", strerror(-err));
-		if (next_stats && now_ms() >= next_stats) {
+		if (next_stats && sg_clock_mono_ms() >= next_stats) {
 			pipeline__stats(p);
 			next_stats += o->stats_interval * 1000;
 		}

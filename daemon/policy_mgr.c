@@ -2,11 +2,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "event.h"
 #include "mounts.h"
 #include "policy_mgr.h"
 
@@ -19,14 +19,6 @@ const char policy_mgr_default_json[] = "{\"name\":\"observe\",\"default\":\"allo
  * is rewritten only this long after it stopped being active.
  */
 #define SLOT_GRACE_MS 1000
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int resolve_cgroup(const char *path, uint64_t *id, void *ctx)
 {
@@ -222,7 +214,7 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 	err = prepare(m->path, m->cgroup2, slot, version, &p, &c, errs, warnings);
 	if (err)
 		return err;
-	now = now_ms();
+	now = sg_clock_mono_ms();
 	if (now < m->slot_free_ms[slot])
 		usleep((useconds_t)(m->slot_free_ms[slot] - now) * 1000);
 	/* The slot is inactive: clear what its previous policy left, write, switch. */
@@ -261,7 +253,7 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 	}
 	m->compiled[slot] = c;
 	if (m->slot >= 0)
-		m->slot_free_ms[m->slot] = now_ms() + SLOT_GRACE_MS;
+		m->slot_free_ms[m->slot] = sg_clock_mono_ms() + SLOT_GRACE_MS;
 	m->slot = slot;
 	m->version = version;
 	sg_policy_free(m->recent[version % POLICY_MGR_RECENT]);
