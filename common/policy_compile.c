@@ -375,6 +375,26 @@ bool sg_rule_hook_certain(const struct sg_policy_rule *r)
 	return !(r->keys & SG_HOOK_HIDDEN_KEYS);
 }
 
+bool sg_policy_hook_can_deny(const struct sg_policy *p)
+{
+	if (p->default_action == SG_VERDICT_DENY)
+		return true;
+	for (uint32_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].action == SG_VERDICT_DENY && sg_rule_hook_certain(&p->rules[i]))
+			return true;
+	return false;
+}
+
+bool sg_policy_can_deny(const struct sg_policy *p)
+{
+	if (p->default_action == SG_VERDICT_DENY)
+		return true;
+	for (uint32_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].action == SG_VERDICT_DENY)
+			return true;
+	return false;
+}
+
 static void cfg_bits(struct comp *k)
 {
 	const struct sg_policy *p = k->p;
@@ -404,7 +424,7 @@ static void cfg_bits(struct comp *k)
 	cfg->nrules = p->nrules;
 	cfg->nwords = (uint16_t)((p->nrules + 63) / 64);
 	cfg->default_verdict = (uint8_t)p->default_action;
-	cfg->hook_deny = p->default_action == SG_VERDICT_DENY;
+	cfg->hook_deny = sg_policy_hook_can_deny(p);
 	for (i = 0; i < p->nrules; i++) {
 		const struct sg_policy_rule *r = &p->rules[i];
 
@@ -417,8 +437,6 @@ static void cfg_bits(struct comp *k)
 		if (!sg_rule_hook_certain(r) &&
 		    (r->action == SG_VERDICT_DENY || r->action == SG_VERDICT_KILL))
 			bm_set(&cfg->hook_skip, i);
-		else if (r->action == SG_VERDICT_DENY)
-			cfg->hook_deny = 1;
 		for (d = 0; d < sizeof(dm) / sizeof(dm[0]); d++) {
 			if (r->keys & SG_MK_BIT(dm[d].mk))
 				cfg->dims |= (uint16_t)(1u << dm[d].dim);

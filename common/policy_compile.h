@@ -165,4 +165,14 @@ int sg_compiled_eval_hook(const struct sg_compiled *c, const struct sg_event *e,
  */
 bool sg_rule_hook_certain(const struct sg_policy_rule *r);
 
+/*
+ * Whether a cgroup hook can deny anything under p: default deny, or a deny
+ * rule the hook sees whole. When it cannot, the daemon leaves the hooks
+ * detached (a hook that can only let calls through costs every send).
+ */
+bool sg_policy_hook_can_deny(const struct sg_policy *p);
+
+/* Whether p can deny at all (any deny rule or default deny): the LSM hook's test. */
+bool sg_policy_can_deny(const struct sg_policy *p);
+
 #endif /* SG_POLICY_COMPILE_H */

@@ -154,9 +154,52 @@ static bool adopt_link(struct enforce *en, int h, const char *dir)
 	return false;
 }
 
+/* Attach (or adopt) the available cgroup hooks that are not attached yet. */
+static void attach_cgroup(struct enforce *en)
+{
+	for (int h = 0; h < ENF_NHOOKS; h++) {
+		if (en->links[h] || !en->avail[h])
+			continue;
+		if (adopt_link(en, h, en->cg_dir))
+			continue;
+		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), en->cg_fd);
+		if (!en->links[h]) {
+			en->hook_err[h] = -errno;
+			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
+			continue;
+		}
+		en->hook_err[h] = 0;
+		if (en->persist) {
+			char pin[PATH_MAX];
+
+			persist__link_path(pin, sizeof(pin), hook_names[h]);
+			if (bpf_link__pin(en->links[h], pin))
+				log_warn("cannot pin %s: %s: it will not outlive the daemon", pin,
+					 strerror(errno));
+		}
+	}
+}
+
+/* Detach the cgroup hooks, pinned ones included (the programs stay loaded). */
+static void detach_cgroup(struct enforce *en)
+{
+	for (int h = 0; h < ENF_NHOOKS; h++) {
+		if (!en->links[h])
+			continue;
+		bpf_link__unpin(en->links[h]); /* -EINVAL when not pinned */
+		bpf_link__destroy(en->links[h]);
+		en->links[h] = NULL;
+	}
+}
+
+/*
+ * Load the cgroup programs and probe which hooks this kernel attaches, by
+ * attaching them (enforce__apply detaches them again while the policy cannot
+ * deny): those are avail[]; a hook the kernel refused is not tried again.
+ */
 static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
 {
-	int h, fd, err, unix_err = 0;
+	int h, err, unix_err = 0;
 
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->hook_err[h] = -ENOENT;
@@ -174,8 +217,8 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			en->hook_err[h] = err;
 		return;
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	en->cg_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (en->cg_fd < 0) {
 		err = -errno;
 		log_err("cgroup enforcement unavailable: cannot open cgroup %s: %s", dir,
 			strerror(-err));
@@ -183,30 +226,16 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			en->hook_err[h] = err;
 		return;
 	}
+	snprintf(en->cg_dir, sizeof(en->cg_dir), "%s", dir);
 	for (h = 0; h < ENF_NHOOKS; h++) {
-		if (unix_err && (h == ENF_CONNECT_UNIX || h == ENF_SENDMSG_UNIX)) {
-			en->hook_err[h] = unix_err;
-			continue;
-		}
-		if (adopt_link(en, h, dir))
-			continue;
-		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), fd);
-		if (!en->links[h]) {
-			en->hook_err[h] = -errno;
-			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
-			continue;
-		}
-		en->hook_err[h] = 0;
-		if (en->persist) {
-			char pin[PATH_MAX];
+		bool is_unix = h == ENF_CONNECT_UNIX || h == ENF_SENDMSG_UNIX;
 
-			persist__link_path(pin, sizeof(pin), hook_names[h]);
-			if (bpf_link__pin(en->links[h], pin))
-				log_warn("cannot pin %s: %s: it will not outlive the daemon", pin,
-					 strerror(errno));
-		}
+		en->avail[h] = !(unix_err && is_unix);
+		en->hook_err[h] = en->avail[h] ? 0 : unix_err;
 	}
-	close(fd);
+	attach_cgroup(en);
+	for (h = 0; h < ENF_NHOOKS; h++)
+		en->avail[h] = en->links[h] != NULL;
 	if (unix_err)
 		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable on this kernel (%s): "
 			 "unix destinations are observe-only without BPF-LSM",
@@ -247,43 +276,92 @@ out:
 			 strerror(-en->lsm_err));
 }
 
+static bool hooks_available(const struct enforce *en)
+{
+	for (int h = 0; h < ENF_NHOOKS; h++)
+		if (en->avail[h])
+			return true;
+	return false;
+}
+
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
 		   const char *label)
 {
 	libbpf_print_fn_t old;
-	char buf[256];
-	size_t n = 0;
-	int h;
 
 	if (!en || !trace || !cgroup_dir)
 		return -EINVAL;
 	en->cgroup = label ? label : cgroup_dir;
+	en->cg_fd = -1;
 	/* Probes are expected to fail on some kernels: keep libbpf's log of them out. */
 	old = libbpf_set_print(quiet_print);
 	start_lsm(en, trace);
 	start_cgroup(en, trace, cgroup_dir);
 	libbpf_set_print(old);
-
-	buf[0] = '\0';
-	for (h = 0; h < ENF_NHOOKS; h++) {
-		if (en->links[h])
-			n += (size_t)snprintf(buf + n, n < sizeof(buf) ? sizeof(buf) - n : 0,
-					      "%s%s", n ? " " : "", hook_names[h]);
-	}
-	if (buf[0])
-		log_info("enforcing: cgroup hooks %s on cgroup %s%s%s", buf, en->cgroup,
-			 en->lsm ? "; BPF-LSM socket_sendmsg" : "",
-			 en->adopted ? " (adopted from an earlier --persist run)" : "");
-	else if (en->lsm)
-		log_info("enforcing: BPF-LSM socket_sendmsg");
-	else
+	en->started = true;
+	if (!en->lsm && !hooks_available(en))
 		log_warn("no enforcement mechanism available: every deny is observe-only");
 	return 0;
 }
 
+/* "connect4 sendmsg4 ..." of the hooks attached, into buf. */
+static void attached_names(const struct enforce *en, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int h = 0; h < ENF_NHOOKS; h++)
+		if (en->links[h])
+			n += (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? " " : "",
+					      hook_names[h]);
+}
+
+void enforce__apply(struct enforce *en, const struct sg_policy *p)
+{
+	bool need_cg, need_lsm, had_cg = false, had_lsm;
+	char buf[256];
+	int h;
+
+	if (!en || !p || !en->started || en->off)
+		return;
+	need_cg = sg_policy_hook_can_deny(p);
+	need_lsm = sg_policy_can_deny(p);
+	for (h = 0; h < ENF_NHOOKS; h++)
+		had_cg |= en->links[h] != NULL;
+	had_lsm = en->lsm_link != NULL;
+	if (need_cg && !had_cg && en->cg)
+		attach_cgroup(en);
+	if (!need_cg && had_cg)
+		detach_cgroup(en);
+	if (need_lsm && !had_lsm && en->lsm) {
+		en->lsm_link = bpf_program__attach_lsm(en->lsm->progs.sg_lsm_sendmsg);
+		if (!en->lsm_link)
+			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
+	}
+	if (!need_lsm && had_lsm) {
+		bpf_link__destroy(en->lsm_link);
+		en->lsm_link = NULL;
+	}
+	attached_names(en, buf, sizeof(buf));
+	if ((buf[0] || en->lsm_link) &&
+	    (!en->applied || (buf[0] && !had_cg) || (en->lsm_link && !had_lsm)))
+		log_info("enforcing: %s%s%s%s%s", buf[0] ? "cgroup hooks " : "", buf,
+			 buf[0] ? " on cgroup " : "", buf[0] ? en->cgroup : "",
+			 en->lsm_link ? (buf[0] ? "; BPF-LSM socket_sendmsg" : "BPF-LSM socket_sendmsg")
+				      : "");
+	else if (!buf[0] && !en->lsm_link && (!en->applied || had_cg || had_lsm))
+		log_info("enforcement hooks not attached: policy %s version %u cannot deny "
+			 "(sends pay no hook until a policy can)",
+			 p->name[0] ? p->name : "-", p->version);
+	if (en->adopted && !en->applied)
+		log_info("cgroup hooks adopted from an earlier --persist run");
+	en->applied = true;
+}
+
+/* Both hooks of a family available (attached while the policy can deny). */
 static bool hooks_pair(const struct enforce *en, int connect, int sendmsg)
 {
-	return en->links[connect] && en->links[sendmsg];
+	return en->avail[connect] && en->avail[sendmsg];
 }
 
 #define FAM_INET  (1ull << 2)
@@ -306,7 +384,7 @@ static void deny_coverage(const struct enforce *en, const struct sg_policy *p, u
 		snprintf(buf, len, "observe-only (--no-enforce)");
 		return;
 	}
-	if (en->lsm) {
+	if (en->lsm && en->lsm_link) {
 		snprintf(buf, len, "lsm (every send)");
 		return;
 	}
@@ -414,6 +492,9 @@ void enforce__stop(struct enforce *en)
 	if (!en)
 		return;
 	enforce__detach(en);
+	if (en->started && en->cg_fd >= 0)
+		close(en->cg_fd);
+	en->cg_fd = -1;
 	enforce_bpf__destroy(en->cg);
 	en->cg = NULL;
 	lsm_bpf__destroy(en->lsm);

@@ -7,6 +7,7 @@
 #ifndef SG_ENFORCE_H
 #define SG_ENFORCE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <linux/types.h>
 
@@ -32,6 +33,9 @@ struct enforce {
 	struct enforce_bpf *cg;
 	struct lsm_bpf *lsm;
 	struct bpf_link *links[ENF_NHOOKS]; /* NULL: not attached */
+	bool avail[ENF_NHOOKS]; /* the kernel attached it when probed */
+	int cg_fd; /* the cgroup the hooks attach to (valid once started) */
+	char cg_dir[PATH_MAX];
 	struct bpf_link *lsm_link;
 	int hook_err[ENF_NHOOKS]; /* why a hook is not attached (-errno) */
 	int lsm_err; /* why BPF-LSM is not in use (-errno), 0 when it is */
@@ -39,18 +43,29 @@ struct enforce {
 	bool off; /* --no-enforce: nothing loaded, every deny observe-only */
 	bool persist; /* --persist: pin the links (they outlive the daemon) */
 	int adopted; /* links taken over from an earlier --persist run */
+	bool started; /* enforce__start ran */
+	bool applied; /* enforce__apply ran once */
 };
 
 /*
  * Load the enforcement programs on the tracing object's policy maps, sg_denied
  * and ring buffer (call once a policy is in force: they judge from the first
- * call on), attach the cgroup hooks to cgroup_dir (an absolute path of a
- * cgroup v2 directory; label names it in the log) and the LSM program.
+ * call on), probe the cgroup hooks on cgroup_dir (an absolute path of a
+ * cgroup v2 directory; label names it in the log) and the LSM program by
+ * attaching them; enforce__apply then keeps what the policy needs.
  * Whatever the kernel refuses is logged once and left out; returns 0 even
  * then, -errno only for bad arguments or no memory.
  */
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
 		   const char *label);
+/*
+ * Attach the hooks while p can deny (sg_policy_hook_can_deny: the cgroup
+ * hooks; sg_policy_can_deny: BPF-LSM), detach them while it cannot (with
+ * --persist, their pins too): a hook that can only let calls through would
+ * cost every send. Call after enforce__start with the first policy, before a
+ * reload switches to a policy that can deny, and after every reload.
+ */
+void enforce__apply(struct enforce *en, const struct sg_policy *p);
 /* Log, for every rule of p and for its default, what enforces it here. */
 void enforce__report(const struct enforce *en, const struct sg_policy *p);
 /* The hooks' count of connect events the ring buffer had no room for, or NULL. */

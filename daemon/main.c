@@ -21,6 +21,7 @@
 
 #include "trace.skel.h"
 #include "enforce.h"
+#include "policy_compile.h"
 #include "events.h"
 #include "loader.h"
 #include "log.h"
@@ -363,8 +364,16 @@ static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct o
 /* Enforcement hooks (enforce.c); zero when none are loaded. */
 static struct enforce enforcer;
 
+/* A reload to a policy that can deny: the hooks attach before the switch. */
+static void hooks_before_switch(const struct sg_policy *next, void *ctx)
+{
+	(void)ctx;
+	if (sg_policy_hook_can_deny(next) || sg_policy_can_deny(next))
+		enforce__apply(&enforcer, next);
+}
+
 /* Attach the enforcement hooks (the policy maps must be complete) and report. */
-static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *pm,
+static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm,
 			      struct pipeline *p, const struct options *o, const char *cg2)
 {
 	char dir[PATH_MAX];
@@ -389,6 +398,8 @@ static void start_enforcement(struct trace_bpf *skel, const struct policy_mgr *p
 	enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup : "/");
 	if (enforce__lost_counter(&enforcer))
 		pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer));
+	enforce__apply(&enforcer, policy_mgr__current(pm));
+	pm->before_switch = hooks_before_switch;
 	enforce__report(&enforcer, policy_mgr__current(pm));
 }
 
@@ -437,7 +448,10 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 				case SIGHUP:
 					/* Events judged so far go out before the new version's. */
 					pipeline__drain(p);
-					if (!load_policy(pm, p, o, 1000))
+					err = load_policy(pm, p, o, 1000);
+					/* Detach what the policy in force cannot use. */
+					enforce__apply(&enforcer, policy_mgr__current(pm));
+					if (!err)
 						enforce__report(&enforcer, policy_mgr__current(pm));
 					break;
 				case SIGUSR2:

@@ -36,6 +36,13 @@ struct policy_mgr {
 	uint64_t default_hits;
 	const char **names; /* rule names of the policy in force, for stats */
 	bool adopted; /* the maps hold a policy of an earlier (--persist) run */
+	/*
+	 * Called with the next policy, its maps written, just before the
+	 * programs switch to it (the enforcement hooks attach there when it can
+	 * deny, so that it is enforced from its first judged send).
+	 */
+	void (*before_switch)(const struct sg_policy *next, void *ctx);
+	void *before_switch_ctx;
 };
 
 /* Parse, resolve and compile path (NULL: the default) without touching BPF: -n. */

@@ -44,6 +44,7 @@ P_FREE = BASE + 8  # no rule
 P_RELOAD_A = BASE + 9
 P_RELOAD_B = BASE + 10
 P_EXE = BASE + 11
+P_FOLLOW = BASE + 12
 
 CHILD = r"""
 import ctypes, errno, os, socket, sys
@@ -774,6 +775,92 @@ def test_default_deny_host(build, res):
     res.report("default-deny-host", problems)
 
 
+def sendguard_hooks():
+    """Names of the sendguard cgroup programs attached to the cgroup v2 root (bpftool)."""
+    out = subprocess.run(["bpftool", "cgroup", "show", cgroup2_mount()],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        raise RuntimeError("bpftool cgroup show: " + out.stderr.strip())
+    # Lines: ID  AttachType  AttachFlags  Name
+    return sorted(w for line in out.stdout.splitlines() for w in line.split()
+                  if w.startswith("sg_"))
+
+
+def test_hooks_follow_policy(build, res):
+    """The cgroup hooks are attached only while the policy in force can deny.
+
+    Observe policy: none attached. Reload to a deny rule: attached before the switch, the
+    send is denied. Reload to a policy whose only deny rule uses a key the hooks cannot see
+    (flags): detached again. Back to allow-only: still none, and the send goes through."""
+    if not res.wanted("hooks-follow-policy"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    allow = {"name": "allow-only", "default": "allow",
+             "rules": [{"name": "audit-it", "action": "audit",
+                        "match": {"dst": ["127.0.0.1:%d" % P_FOLLOW]}}]}
+    deny = {"name": "deny-it", "default": "allow",
+            "rules": [{"name": "deny-follow", "action": "deny",
+                       "match": {"dst": ["127.0.0.1:%d" % P_FOLLOW]}}]}
+    flags_only = {"name": "flags-only", "default": "allow",
+                  "rules": [{"name": "deny-oob", "action": "deny",
+                             "match": {"flags_any": ["MSG_OOB"]}}]}
+    d = Daemon(build, tmp, allow)
+    why = d.start()
+    problems = []
+    if why:
+        res.report("hooks-follow-policy", [why])
+        return
+    seen = []
+    try:
+        def step(policy, version):
+            mark = len(d.log)
+            d.write_policy(policy)
+            d.proc.send_signal(signal.SIGHUP)
+            if not d.wait_log("version %d in force" % version, 10, mark):
+                problems.append("reload to %s not logged" % policy["name"])
+            time.sleep(0.2)
+
+        seen.append(("allow-only", sendguard_hooks(),
+                     try_send(socket.AF_INET, ("127.0.0.1", P_FOLLOW))))
+        step(deny, 2)
+        seen.append(("deny-it", sendguard_hooks(),
+                     try_send(socket.AF_INET, ("127.0.0.1", P_FOLLOW))))
+        step(flags_only, 3)
+        seen.append(("flags-only", sendguard_hooks(),
+                     try_send(socket.AF_INET, ("127.0.0.1", P_FOLLOW))))
+        step(allow, 4)
+        seen.append(("allow-only again", sendguard_hooks(),
+                     try_send(socket.AF_INET, ("127.0.0.1", P_FOLLOW))))
+    except RuntimeError as e:
+        problems.append(str(e))
+    finally:
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    want = {"allow-only": (False, "ok"), "deny-it": (True, "EPERM"),
+            "flags-only": (False, "ok"), "allow-only again": (False, "ok")}
+    for name, hooks, result in seen:
+        attached, outcome = want[name]
+        if bool(hooks) != attached:
+            problems.append("policy %s: sendguard cgroup programs attached: %s (want %s)" %
+                            (name, hooks or "none", "some" if attached else "none"))
+        if attached and "sg_sendmsg4" not in hooks:
+            problems.append("policy %s: sg_sendmsg4 not among %s" % (name, hooks))
+        if result != outcome:
+            problems.append("policy %s: send %s, want %s" % (name, result, outcome))
+    if len(seen) != 4:
+        problems.append("only %d of 4 steps ran" % len(seen))
+    evs = find(events, os.getpid(), dst_port(P_FOLLOW))
+    if len(evs) == 4:
+        expect_event(problems, "denied send", evs[1:2], False, "deny", "cgroup", "deny-follow")
+        expect_event(problems, "flags-only send", evs[2:3], True, "allow", None, None)
+    else:
+        problems.append("want 4 events to port %d, got %d" % (P_FOLLOW, len(evs)))
+    if not any("enforcement hooks not attached: policy allow-only version 1 cannot deny" in l
+               for l in d.log):
+        problems.append("the log does not say the hooks are not attached")
+    res.report("hooks-follow-policy", problems)
+
+
 def test_lsm(build, res):
     """The BPF-LSM program: used where the kernel has it, else reported unavailable."""
     if not res.wanted("lsm"):
@@ -844,8 +931,8 @@ def main():
         print("0 passed, 1 failed")
         return 1
     build = os.path.abspath(a.build)
-    for t in (test_main, test_reload, test_default_deny_cgroup, test_default_deny_host,
-              test_lsm, test_no_enforce):
+    for t in (test_main, test_reload, test_hooks_follow_policy, test_default_deny_cgroup,
+              test_default_deny_host, test_lsm, test_no_enforce):
         t(build, res)
     print("%d passed, %d failed" % (res.passed, res.failed))
     return 1 if res.failed else 0

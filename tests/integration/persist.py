@@ -282,6 +282,38 @@ def main():
             p.append(f"{results.count(1)} sends failed with EPERM, "
                      f"{sum(1 for r in evs if r['errno'] == 'EPERM')} events say so")
         run.report("enforce_reload_under_traffic", p)
+
+        # 6. A --persist daemon whose policy cannot deny adopts the pinned hooks of an
+        # earlier run and detaches them (pins included): nothing runs per send.
+        p = []
+        policy(pa, "persist-a", PORT_A)
+        d = Daemon(build, work, "four", ["--persist", "-p", pa])
+        if not d.ready():
+            run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
+            return 1
+        d.stop()
+        if hook_counts() != {h: 1 for h in HOOKS}:
+            p.append(f"hooks after a --persist run with a deny rule: {hook_counts()}")
+        with open(pb, "w") as f:
+            json.dump({"name": "allow-only", "default": "allow", "rules": []}, f)
+        d = Daemon(build, work, "five", ["--persist", "-p", pb])
+        if not d.ready():
+            run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
+            return 1
+        counts = hook_counts()
+        if any(counts.values()):
+            p.append(f"hooks attached under a policy that cannot deny: {counts}")
+        _, err = send(PORT_A)
+        if err is not None:
+            p.append(f"send to {PORT_A} (no longer denied): {err}")
+        d.stop()
+        left = [n for n in (os.listdir(PIN_DIR) if os.path.exists(PIN_DIR) else [])
+                if n.startswith("link_")]
+        if left:
+            p.append(f"link pins left: {left}")
+        if any(hook_counts().values()):
+            p.append(f"hooks attached after exit: {hook_counts()}")
+        run.report("persist_no_deny_detaches", p)
     finally:
         if os.path.exists(PIN_DIR):
             shutil.rmtree(PIN_DIR, ignore_errors=True)

@@ -1312,9 +1312,46 @@ static void test_apply(void **state)
 	sg_policy_free(p);
 }
 
+/* Which policies need the enforcement hooks attached (daemon/enforce.c). */
+static void test_can_deny(void **state)
+{
+	static const struct {
+		const char *json;
+		bool hook, any;
+	} cases[] = {
+		{ "{\"name\":\"o\",\"default\":\"allow\",\"rules\":[]}", false, false },
+		{ "{\"name\":\"d\",\"default\":\"deny\",\"rules\":[]}", true, true },
+		{ "{\"name\":\"k\",\"default\":\"kill\",\"rules\":[]}", false, false },
+		{ "{\"name\":\"a\",\"default\":\"allow\",\"rules\":[{\"name\":\"x\","
+		  "\"action\":\"audit\",\"match\":{\"dst\":[\"10.0.0.0/8\"]}},{\"name\":\"y\","
+		  "\"action\":\"kill\",\"match\":{\"port\":[25]}}]}",
+		  false, false },
+		{ "{\"name\":\"c\",\"default\":\"allow\",\"rules\":[{\"name\":\"x\","
+		  "\"action\":\"audit\",\"match\":{\"dst\":[\"10.0.0.0/8\"]}},{\"name\":\"y\","
+		  "\"action\":\"deny\",\"match\":{\"port\":[25]}}]}",
+		  true, true },
+		/* A deny rule on a key the cgroup hooks cannot see: only BPF-LSM can enforce it. */
+		{ "{\"name\":\"f\",\"default\":\"allow\",\"rules\":[{\"name\":\"y\","
+		  "\"action\":\"deny\",\"match\":{\"flags_any\":[\"MSG_OOB\"]}}]}",
+		  false, true },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sg_policy *p = parse(cases[i].json);
+
+		if (sg_policy_hook_can_deny(p) != cases[i].hook ||
+		    sg_policy_can_deny(p) != cases[i].any)
+			fail_msg("case %zu (%s): hook %d any %d", i, cases[i].json,
+				 sg_policy_hook_can_deny(p), sg_policy_can_deny(p));
+		sg_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_can_deny),
 		cmocka_unit_test(test_dimensions),   cmocka_unit_test(test_exe),
 		cmocka_unit_test(test_differential), cmocka_unit_test(test_bench_policy),
 		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_unresolved_cgroup),
