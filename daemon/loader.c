@@ -54,7 +54,7 @@ static const char *hint(int err)
 int loader__load(struct trace_bpf **out, struct loader_opts *o)
 {
 	struct trace_bpf *skel;
-	int err;
+	int err, ncpus;
 
 	*out = NULL;
 	verbose = o->verbose;
@@ -85,7 +85,9 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 	if (err < 0)
 		goto fail;
 	o->adopted = err > 0;
-	skel->rodata->wakeup_bytes = o->ringbuf_size / 8;
+	/* Every CPU wakes the consumer each 1/8 of the ring it writes. */
+	ncpus = libbpf_num_possible_cpus();
+	skel->rodata->wakeup_bytes = o->ringbuf_size / 8 / (ncpus > 0 ? (unsigned)ncpus : 1);
 	err = trace_bpf__load(skel);
 	if (err) {
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
