@@ -57,7 +57,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUTPUT)/tests/%,$(TEST_HELPER_SRCS))
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 PROGS := $(OUTPUT)/sendguardd $(if $(CLI_SRCS),$(OUTPUT)/sendguard)
@@ -124,6 +124,17 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
+# bench/floor.bpf.c: the empty program of the benchmark's "floor" scenario.
+$(OUTPUT)/bench/%.bpf.o: bench/%.bpf.c $(VMLINUX_H) | $(OUTPUT)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/bench/%.skel.h: $(OUTPUT)/bench/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
 # --- user space ------------------------------------------------------------
 
 $(OUTPUT)/common/%.o: common/%.c $(COMMON_HDRS) | $(OUTPUT)/common
@@ -157,6 +168,8 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUT
 $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
+
+$(OUTPUT)/bench/floor: $(OUTPUT)/bench/floor.skel.h
 
 $(OUTPUT)/bench/%: bench/%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)

@@ -27,6 +27,12 @@ after the benchmark started is still present (bpftool) and that no other sendgua
 and warn otherwise. A side benefit: every traced run's events are checked one by one
 (0 lost, one send event per sendloop send).
 
+Floors. "floor" and "floor-hook" run the same pairs against build/bench/floor, a program
+that does nothing, attached where sendguard attaches (syscalls:sys_exit_sendto; cgroup
+sendmsg4). Their figure is what any program there costs a send on this machine before it
+does any work: the part of a target that no implementation can go below. The tracing and
+enforce scenarios print their own figure minus the floor next to it.
+
 Each scenario is a function registered in SCENARIOS; it records targets with ctx.target().
 Benchmarks report, they do not gate: the exit status is 0 unless something crashed (the
 daemon would not start or died, sendloop failed). The last line is `N passed, N failed`
@@ -315,6 +321,52 @@ class Daemon:
                         pass
 
 
+def cgroup2_mount():
+    """Where cgroup v2 is mounted (/proc/self/mountinfo), or None."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            if post.startswith("cgroup2 "):
+                return pre.split()[4]
+    return None
+
+
+class Floor:
+    """build/bench/floor: one empty program (ARGS say which), attached for one run."""
+
+    def __init__(self, ctx, args, label):
+        self.ctx = ctx
+        self.args = args
+        self.label = label
+        self.path = os.path.join(ctx.build, "bench", "floor")
+
+    def run(self, connected=False):
+        ctx = self.ctx
+        proc = subprocess.Popen([self.path] + self.args, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stderr.readline()
+            if "ready" not in line:
+                proc.wait(10)
+                raise BenchError(f"{self.path} did not attach: {line.strip()} "
+                                 f"{proc.stderr.read().strip()}")
+            ctx.our_pids.add(proc.pid)
+            res = run_sendloop(ctx, connected)
+            proc.send_signal(signal.SIGTERM)
+            out = proc.communicate(timeout=30)[1]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            ctx.our_pids.discard(proc.pid)
+        m = re.search(r"runs (\d+)", out)
+        runs = int(m.group(1)) if m else 0
+        if runs < res["iterations"]:
+            raise BenchError(f"the empty program ran {runs} times for {res['iterations']} "
+                             "sends: it was not in the path")
+        return {"loop": res}
+
+
 def output_files(path):
     """PATH and its rotated predecessors PATH.1, PATH.2, ..., oldest first."""
     rotated = []
@@ -470,6 +522,37 @@ def scenario_noise(ctx):
         "(a traced-vs-untraced difference below this is not resolvable)")
 
 
+def need_floor(ctx):
+    if not os.access(os.path.join(ctx.build, "bench", "floor"), os.X_OK):
+        raise BenchError("build/bench/floor not built (run make)")
+    if os.geteuid() != 0:
+        raise BenchError("the floor scenarios need root (sudo make bench)")
+
+
+def scenario_floor(ctx):
+    """An empty program on the tracer's tracepoint: the cost of being attached at all."""
+    need_floor(ctx)
+    med, _ = run_pairs(ctx, "floor: empty program on syscalls:sys_exit_sendto", Untraced(ctx),
+                       Floor(ctx, ["tracepoint"], "empty tracepoint"))
+    ctx.floor = med
+    log(f"floor: median {pct(med)}: what any tracer on this tracepoint costs a send here "
+        f"before doing any work; the tracing target ({OVERHEAD_TARGET * 100:.0f}%) leaves "
+        f"{pct(OVERHEAD_TARGET - med)} for capturing, judging and writing the event")
+
+
+def scenario_floor_hook(ctx):
+    """An empty cgroup sendmsg4 program: what any enforcement hook costs an allowed send."""
+    need_floor(ctx)
+    cg = cgroup2_mount()
+    if not cg:
+        raise Skip("no cgroup v2 mount")
+    med, _ = run_pairs(ctx, f"floor: empty cgroup sendmsg4 program on {cg}", Untraced(ctx),
+                       Floor(ctx, ["sendmsg4", cg], "empty sendmsg4"))
+    ctx.floor_hook = med
+    log(f"floor-hook: median {pct(med)}: what any sendmsg4 hook costs an unconnected UDP send "
+        f"here before doing any work (enforcement target {ENFORCE_TARGET * 100:.0f}%)")
+
+
 def scenario_tracing(ctx):
     """Tracing every send as JSON to a file: overhead <= 5%, 0 lost, RSS <= 32 MiB."""
     ctx.need_daemon()
@@ -479,6 +562,9 @@ def scenario_tracing(ctx):
     lost = summarize_events(ctx, "tracing", runs)
     log(f"tracing overhead: median {med * 100:.2f}% (target <= {OVERHEAD_TARGET * 100:.0f}%), "
         f"lost: {lost}")
+    if ctx.floor is not None:
+        log(f"   of which the floor (empty program, scenario floor): {pct(ctx.floor)}; "
+            f"sendguard's own work: {pct(med - ctx.floor)}")
     ctx.target("tracing overhead <= 5%", med <= OVERHEAD_TARGET, f"median {pct(med)}")
     rss = [r["rss_kib"] for r in runs if r["rss_kib"] is not None]
     hwm = [r["hwm_kib"] for r in runs if r["hwm_kib"] is not None]
@@ -597,6 +683,9 @@ def scenario_enforce(ctx):
              "enforcement was not active, the figure measures nothing")
     ctx.target("enforcement hooks <= 3% over tracing", active and med <= ENFORCE_TARGET,
                f"median {pct(med)}" + ("" if active else " (enforcement not active)"))
+    if ctx.floor_hook is not None:
+        log(f"   of which the floor (empty sendmsg4 program, scenario floor-hook): "
+            f"{pct(ctx.floor_hook)}; sendguard's own work: {pct(med - ctx.floor_hook)}")
 
 
 def scenario_encoder(ctx):
@@ -654,6 +743,8 @@ def parse_rate(out):
 
 # Order matters for the default run: tracing first (the headline figure).
 SCENARIOS = {
+    "floor": scenario_floor,
+    "floor-hook": scenario_floor_hook,
     "tracing": scenario_tracing,
     "encoder": scenario_encoder,
     "policy": scenario_policy,
@@ -661,7 +752,7 @@ SCENARIOS = {
     "connected": scenario_connected,
     "noise": scenario_noise,
 }
-DEFAULT = ["tracing", "encoder", "policy", "enforce"]
+DEFAULT = ["floor", "tracing", "encoder", "policy", "floor-hook", "enforce"]
 
 
 # --- driver --------------------------------------------------------------------------------
@@ -675,6 +766,8 @@ class Ctx:
         self.daemon = os.path.join(args.build, "sendguardd")
         self.targets = []
         self.our_pids = set()
+        self.floor = None  # scenario floor's median, when it ran
+        self.floor_hook = None  # scenario floor-hook's
         self._daemon_help = None
         self.tmpdir = tempfile.mkdtemp(prefix="sendguard-bench-")
         self.baseline_progs = bpf_prog_ids()

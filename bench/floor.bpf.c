@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The floors of the overhead benchmarks: programs that do nothing, attached
+ * where sendguard attaches. What one costs a send is what any program there
+ * pays before doing any work, so bench/run.py's "floor" scenarios measure how
+ * much of a target this machine leaves for the work itself:
+ *
+ * floor_sys_exit_sendto  syscalls:sys_exit_sendto, the tracer's tracepoint
+ *                        (the syscall slow path, the perf tracepoint glue,
+ *                        the BPF dispatch)
+ * floor_sendmsg4         cgroup sendmsg4, the enforcement hook unconnected
+ *                        UDP sends pass (the socket lock the kernel takes
+ *                        around it, the sockaddr copy, the dispatch)
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+__u64 runs = 0; /* not atomic: a sanity count, racy across CPUs */
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int floor_sys_exit_sendto(void *ctx)
+{
+	runs++;
+	return 0;
+}
+
+SEC("cgroup/sendmsg4")
+int floor_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	runs++;
+	return 1;
+}
