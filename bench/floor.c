@@ -45,9 +45,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	skel = floor_bpf__open();
-	if (!skel || bpf_program__set_autoload(hook ? skel->progs.floor_sys_exit_sendto
-						    : skel->progs.floor_sendmsg4,
-					       false) ||
+	if (!skel ||
+	    bpf_program__set_autoload(
+		    hook ? skel->progs.floor_sys_exit_sendto : skel->progs.floor_sendmsg4, false) ||
 	    floor_bpf__load(skel)) {
 		fprintf(stderr, "floor: cannot load the BPF program: %s\n", strerror(errno));
 		floor_bpf__destroy(skel);

@@ -154,8 +154,7 @@ struct {
 	__type(value, struct sg_last_known);
 } last_known SEC(".maps");
 
-static __always_inline bool sg_identity_known(struct sg_last_known *last,
-					      const struct sg_event *e)
+static __always_inline bool sg_identity_known(struct sg_last_known *last, const struct sg_event *e)
 {
 	struct sg_exe_id id = { .ino = e->exe_ino, .dev = e->exe_dev };
 

@@ -249,18 +249,13 @@ int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_
 	return 0;
 }
 
-int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
-		     struct sg_clock *clk)
+int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s)
 {
-	int err;
+	int err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
 
-	if (!b || !s || !clk)
-		return -EINVAL;
-	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
 	if (err)
 		return err;
-	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"stats\",\"events\":");
+	sg_json_put_lit(b, "\"events\":");
 	sg_json_put_u64(b, s->events);
 	sg_json_put_lit(b, ",\"lost\":");
 	sg_json_put_u64(b, s->lost);
@@ -286,6 +281,24 @@ int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const 
 		return err;
 	sg_json_put_lit(b, "},\"default\":");
 	sg_json_put_u64(b, s->default_hits);
+	return 0;
+}
+
+int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
+		     struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !s || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"stats\",");
+	err = sg_stats_members_to_json(b, s);
+	if (err)
+		return err;
 	sg_json_put_lit(b, "}\n");
 	return 0;
 }

@@ -75,6 +75,8 @@ static inline void sg_json_put_name(struct sg_outbuf *b, const char *s)
 /* --- checked -------------------------------------------------------------- */
 
 int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n);
+/* A string literal, checked. */
+#define sg_json_lit(b, lit) sg_json_raw((b), (lit), sizeof(lit) - 1)
 int sg_json_u64(struct sg_outbuf *b, uint64_t v);
 int sg_json_i64(struct sg_outbuf *b, int64_t v);
 int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n);

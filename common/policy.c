@@ -1652,6 +1652,10 @@ int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_p
 		goto oom;
 	if (c.nerr)
 		goto cleanup;
+	p->json = strdup(json_object_to_json_string_ext(
+		top, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!p->json)
+		goto oom;
 	*out = p;
 	p = NULL;
 	ret = 0;
@@ -1736,6 +1740,7 @@ void sg_policy_free(struct sg_policy *p)
 	for (i = 0; i < p->nrules; i++)
 		free_rule(&p->rules[i]);
 	free(p->rules);
+	free(p->json);
 	free(p);
 }
 

@@ -252,6 +252,7 @@ struct sg_policy {
 	struct sg_policy_rule *rules;
 	uint32_t nrules;
 	uint32_t ndst;
+	char *json; /* the policy as parsed, one line of JSON (sendguardd's policy_show) */
 };
 
 /*

@@ -347,8 +347,9 @@ void enforce__apply(struct enforce *en, const struct sg_policy *p)
 	    (!en->applied || (buf[0] && !had_cg) || (en->lsm_link && !had_lsm)))
 		log_info("enforcing: %s%s%s%s%s", buf[0] ? "cgroup hooks " : "", buf,
 			 buf[0] ? " on cgroup " : "", buf[0] ? en->cgroup : "",
-			 en->lsm_link ? (buf[0] ? "; BPF-LSM socket_sendmsg" : "BPF-LSM socket_sendmsg")
-				      : "");
+			 en->lsm_link
+				 ? (buf[0] ? "; BPF-LSM socket_sendmsg" : "BPF-LSM socket_sendmsg")
+				 : "");
 	else if (!buf[0] && !en->lsm_link && (!en->applied || had_cg || had_lsm))
 		log_info("enforcement hooks not attached: policy %s version %u cannot deny "
 			 "(sends pay no hook until a policy can)",
@@ -435,18 +436,18 @@ static void deny_coverage(const struct enforce *en, const struct sg_policy *p, u
 	}
 }
 
-void enforce__report(const struct enforce *en, const struct sg_policy *p)
+void enforce__coverage(const struct enforce *en, const struct sg_policy *p,
+		       void (*fn)(void *ctx, const char *rule, uint32_t action, const char *how),
+		       void *ctx)
 {
 	char buf[512];
-	uint32_t i;
+	uint32_t i, action;
 
-	if (!en || !p)
+	if (!en || !p || !fn)
 		return;
-	log_info("coverage of policy %s version %u:", p->name[0] ? p->name : "-", p->version);
-	for (i = 0; i < p->nrules; i++) {
-		const struct sg_policy_rule *r = &p->rules[i];
-
-		switch (r->action) {
+	for (i = 0; i <= p->nrules; i++) {
+		action = i < p->nrules ? p->rules[i].action : p->default_action;
+		switch (action) {
 		case SG_VERDICT_DENY:
 			deny_coverage(en, p, i, buf, sizeof(buf));
 			break;
@@ -457,20 +458,30 @@ void enforce__report(const struct enforce *en, const struct sg_policy *p)
 			snprintf(buf, sizeof(buf), "nothing to enforce");
 			break;
 		}
-		log_info("  rule %s (%s): %s", r->name, sg_verdict_name(r->action), buf);
+		fn(ctx, i < p->nrules ? p->rules[i].name : NULL, action, buf);
 	}
-	switch (p->default_action) {
-	case SG_VERDICT_DENY:
-		deny_coverage(en, p, p->nrules, buf, sizeof(buf));
-		break;
-	case SG_VERDICT_KILL:
-		snprintf(buf, sizeof(buf), "signal (SIGKILL after the send)");
-		break;
-	default:
-		snprintf(buf, sizeof(buf), "nothing to enforce");
-		break;
-	}
-	log_info("  default (%s): %s", sg_verdict_name(p->default_action), buf);
+}
+
+static void log_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
+{
+	(void)ctx;
+	if (rule)
+		log_info("  rule %s (%s): %s", rule, sg_verdict_name(action), how);
+	else
+		log_info("  default (%s): %s", sg_verdict_name(action), how);
+}
+
+void enforce__report(const struct enforce *en, const struct sg_policy *p)
+{
+	if (!en || !p)
+		return;
+	log_info("coverage of policy %s version %u:", p->name[0] ? p->name : "-", p->version);
+	enforce__coverage(en, p, log_coverage, NULL);
+}
+
+const char *enforce__hook_name(int h)
+{
+	return h >= 0 && h < ENF_NHOOKS ? hook_names[h] : NULL;
 }
 
 void enforce__detach(struct enforce *en)

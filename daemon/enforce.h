@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <linux/types.h>
 
 #include "policy.h"
@@ -66,6 +67,15 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
  * reload switches to a policy that can deny, and after every reload.
  */
 void enforce__apply(struct enforce *en, const struct sg_policy *p);
+/*
+ * For every rule of p, then for its default (rule NULL): what enforces it
+ * here, as text ("cgroup / (connect, ...)", "observe-only (...)", ...).
+ */
+void enforce__coverage(const struct enforce *en, const struct sg_policy *p,
+		       void (*fn)(void *ctx, const char *rule, uint32_t action, const char *how),
+		       void *ctx);
+/* "connect4", "sendmsg4", ... for an enum enforce_hook value; NULL out of range. */
+const char *enforce__hook_name(int h);
 /* Log, for every rule of p and for its default, what enforces it here. */
 void enforce__report(const struct enforce *en, const struct sg_policy *p);
 /* The hooks' count of connect events the ring buffer had no room for, or NULL. */

@@ -6,6 +6,7 @@
 
 #include "trace.skel.h"
 #include "cache.h"
+#include "control.h"
 #include "events.h"
 #include "log.h"
 #include "policy_mgr.h"
@@ -42,8 +43,12 @@ void pipeline__flush(struct pipeline *p)
 	p->out_records = 0;
 }
 
-/* After appending a record that started at offset start of the pending output. */
-static void appended(struct pipeline *p, size_t start, int err)
+/*
+ * After appending a record that started at offset start of the pending
+ * output: count it, give it to the control socket's subscribers (m says what
+ * it is), flush when enough is pending.
+ */
+static void appended(struct pipeline *p, size_t start, int err, const struct sg_rec_meta *m)
 {
 	if (err) {
 		/* Only -ENOMEM: drop the record, report it with the next lost record. */
@@ -53,15 +58,24 @@ static void appended(struct pipeline *p, size_t start, int err)
 		return;
 	}
 	p->out_records++;
+	if (p->ctl)
+		control__record(p->ctl, p->out.data + start, p->out.len - start, m);
 	if (p->out.len >= FLUSH_BYTES)
 		pipeline__flush(p);
 }
 
+static const struct sg_rec_meta meta_policy = { .type = SG_REC_POLICY };
+static const struct sg_rec_meta meta_lost = { .type = SG_REC_LOST };
+static const struct sg_rec_meta meta_stats = { .type = SG_REC_STATS };
+
 static void emit_note(struct pipeline *p)
 {
+	size_t start = p->out.len;
+
 	p->note_pending = 0;
-	appended(p, p->out.len,
-		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->note, &p->clk));
+	appended(p, start,
+		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->note, &p->clk),
+		 &meta_policy);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -69,6 +83,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct pipeline *p = ctx;
 	const struct sg_event *e = data;
 	struct sg_enrich x = { 0 };
+	struct sg_rec_meta m;
+	size_t start;
+	int err;
 
 	if (size < sizeof(*e)) {
 		p->malformed++;
@@ -84,7 +101,18 @@ static int handle_event(void *ctx, void *data, size_t size)
 	p->stats.events++;
 	if (e->verdict == SG_VERDICT_DENY)
 		p->stats.denied++;
-	appended(p, p->out.len, sg_event_to_json(&p->out, ++p->seq, e, &x, &p->clk));
+	start = p->out.len;
+	err = sg_event_to_json(&p->out, ++p->seq, e, &x, &p->clk);
+	if (p->ctl) {
+		m.type = e->syscall == SG_SYSCALL_CONNECT ? SG_REC_CONNECT : SG_REC_SEND;
+		m.syscall = e->syscall;
+		m.verdict = e->verdict;
+		m.pid = e->pid;
+		m.uid = e->uid;
+		memcpy(m.comm, e->comm, sizeof(m.comm) - 1);
+		m.comm[sizeof(m.comm) - 1] = '\0';
+	}
+	appended(p, start, err, &m);
 	return 0;
 }
 
@@ -123,6 +151,7 @@ static uint64_t recursion_misses(struct pipeline *p)
 static void check_lost(struct pipeline *p)
 {
 	uint64_t now = 0, misses = recursion_misses(p), count;
+	size_t start;
 
 	for (int i = 0; i < p->nlost_ctr; i++)
 		now += __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
@@ -133,8 +162,9 @@ static void check_lost(struct pipeline *p)
 	p->lost_seen = now;
 	p->misses_seen = misses;
 	p->user_lost = 0;
-	appended(p, p->out.len,
-		 sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk));
+	start = p->out.len;
+	appended(p, start, sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk),
+		 &meta_lost);
 }
 
 /* Tell the kernel side which senders are known, so their sends do not force a wakeup. */
@@ -206,7 +236,8 @@ int pipeline__drain(struct pipeline *p)
 	return n < 0 ? n : 0;
 }
 
-void pipeline__stats(struct pipeline *p)
+/* The current counters, rule hits included, in p->stats. */
+void pipeline__update_stats(struct pipeline *p)
 {
 	const struct sg_policy *pol = policy_mgr__current(p->pm);
 
@@ -214,8 +245,17 @@ void pipeline__stats(struct pipeline *p)
 	p->stats.rule_hits = p->pm->hits;
 	p->stats.nrules = pol && p->pm->hits ? pol->nrules : 0;
 	p->stats.default_hits = p->pm->default_hits;
-	appended(p, p->out.len,
-		 sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk));
+}
+
+void pipeline__stats(struct pipeline *p)
+{
+	size_t start;
+
+	pipeline__update_stats(p);
+	start = p->out.len;
+	appended(p, start,
+		 sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk),
+		 &meta_stats);
 	pipeline__flush(p);
 }
 

@@ -16,12 +16,14 @@ struct trace_bpf;
 struct ring_buffer;
 struct proc_cache;
 struct policy_mgr;
+struct control;
 
 struct pipeline {
 	struct trace_bpf *skel;
 	struct ring_buffer *rb;
 	struct proc_cache *cache;
 	struct policy_mgr *pm; /* names the rules of judged events */
+	struct control *ctl; /* the control socket: backlog and subscribers; NULL: none */
 	struct sg_clock clk;
 	struct sg_outbuf out; /* pending JSON lines, flushed in batches */
 	unsigned int out_records;
@@ -52,6 +54,8 @@ void pipeline__free(struct pipeline *p);
 int pipeline__epoll_fd(const struct pipeline *p);
 /* Drain everything queued in the ring buffer, report losses, write to sinks. */
 int pipeline__drain(struct pipeline *p);
+/* Bring p->stats up to date (rule hits of the policy in force). */
+void pipeline__update_stats(struct pipeline *p);
 /* Append a stats record and flush. */
 void pipeline__stats(struct pipeline *p);
 /*

@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include "trace.skel.h"
+#include "clock.h"
+#include "json.h"
+#include "control.h"
 #include "enforce.h"
 #include "policy_compile.h"
 #include "events.h"
@@ -46,6 +49,7 @@ struct options {
 	uint64_t rotate_keep;
 	const char *policy; /* -p FILE; NULL: the embedded default */
 	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
+	const char *control; /* --control PATH; NULL: none */
 	int check;
 	int no_enforce; /* --no-enforce */
 	int persist; /* --persist */
@@ -61,6 +65,7 @@ enum {
 	OPT_CGROUP,
 	OPT_NO_ENFORCE,
 	OPT_PERSIST,
+	OPT_CONTROL,
 };
 
 static const struct option long_opts[] = {
@@ -74,6 +79,7 @@ static const struct option long_opts[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
 	{ "persist", no_argument, NULL, OPT_PERSIST },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -105,6 +111,9 @@ static void usage(FILE *f)
 		"      --persist             keep the hooks and the policy in force after exit,\n"
 		"                            pinned under " SG_PIN_DIR "; a restarted daemon\n"
 		"                            adopts them\n"
+		"      --control PATH        control socket (docs/control.md; default\n"
+		"                            " SG_CONTROL_DEFAULT ";\n"
+		"                            'none': no socket)\n"
 		"  -f, --foreground          stay in the foreground, log to stderr\n"
 		"  -v, --verbose             more log output (-vv: libbpf debug log)\n"
 		"  -h, --help                this help\n"
@@ -149,6 +158,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->stats_interval = 60;
 	o->rotate_size = 100u << 20;
 	o->rotate_keep = 5;
+	o->control = SG_CONTROL_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -200,6 +210,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PERSIST:
 			o->persist = 1;
+			break;
+		case OPT_CONTROL:
+			if (!strcmp(optarg, "none")) {
+				o->control = NULL;
+				break;
+			}
+			if (optarg[0] != '/')
+				return usage_error(
+					"--control %s: must be an absolute path or 'none'", optarg);
+			o->control = optarg;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -324,7 +344,7 @@ static int check_policy(const struct options *o, const char *cgroup2)
  * the "loaded" record of a reload waits for that (see pipeline__policy_note).
  */
 static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct options *o,
-		       unsigned int delay_ms)
+		       unsigned int delay_ms, struct sg_errlist *errs_out)
 {
 	struct sg_errlist errs = { 0 }, warnings = { 0 };
 	const struct sg_policy *cur;
@@ -335,6 +355,10 @@ static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct o
 	cur = policy_mgr__current(pm);
 	if (err) {
 		log_errlist(LOG_LVL_ERR, &errs);
+		for (size_t i = 0; errs_out && i < sg_errlist_count(&errs); i++)
+			sg_errlist_add(errs_out, "%s", sg_errlist_get(&errs, i));
+		if (errs_out && !sg_errlist_count(&errs))
+			sg_errlist_add(errs_out, "%s", strerror(-err));
 		if (cur)
 			log_err("%s: policy refused; %s version %u stays in force",
 				policy_source(o), cur->name, cur->version);
@@ -373,8 +397,8 @@ static void hooks_before_switch(const struct sg_policy *next, void *ctx)
 }
 
 /* Attach the enforcement hooks (the policy maps must be complete) and report. */
-static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm,
-			      struct pipeline *p, const struct options *o, const char *cg2)
+static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, struct pipeline *p,
+			      const struct options *o, const char *cg2)
 {
 	char dir[PATH_MAX];
 
@@ -403,17 +427,239 @@ static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm,
 	enforce__report(&enforcer, policy_mgr__current(pm));
 }
 
+/*
+ * Load the policy file again (SIGHUP, or a control policy_load): events judged
+ * so far go out first, then the switch, then the hooks follow what the policy
+ * in force can deny. 0 when the file is in force.
+ */
+static int reload(struct policy_mgr *pm, struct pipeline *p, const struct options *o,
+		  struct sg_errlist *errs)
+{
+	int err;
+
+	pipeline__drain(p);
+	err = load_policy(pm, p, o, 1000, errs);
+	enforce__apply(&enforcer, policy_mgr__current(pm));
+	if (!err)
+		enforce__report(&enforcer, policy_mgr__current(pm));
+	return err;
+}
+
+/* --- the control socket's view of the daemon (control.h) -------------------- */
+
+struct daemon_view {
+	struct pipeline *p;
+	struct policy_mgr *pm;
+	struct options *o;
+	uint64_t started_boot_ns, started_mono_ms;
+	char *loaded_path; /* a path policy_load made the policy file (owned) */
+};
+
+static int put_str_member(struct sg_outbuf *b, const char *name, const char *v)
+{
+	int err = sg_json_lit(b, ",\"");
+
+	if (!err)
+		err = sg_json_raw(b, name, strlen(name));
+	if (!err)
+		err = sg_json_lit(b, "\":");
+	return err ? err : sg_json_str(b, v);
+}
+
+static int put_u64_member(struct sg_outbuf *b, const char *name, uint64_t v)
+{
+	int err = sg_json_lit(b, ",\"");
+
+	if (!err)
+		err = sg_json_raw(b, name, strlen(name));
+	if (!err)
+		err = sg_json_lit(b, "\":");
+	return err ? err : sg_json_u64(b, v);
+}
+
+struct cov_ctx {
+	struct sg_outbuf *b;
+	int n, err;
+};
+
+static void put_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
+{
+	struct cov_ctx *c = ctx;
+	struct sg_outbuf *b = c->b;
+
+	if (c->err)
+		return;
+	c->err = c->n ? sg_json_lit(b, ",{\"rule\":") : sg_json_lit(b, "{\"rule\":");
+	c->n++;
+	if (!c->err)
+		c->err = sg_json_str(b, rule);
+	if (!c->err)
+		c->err = put_str_member(b, "action", sg_verdict_name(action));
+	if (!c->err)
+		c->err = put_str_member(b, "enforced_by", how);
+	if (!c->err)
+		c->err = sg_json_lit(b, "}");
+}
+
+static int put_hooks(struct sg_outbuf *b, const char *name, bool attached)
+{
+	int err = sg_json_lit(b, ",\""), n = 0;
+
+	if (!err)
+		err = sg_json_raw(b, name, strlen(name));
+	if (!err)
+		err = sg_json_lit(b, "\":[");
+	for (int h = 0; !err && h < ENF_NHOOKS; h++) {
+		if (attached ? !enforcer.links[h] : !enforcer.avail[h])
+			continue;
+		if (n++)
+			err = sg_json_lit(b, ",");
+		if (!err)
+			err = sg_json_str(b, enforce__hook_name(h));
+	}
+	return err ? err : sg_json_lit(b, "]");
+}
+
+static int view_status(struct sg_outbuf *b, void *ctx)
+{
+	struct daemon_view *v = ctx;
+	const struct sg_policy *pol = policy_mgr__current(v->pm);
+	struct cov_ctx cov = { .b = b };
+	char lsm[128];
+	int err;
+
+	err = sg_json_lit(b, ",\"daemon\":{\"pid\":");
+	if (!err)
+		err = sg_json_u64(b, (uint64_t)getpid());
+	if (!err)
+		err = sg_outbuf_reserve(b, SG_CLOCK_TS_JSON_LEN + 16);
+	if (!err) {
+		sg_json_put_lit(b, ",\"started\":");
+		sg_clock_put_ts(b, &v->p->clk, v->started_boot_ns);
+	}
+	if (!err)
+		err = put_u64_member(b, "uptime_s",
+				     (sg_clock_mono_ms() - v->started_mono_ms) / 1000);
+	if (!err)
+		err = put_str_member(b, "control", v->o->control);
+	if (!err)
+		err = sg_json_lit(b, ",\"sinks\":[");
+	for (int i = 0; !err && i < v->o->nsinks; i++) {
+		if (i)
+			err = sg_json_lit(b, ",");
+		if (!err)
+			err = sg_json_str(b, sink__name(&v->o->sinks[i]));
+	}
+	if (!err)
+		err = sg_json_lit(b, "]},\"policy\":{\"name\":");
+	if (!err)
+		err = sg_json_str(b, pol && pol->name[0] ? pol->name : NULL);
+	if (!err)
+		err = put_u64_member(b, "version", pol ? pol->version : 0);
+	if (!err)
+		err = put_str_member(b, "source", v->o->policy);
+	if (!err)
+		err = put_u64_member(b, "rules", pol ? pol->nrules : 0);
+	if (!err)
+		err = put_str_member(b, "default",
+				     pol ? sg_verdict_name(pol->default_action) : NULL);
+	if (!err)
+		err = enforcer.off ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":false")
+				   : sg_json_lit(b, "},\"enforcement\":{\"enforce\":true");
+	if (!err)
+		err = put_str_member(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
+	if (!err)
+		err = put_hooks(b, "hooks_available", false);
+	if (!err)
+		err = put_hooks(b, "hooks_attached", true);
+	if (enforcer.lsm_link)
+		snprintf(lsm, sizeof(lsm), "attached");
+	else if (enforcer.lsm)
+		snprintf(lsm, sizeof(lsm), "available");
+	else if (enforcer.lsm_err)
+		snprintf(lsm, sizeof(lsm), "unavailable: %s", strerror(-enforcer.lsm_err));
+	else
+		snprintf(lsm, sizeof(lsm), "not loaded");
+	if (!err)
+		err = put_str_member(b, "lsm", lsm);
+	if (!err)
+		err = sg_json_lit(b, "},\"coverage\":[");
+	if (!err && pol) {
+		enforce__coverage(&enforcer, pol, put_coverage, &cov);
+		err = cov.err;
+	}
+	if (!err)
+		err = sg_json_lit(b, "],\"counters\":{\"records\":");
+	if (!err)
+		err = sg_json_u64(b, v->p->seq);
+	if (!err)
+		err = put_u64_member(b, "events", v->p->stats.events);
+	if (!err)
+		err = put_u64_member(b, "lost", v->p->stats.lost);
+	if (!err)
+		err = put_u64_member(b, "denied", v->p->stats.denied);
+	if (!err)
+		err = put_u64_member(b, "sink_errors", v->p->stats.sink_errors);
+	if (!err)
+		err = put_u64_member(b, "subscribers", control__subscribers(v->p->ctl));
+	return err ? err : sg_json_lit(b, "}");
+}
+
+static int view_stats(struct sg_outbuf *b, void *ctx)
+{
+	struct daemon_view *v = ctx;
+	int err = sg_json_lit(b, ",");
+
+	pipeline__update_stats(v->p);
+	return err ? err : sg_stats_members_to_json(b, &v->p->stats);
+}
+
+static const struct sg_policy *view_policy(void *ctx, const char **source)
+{
+	struct daemon_view *v = ctx;
+
+	*source = v->o->policy;
+	return policy_mgr__current(v->pm);
+}
+
+static int view_policy_load(void *ctx, const char *path, const struct sg_policy **now,
+			    struct sg_errlist *errs)
+{
+	struct daemon_view *v = ctx;
+	const char *old = v->o->policy;
+	char *copy = strdup(path);
+	int err;
+
+	if (!copy)
+		return -ENOMEM;
+	log_info("control: loading policy %s", path);
+	v->o->policy = copy;
+	v->pm->path = copy;
+	err = reload(v->pm, v->p, v->o, errs);
+	if (err) {
+		v->o->policy = old;
+		v->pm->path = old;
+		free(copy);
+		return err;
+	}
+	free(v->loaded_path);
+	v->loaded_path = copy;
+	*now = policy_mgr__current(v->pm);
+	return 0;
+}
+
 /* Returns the exit code. */
 static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
 {
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
+	int cfd = control__epoll_fd(p->ctl);
 	uint64_t next_stats = o->stats_interval ? sg_clock_mono_ms() + o->stats_interval * 1000 : 0;
 	struct epoll_event evs[4];
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = make_timer();
 	if (ep < 0 || tfd < 0 || (err = add_fd(ep, rbfd)) || (err = add_fd(ep, sfd)) ||
-	    (err = add_fd(ep, tfd))) {
+	    (err = add_fd(ep, tfd)) || (cfd >= 0 && (err = add_fd(ep, cfd)))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -429,7 +675,9 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == tfd) {
+			if (fd == cfd) {
+				control__dispatch(p->ctl);
+			} else if (fd == tfd) {
 				uint64_t ticks;
 
 				if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -446,13 +694,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 					rc = 0;
 					goto cleanup;
 				case SIGHUP:
-					/* Events judged so far go out before the new version's. */
-					pipeline__drain(p);
-					err = load_policy(pm, p, o, 1000);
-					/* Detach what the policy in force cannot use. */
-					enforce__apply(&enforcer, policy_mgr__current(pm));
-					if (!err)
-						enforce__report(&enforcer, policy_mgr__current(pm));
+					reload(pm, p, o, NULL);
 					break;
 				case SIGUSR2:
 					enforce__report(&enforcer, policy_mgr__current(pm));
@@ -478,6 +720,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 			pipeline__stats(p);
 			next_stats += o->stats_interval * 1000;
 		}
+		control__flush(p->ctl);
 	}
 cleanup:
 	if (tfd >= 0)
@@ -493,6 +736,8 @@ int main(int argc, char **argv)
 	struct trace_bpf *skel = NULL;
 	struct pipeline p = { 0 };
 	struct policy_mgr pm = { 0 };
+	struct daemon_view view = { 0 };
+	struct control *ctl = NULL;
 	struct options o;
 	char cg2[PATH_MAX];
 	int rc, err, sfd = -1;
@@ -549,7 +794,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
-	if (load_policy(&pm, &p, &o, 0)) {
+	if (load_policy(&pm, &p, &o, 0, NULL)) {
 		rc = 2;
 		goto cleanup;
 	}
@@ -558,10 +803,33 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	start_enforcement(skel, &pm, &p, &o, cg2);
+	view.p = &p;
+	view.pm = &pm;
+	view.o = &o;
+	view.started_boot_ns = sg_clock_boot_now();
+	view.started_mono_ms = sg_clock_mono_ms();
+	if (o.control) {
+		struct control_ops ops = {
+			.status = view_status,
+			.stats = view_stats,
+			.policy = view_policy,
+			.policy_load = view_policy_load,
+			.ctx = &view,
+		};
+
+		if (control__open(&ctl, o.control, &ops)) {
+			log_err("cannot open the control socket (--control PATH elsewhere, "
+				"--control none for none)");
+			rc = 1;
+			goto cleanup;
+		}
+		p.ctl = ctl;
+	}
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
-	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s)",
-		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "");
+	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
+		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "",
+		 o.control ? ", control socket " : "", o.control ? o.control : "");
 	if (!o.foreground) {
 		if (daemon(0, 0)) {
 			log_err("cannot detach: %s", strerror(errno));
@@ -583,12 +851,16 @@ int main(int argc, char **argv)
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
 	pipeline__finish(&p);
+	control__flush(ctl); /* subscribers get the last records too */
 	for (int i = 0; i < o.nsinks; i++) {
 		if (o.sinks[i].dropped)
 			log_warn("sink %s: %llu records could not be written",
 				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
 	}
 cleanup:
+	control__close(ctl);
+	p.ctl = NULL;
+	free(view.loaded_path);
 	enforce__stop(&enforcer);
 	pipeline__free(&p);
 	policy_mgr__free(&pm);

@@ -1352,11 +1352,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_can_deny),
-		cmocka_unit_test(test_dimensions),   cmocka_unit_test(test_exe),
-		cmocka_unit_test(test_differential), cmocka_unit_test(test_bench_policy),
-		cmocka_unit_test(test_limits),	     cmocka_unit_test(test_unresolved_cgroup),
-		cmocka_unit_test(test_apply),	     cmocka_unit_test(test_hook_differential),
-		cmocka_unit_test(test_hook_cases),   cmocka_unit_test(test_v4_index),
+		cmocka_unit_test(test_dimensions),
+		cmocka_unit_test(test_exe),
+		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_bench_policy),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_unresolved_cgroup),
+		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_hook_differential),
+		cmocka_unit_test(test_hook_cases),
+		cmocka_unit_test(test_v4_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

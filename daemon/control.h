@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The control socket (docs/control.md): newline-delimited JSON requests and
+ * replies on a unix stream socket, and subscribers that receive the records
+ * the sinks get. Never blocks the pipeline: every client has a bounded output
+ * buffer; a subscriber that does not keep up loses records (told with a lost
+ * record), anyone else is disconnected.
+ */
+#ifndef SG_CONTROL_H
+#define SG_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "policy.h"
+
+#define SG_CONTROL_DEFAULT "/run/sendguard/control.sock"
+
+/* What a subscription filter can look at in a record. */
+enum sg_rec_type {
+	SG_REC_SEND = 0,
+	SG_REC_CONNECT,
+	SG_REC_LOST,
+	SG_REC_STATS,
+	SG_REC_POLICY,
+	SG_REC_NTYPES
+};
+
+struct sg_rec_meta {
+	uint8_t type; /* enum sg_rec_type */
+	uint8_t syscall; /* SG_SYSCALL_* (send, connect) */
+	uint8_t verdict; /* SG_VERDICT_* (send, connect) */
+	uint32_t pid, uid;
+	char comm[16]; /* NUL-terminated */
+};
+
+/* The daemon's side of the requests (implemented by main.c). */
+struct control_ops {
+	/* Members of the status reply, each preceded by ',' (no braces). 0 or -ENOMEM. */
+	int (*status)(struct sg_outbuf *b, void *ctx);
+	/* Members of the stats reply, the same way. */
+	int (*stats)(struct sg_outbuf *b, void *ctx);
+	/* The policy in force, NULL before the first. */
+	const struct sg_policy *(*policy)(void *ctx, const char **source);
+	/*
+	 * Load path as the next policy version (like SIGHUP). 0 and the policy now
+	 * in force; else -errno with the reasons appended to errs.
+	 */
+	int (*policy_load)(void *ctx, const char *path, const struct sg_policy **now,
+			   struct sg_errlist *errs);
+	void *ctx;
+};
+
+struct control;
+
+/*
+ * Listen on path (creating its directory, replacing a stale socket, refusing
+ * when another daemon answers there: -EADDRINUSE, or when path is not a
+ * socket: -EEXIST). 0 or -errno; the cause is logged.
+ */
+int control__open(struct control **out, const char *path, const struct control_ops *ops);
+/* Readable when a connection or request waits: add it to the daemon's epoll. */
+int control__epoll_fd(const struct control *c);
+/* Accept, read and answer whatever is ready; never blocks. */
+void control__dispatch(struct control *c);
+/* A record the pipeline wrote (line ends with '\n'): to the backlog and subscribers. */
+void control__record(struct control *c, const char *line, size_t len, const struct sg_rec_meta *m);
+/* Write what is pending to the clients, as far as they take it. */
+void control__flush(struct control *c);
+unsigned int control__subscribers(const struct control *c);
+/* Close every connection and remove the socket file. Accepts NULL. */
+void control__close(struct control *c);
+
+#endif
