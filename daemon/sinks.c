@@ -6,9 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <syslog.h>
+#include <time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sinks.h"
 
 int sink__parse(const char *spec, struct sink *s)
@@ -59,6 +65,70 @@ static int file_open(struct sink *s)
 	return 0;
 }
 
+#define SYSLOG_PATH "/dev/log"
+
+static int syslog_connect(struct sink *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = SYSLOG_PATH };
+
+	return connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+/*
+ * One datagram per line to /dev/log (RFC 3164 header, facility daemon,
+ * severity info). The kernel queues only a few datagrams for the syslog
+ * daemon (net.unix.max_dgram_qlen), so a batch waits for it to read, but at
+ * most SYSLOG_WAIT_MS per batch: glibc's syslog() would wait as long as the
+ * syslog daemon does not read, stalling the pipeline and SIGTERM with it.
+ * What the socket does not take in time is dropped and counted.
+ */
+#define SYSLOG_WAIT_MS 200
+
+static int syslog_write(struct sink *s, const char *buf, size_t len, uint64_t *dropped)
+{
+	uint64_t deadline = sg_clock_mono_ms() + SYSLOG_WAIT_MS;
+	char hdr[64], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int hlen, err = 0, n;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	hlen = snprintf(hdr, sizeof(hdr), "<%d>%s sendguardd[%d]: ", LOG_DAEMON | LOG_INFO, stamp,
+			(int)getpid());
+	for (const char *p = buf, *end = buf + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t ln = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		struct iovec iov[2] = { { hdr, (size_t)hlen }, { (void *)p, ln } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+		for (n = 0; n < 2; n++) {
+			uint64_t t;
+
+			if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+				err = n = 0;
+				break;
+			}
+			err = -errno;
+			if (err == -EAGAIN && (t = sg_clock_mono_ms()) < deadline) {
+				struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+
+				if (poll(&pfd, 1, (int)(deadline - t)) > 0)
+					n = -1; /* room again: retry, not counted as the second try */
+				continue;
+			}
+			/* Not connected yet, or the syslog daemon restarted: once more. */
+			if (n || (err != -ENOTCONN && err != -ECONNREFUSED && err != -ENOENT) ||
+			    syslog_connect(s))
+				break;
+		}
+		if (err)
+			(*dropped)++;
+		p += ln + 1;
+	}
+	return *dropped ? (err ? err : -EAGAIN) : 0;
+}
+
 int sink__open(struct sink *s)
 {
 	switch (s->kind) {
@@ -66,7 +136,10 @@ int sink__open(struct sink *s)
 		s->fd = STDOUT_FILENO;
 		return 0;
 	case SINK_SYSLOG:
-		openlog("sendguardd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd < 0)
+			return -errno;
+		syslog_connect(s); /* no syslog daemon yet: retried at every batch */
 		return 0;
 	default:
 		return file_open(s);
@@ -75,7 +148,7 @@ int sink__open(struct sink *s)
 
 void sink__close(struct sink *s)
 {
-	if (s->kind == SINK_FILE && s->fd >= 0)
+	if ((s->kind == SINK_FILE || s->kind == SINK_SYSLOG) && s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
 	free(s->path);
@@ -206,15 +279,18 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 	case SINK_STDOUT:
 		err = write_all(s->fd, buf, len);
 		break;
-	case SINK_SYSLOG:
-		for (const char *p = buf, *end = buf + len; p < end;) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+	case SINK_SYSLOG: {
+		uint64_t dropped = 0;
 
-			syslog(LOG_INFO, "%.*s", (int)n, p);
-			p += n + 1;
+		err = syslog_write(s, buf, len, &dropped);
+		if (err) {
+			s->errors++;
+			s->dropped += dropped;
+			s->last_err = err;
+			return err;
 		}
 		break;
+	}
 	default:
 		err = file_write(s, buf, len, &done);
 		break;

@@ -263,8 +263,111 @@ def test_device(res, build, workdir):
     res.report(name, problems)
 
 
+def test_syslog(res, build, workdir):
+    """-o syslog: every record as one syslog message (daemon.info), the line the file gets;
+    a syslog daemon that stops reading costs records (counted), never a stuck daemon.
+
+    The test plays syslogd: it binds /dev/log itself, so it runs only where no syslog daemon
+    owns /dev/log (the fresh machines CI uses); elsewhere it says why it did not run."""
+    name = "sink_syslog"
+    if os.path.exists("/dev/log"):
+        if os.environ.get("CI") == "true":
+            res.report(name, ["/dev/log exists: cannot stand in for syslogd here"])
+        else:
+            print(f"skip {name}: /dev/log exists (a syslog daemon runs here); the test binds "
+                  "/dev/log itself")
+        return
+    import socket
+    import threading
+    log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    log.bind("/dev/log")
+    log.settimeout(0.2)
+    msgs, reading, stop = [], threading.Event(), threading.Event()
+
+    def syslogd():
+        while not stop.is_set():
+            if not reading.is_set():
+                time.sleep(0.05)
+                continue
+            try:
+                msgs.append(log.recv(65536).decode("utf-8", "replace"))
+            except socket.timeout:
+                pass
+
+    t = threading.Thread(target=syslogd, daemon=True)
+    t.start()
+    problems = []
+    try:
+        # 1. A reading syslog daemon gets every record.
+        reading.set()
+        path = os.path.join(workdir, "syslog-twin.jsonl")
+        d = SinkDaemon(build, ["-o", "syslog", "-o", "file:" + path, "--stats-interval", "0"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        pid = burst(build, 20)
+        time.sleep(1.0)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        time.sleep(0.3)
+        got = {}
+        for m in msgs:
+            # <30>Nov 23 00:40:00 sendguardd[PID]: {...} (daemon.info)
+            if not m.startswith("<30>") or "sendguardd[" not in m or "]: {" not in m:
+                continue
+            try:
+                rec = json.loads(m.split("]: ", 1)[1])
+            except ValueError:
+                problems.append(f"not JSON after the syslog header: {m[:120]!r}")
+                continue
+            if rec.get("type") == "send" and rec["proc"]["pid"] == pid:
+                got[rec["seq"]] = rec
+        recs, bad = read_lines(path)
+        problems += bad
+        want = {r["seq"]: r for r in sends_of(recs, pid)}
+        if len(want) != 20:
+            problems.append(f"file sink has {len(want)} of 20 sends")
+        if got != want:
+            problems.append(f"syslog has {len(got)} of the burst's sends as daemon.info "
+                            f"messages, the file {len(want)}; or their contents differ")
+
+        # 2. A syslog daemon that does not read: records dropped and counted, the file sink
+        # complete, SIGTERM still honoured at once.
+        reading.clear()
+        time.sleep(0.3)
+        path2 = os.path.join(workdir, "syslog-stuck.jsonl")
+        d = SinkDaemon(build, ["-o", "syslog", "-o", "file:" + path2, "--stats-interval", "0"])
+        reason = d.wait_ready()
+        if reason:
+            problems.append(reason)
+        else:
+            pid = burst(build, 200)
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            rc = d.stop()
+            if rc != 0 or time.monotonic() - t0 > 10:
+                problems.append(f"with a stuck syslog reader: exit {rc} after "
+                                f"{time.monotonic() - t0:.1f} s")
+            if "sink syslog: write failed" not in d.stderr:
+                problems.append("the failing syslog sink was not reported")
+            recs, bad = read_lines(path2)
+            problems += bad
+            if len(sends_of(recs, pid)) != 200:
+                problems.append(f"file sink next to a stuck syslog has "
+                                f"{len(sends_of(recs, pid))} of 200 sends")
+    finally:
+        stop.set()
+        t.join(2)
+        log.close()
+        os.unlink("/dev/log")
+    res.report(name, problems)
+
+
 def run_sink_tests(res, build, workdir):
-    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_device):
+    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_device,
+                 test_syslog):
         name = "sink_" + test.__name__[len("test_"):]
         if name == "sink_reopen":
             name = "sink_reopen_sigusr1"
