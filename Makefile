@@ -193,7 +193,8 @@ integration-test: all
 		$(PYTHON) tests/integration/run.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/enforce.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/persist.py --build $(OUTPUT) && \
-		$(PYTHON) tests/integration/control.py --build $(OUTPUT); \
+		$(PYTHON) tests/integration/control.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/cli_control.py --build $(OUTPUT); \
 	else \
 		echo "integration tests skipped: need root (run: sudo make test)"; \
 		echo "0 passed, 0 failed, 1 skipped"; \

@@ -27,12 +27,17 @@ static int policy_help(int argc, char **argv)
 	(void)argv;
 	printf("Usage: sendguard policy check FILE [-j]\n"
 	       "       sendguard policy test FILE [SEND OPTIONS] [-j]\n"
+	       "       sendguard [--control PATH] policy load FILE [-j]\n"
+	       "       sendguard [--control PATH] policy show [-j]\n"
 	       "\n"
 	       "check  validate FILE offline: exit 0 valid, 1 invalid (every problem on\n"
 	       "       stderr, one line each, by JSON path)\n"
 	       "test   judge one synthetic send against FILE: prints 'VERDICT (rule NAME)'\n"
 	       "       or 'VERDICT (default)'; exit 0 whatever the verdict, 1 invalid\n"
 	       "       policy, 2 bad arguments\n"
+	       "load   ask the running daemon to load FILE as its next policy version\n"
+	       "       (like SIGHUP); exit 1 when it refuses it (errors on stderr)\n"
+	       "show   print the policy the running daemon has in force\n"
 	       "\n"
 	       "Send options (default in brackets):\n"
 	       "  --syscall S      sendto, sendmsg, sendmmsg, connect [sendto]\n"
@@ -558,6 +563,9 @@ cleanup:
 static const struct sg_cmd policy_cmds[] = {
 	{ "check", do_check },
 	{ "test", do_test },
+	/* the daemon's policy, through its control socket (cmd_control.c) */
+	{ "load", do_policy_load },
+	{ "show", do_policy_show },
 	{ NULL, NULL },
 };
 

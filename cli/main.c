@@ -3,11 +3,16 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 #define SG_VERSION "0.1"
+
+enum {
+	OPT_CONTROL = 256,
+};
 
 bool sg_json_output;
 
@@ -42,24 +47,33 @@ static int do_help(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	printf("Usage: sendguard [-j] [-h] [-V] COMMAND ...\n"
+	printf("Usage: sendguard [--control PATH] [-j] [-h] [-V] COMMAND ...\n"
 	       "\n"
 	       "Commands:\n"
+	       "  status [-j]                     the daemon, its policy, enforcement, counters\n"
+	       "  events [-f] [--filter EXPR] [--format json|text] [--backlog N]\n"
+	       "                                  records from the daemon (-f: follow)\n"
+	       "  policy load FILE [-j]           make the daemon load FILE as its policy\n"
+	       "  policy show [-j]                print the policy the daemon has in force\n"
 	       "  policy check FILE [-j]          validate a policy offline\n"
 	       "  policy test FILE [SEND...] [-j] judge one synthetic send offline\n"
 	       "  help                            this text\n"
 	       "\n"
 	       "Options:\n"
-	       "  -j, --json     print JSON\n"
-	       "  -h, --help     this text\n"
-	       "  -V, --version  print the version\n"
+	       "  --control PATH  the daemon's control socket [$SENDGUARD_CONTROL, else\n"
+	       "                  " SG_CONTROL_DEFAULT "]\n"
+	       "  -j, --json      print JSON\n"
+	       "  -h, --help      this text\n"
+	       "  -V, --version   print the version\n"
 	       "\n"
-	       "'sendguard policy --help' describes the policy commands; see sendguard(8)\n"
-	       "and sendguard-policy(5).\n");
+	       "'sendguard COMMAND --help' describes a command, 'sendguard policy --help'\n"
+	       "the offline policy commands; see sendguard(8) and sendguard-policy(5).\n");
 	return SG_EXIT_OK;
 }
 
 static const struct sg_cmd main_cmds[] = {
+	{ "status", do_status },
+	{ "events", do_events },
 	{ "policy", do_policy },
 	{ NULL, NULL },
 };
@@ -70,13 +84,23 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "control", required_argument, NULL, OPT_CONTROL },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *env = getenv("SENDGUARD_CONTROL");
 	int opt;
+
+	if (env && env[0])
+		sg_control_path = env;
 
 	/* "+": options up to the command only; each command parses its own */
 	while ((opt = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
 		switch (opt) {
+		case OPT_CONTROL:
+			if (!optarg[0])
+				return sg_usage_error("--control: expected a socket path");
+			sg_control_path = optarg;
+			break;
 		case 'j':
 			sg_json_output = true;
 			break;

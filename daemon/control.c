@@ -228,9 +228,15 @@ static bool filter_match(const struct ctl_filter *f, const struct sg_rec_meta *m
 /* 0, or an error text for the filter member key. */
 static const char *filter_member(struct ctl_filter *f, const char *key, struct json_object *v)
 {
+	static const char *const known[] = { "type", "pid", "uid", "comm", "syscall", "verdict" };
+	bool ok = false;
 	uint32_t u;
 	int64_t n;
 
+	for (u = 0; u < sizeof(known) / sizeof(known[0]); u++)
+		ok |= !strcmp(key, known[u]);
+	if (!ok)
+		return "unknown filter member (type, pid, uid, comm, syscall, verdict)";
 	if (!strcmp(key, "type")) {
 		const char *s =
 			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;

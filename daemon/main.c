@@ -776,33 +776,11 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
-
-	lo.ringbuf_size = o.ringbuf_size;
-	lo.verbose = o.verbose;
-	lo.persist = o.persist;
-	err = loader__load(&skel, &lo);
-	if (err) {
-		rc = 1;
-		goto cleanup;
-	}
-	err = policy_mgr__init(&pm, skel->obj, o.policy, cg2[0] ? cg2 : NULL);
-	if (!err)
-		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
-	if (err) {
-		log_err("cannot set up the event pipeline: %s", strerror(-err));
-		rc = 1;
-		goto cleanup;
-	}
-	/* Sends are judged from the first one on: attach once a policy is in force. */
-	if (load_policy(&pm, &p, &o, 0, NULL)) {
-		rc = 2;
-		goto cleanup;
-	}
-	if (loader__attach(skel)) {
-		rc = 1;
-		goto cleanup;
-	}
-	start_enforcement(skel, &pm, &p, &o, cg2);
+	/*
+	 * The control socket first: a second daemon stops here, before it loads
+	 * anything, and the first policy record is in the socket's backlog. Its
+	 * requests are served once the event loop runs.
+	 */
 	view.p = &p;
 	view.pm = &pm;
 	view.o = &o;
@@ -823,8 +801,35 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto cleanup;
 		}
-		p.ctl = ctl;
 	}
+
+	lo.ringbuf_size = o.ringbuf_size;
+	lo.verbose = o.verbose;
+	lo.persist = o.persist;
+	err = loader__load(&skel, &lo);
+	if (err) {
+		rc = 1;
+		goto cleanup;
+	}
+	err = policy_mgr__init(&pm, skel->obj, o.policy, cg2[0] ? cg2 : NULL);
+	if (!err)
+		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
+	p.ctl = ctl;
+	if (err) {
+		log_err("cannot set up the event pipeline: %s", strerror(-err));
+		rc = 1;
+		goto cleanup;
+	}
+	/* Sends are judged from the first one on: attach once a policy is in force. */
+	if (load_policy(&pm, &p, &o, 0, NULL)) {
+		rc = 2;
+		goto cleanup;
+	}
+	if (loader__attach(skel)) {
+		rc = 1;
+		goto cleanup;
+	}
+	start_enforcement(skel, &pm, &p, &o, cg2);
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",

@@ -219,6 +219,8 @@ def main():
              "filter.pid: must be a number"),
             (b'{"cmd":"subscribe","filter":{"color":"red"}}\n', "subscribe",
              "filter.color: unknown filter member"),
+            (b'{"cmd":"subscribe","filter":{"color":1}}\n', "subscribe",
+             "filter.color: unknown filter member"),
             (b'{"cmd":"subscribe","backlog":5000}\n', "subscribe", "backlog: must be"),
             (b'{"cmd":"policy_load"}\n', "policy_load", "path: missing"),
             (b'{"cmd":"policy_load","path":"relative.json"}\n', "policy_load",
@@ -274,6 +276,15 @@ def main():
                 any(x["proc"]["pid"] != me for x in got):
             p.append(f"backlog 2 gave ports {[dport(x) for x in got]} (want "
                      f"{[PORT + 2, PORT + 3]}), reply {r}")
+        # The first policy record, written before the event loop ran, is in the backlog.
+        c = Conn(sock)
+        c.ask({"cmd": "subscribe", "filter": {"type": "policy"}, "backlog": 1024,
+               "follow": False})
+        first = c.line()
+        c.close()
+        if (first.get("type"), first.get("seq"), first.get("result"), first.get("name")) != \
+                ("policy", 1, "loaded", "ctl-one"):
+            p.append(f"first policy record in the backlog: {str(first)[:200]}")
         res.report("control_subscribe_backlog", p)
 
         p = []

@@ -1,0 +1,573 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The CLI side of the control socket (docs/control.md, SPEC section 7):
+`sendguard status`, `events`, `policy load` and `policy show` against the
+real daemon.
+
+    python3 tests/integration/cli_control.py --build build [--daemon PATH]
+
+Starts DAEMON (default BUILD/sendguardd) with --control in a temporary
+directory, makes sends of its own and runs BUILD/sendguard --control SOCK on
+them, checking exact values. Events are always filtered by this process's
+pid: the machine has other traffic.
+
+Needs root: otherwise it says why and prints "0 passed, 0 failed" (with
+CI=true that counts as a failure). Prints `ok NAME` / `FAIL NAME: details`
+per check and a last line `N passed, N failed`; exit status 1 if any failed.
+"""
+import argparse
+import errno
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+BASE = 30000 + (os.getpid() * 11) % 20000  # destination ports private to this run
+P_AUDIT = BASE  # rule cli-audit (audit)
+P_DENY = BASE + 1  # rule cli-deny (deny, enforced by the cgroup hooks)
+P_FOLLOW = BASE + 2  # no rule: allowed by the default
+P_FOLLOW_TEXT = BASE + 3
+
+READY_TIMEOUT = 30.0
+EVENT_WAIT = 5.0  # the daemon drains every 250 ms; an event is in within 1 s
+CLI_TIMEOUT = 20.0
+
+
+class Results:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, problems):
+        """problems: a list of strings, empty when the check passed."""
+        if problems:
+            self.failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems), flush=True)
+        else:
+            self.passed += 1
+            print(f"ok {name}", flush=True)
+
+
+class Daemon:
+    def __init__(self, path, work, policy, sock):
+        self.events = os.path.join(work, "events.jsonl")
+        self.args = [path, "-f", "--control", sock, "-o", "file:" + self.events,
+                     "-p", policy, "--stats-interval", "0"]
+        self.log = []
+        self.ready = threading.Event()
+        self.proc = None
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+            if "ready" in line:
+                self.ready.set()
+        self.ready.set()
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(READY_TIMEOUT) or self.proc.poll() is not None:
+            return "daemon did not start: " + " | ".join(self.log[-5:])
+        return None
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Cli:
+    def __init__(self, path, sock):
+        self.path = path
+        self.sock = sock
+
+    def run(self, *args, control=True, env=None, cwd=None):
+        """(exit status, stdout, stderr) of one sendguard run."""
+        argv = [self.path] + (["--control", self.sock] if control else []) + list(args)
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           timeout=CLI_TIMEOUT, env=env, cwd=cwd)
+        return p.returncode, p.stdout, p.stderr
+
+    def json(self, *args):
+        """The parsed stdout of a -j run, or raises with what went wrong."""
+        rc, out, err = self.run(*args)
+        if rc != 0:
+            raise RuntimeError(f"{args}: exit {rc}: {err.strip()}")
+        if out.count("\n") != 1:
+            raise RuntimeError(f"{args}: not one line: {out!r}")
+        return json.loads(out)
+
+    def events(self, *args):
+        """Records of `events` (without --follow), parsed."""
+        rc, out, err = self.run("events", *args)
+        if rc != 0:
+            raise RuntimeError(f"events {args}: exit {rc}: {err.strip()}")
+        return [json.loads(l) for l in out.splitlines()], out
+
+
+class Follower:
+    """`sendguard events --follow ...` in the background, its stdout line by line."""
+
+    def __init__(self, cli, *args):
+        self.proc = subprocess.Popen([cli.path, "--control", cli.sock, "events", "--follow"] +
+                                     list(args), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def line(self, timeout):
+        """The next line within timeout seconds, else None."""
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop(self, sig):
+        """Sends sig; the exit status (None if it does not exit in 5 s) and stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        return rc, self.proc.stderr.read()
+
+
+def udp_send(port, data):
+    """One sendto() from this process; "ok" or the errno name."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(data, ("127.0.0.1", port))
+        return "ok"
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+
+
+def dport(rec):
+    return (rec.get("dst") or {}).get("port")
+
+
+def find_send(cli, port, data):
+    """
+    Sends data to port and returns (record, result of the send) once `events`
+    (no --follow, filtered by this pid) lists it. The daemon holds the last
+    1024 records of the whole machine: when others push ours out before we
+    look, send again.
+    """
+    me = os.getpid()
+    for _ in range(4):
+        result = udp_send(port, data)
+        end = time.time() + EVENT_WAIT
+        while time.time() < end:
+            recs, _ = cli.events("--filter", f"pid={me},type=send")
+            hits = [r for r in recs if dport(r) == port]
+            if hits:
+                return hits[-1], result
+            time.sleep(0.1)
+    return None, None
+
+
+def expected_text(r):
+    """The --format text line of an inet send record (cli/cmd_events.c)."""
+    ts = r["ts"]
+    line = (f"{ts[:26]}Z {r['syscall']} pid {r['proc']['pid']} ({r['proc']['comm']}) "
+            f"fd {r['fd']} -> {r['dst']['addr']}:{r['dst']['port']} {r['sock']['protocol']} "
+            f"{r['len']} B")
+    pol = r["policy"]
+    if r["ret"] >= 0:
+        line += f" ret {r['ret']}"
+    line += " " + pol["verdict"]
+    if pol["rule"] is not None:
+        line += f" (rule {pol['rule']})"
+    if r["ret"] < 0:
+        line += " " + r["errno"]
+    if pol["enforced_by"]:
+        line += " by " + pol["enforced_by"]
+    elif pol["verdict"] in ("deny", "kill"):
+        line += " observe-only"
+    return line
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+
+
+def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
+    me = os.getpid()
+    dpid = d.proc.pid
+    with open(pol1) as f:
+        pol1_obj = json.load(f)
+    pol2 = os.path.join(work, pol2_name)
+    with open(pol2) as f:
+        pol2_obj = json.load(f)
+
+    # --- status ------------------------------------------------------------
+    rc, out, err = cli.run("status")
+    lines = out.splitlines()
+    want = [
+        f"daemon       pid {dpid}, up ",
+        f"control      {sock}",
+        "policy       cli-test version 1",
+        f"source       {pol1}",
+        "rules        2, default allow",
+        "coverage     cli-audit  audit  ",
+        "             cli-deny   deny   ",
+        "             (default)  allow  ",
+        "counters     records ",
+    ]
+    problems = [] if rc == 0 else [f"exit {rc}: {err.strip()}"]
+    for w in want:
+        if not any(l.startswith(w) for l in lines):
+            problems.append(f"no line starting {w!r}")
+    if err:
+        problems.append(f"stderr {err!r}")
+    if problems:
+        problems.append("got:\n" + out)
+    res.check("status text", problems)
+
+    problems = []
+    try:
+        st = cli.json("status", "-j")
+        if st.get("ok") is not True or st.get("cmd") != "status":
+            problems.append(f"ok/cmd: {st.get('ok')!r} {st.get('cmd')!r}")
+        if st["daemon"]["pid"] != dpid:
+            problems.append(f"daemon.pid {st['daemon']['pid']} != {dpid}")
+        want_pol = {"name": "cli-test", "version": 1, "source": pol1, "rules": 2,
+                    "default": "allow"}
+        if st["policy"] != want_pol:
+            problems.append(f"policy {st['policy']} != {want_pol}")
+        if [c["rule"] for c in st["coverage"]] != ["cli-audit", "cli-deny", None]:
+            problems.append(f"coverage {st['coverage']}")
+        if st["daemon"].get("control") != sock:
+            problems.append(f"daemon.control {st['daemon'].get('control')!r}")
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        problems.append(str(e))
+    res.check("status -j", problems)
+
+    # the global -j before the command, and the socket from the environment
+    problems = []
+    env = dict(os.environ, SENDGUARD_CONTROL=sock)
+    rc, out, err = cli.run("-j", "status", control=False, env=env)
+    try:
+        if rc != 0 or json.loads(out)["daemon"]["pid"] != dpid:
+            problems.append(f"exit {rc}: {out.strip()[:200]} {err.strip()}")
+    except (ValueError, KeyError, TypeError) as e:
+        problems.append(f"{e}: {out[:200]!r}")
+    res.check("SENDGUARD_CONTROL and -j before the command", problems)
+
+    # --- events without --follow -------------------------------------------
+    problems = []
+    rec, result = find_send(cli, P_AUDIT, b"abcde")
+    if not rec:
+        problems.append(f"no send to port {P_AUDIT} of pid {me} in `events`")
+    else:
+        want = {"syscall": "sendto", "pid": me, "addr": "127.0.0.1", "port": P_AUDIT,
+                "len": 5, "ret": 5, "verdict": "audit", "rule": "cli-audit", "version": 1}
+        got = {"syscall": rec["syscall"], "pid": rec["proc"]["pid"],
+               "addr": rec["dst"]["addr"], "port": rec["dst"]["port"], "len": rec["len"],
+               "ret": rec["ret"], "verdict": rec["policy"]["verdict"],
+               "rule": rec["policy"]["rule"], "version": rec["policy"]["version"]}
+        if got != want or result != "ok":
+            problems.append(f"got {got} (send: {result}), want {want}")
+    res.check("events shows this process's send", problems)
+
+    problems = []
+    try:
+        recs, out = cli.events("--filter", f"pid={me}")
+        others = [r for r in recs if r.get("type") in ("send", "connect") and
+                  r["proc"]["pid"] != me]
+        if others:
+            problems.append(f"{len(others)} records of other pids, e.g. {others[0]}")
+        seqs = [r["seq"] for r in recs]
+        if seqs != sorted(seqs):
+            problems.append("records not oldest first")
+        if not out.endswith("\n") or not recs:
+            problems.append(f"output {out[-200:]!r}")
+    except (RuntimeError, ValueError) as e:
+        problems.append(str(e))
+    res.check("events --filter pid=ME lists only ME", problems)
+
+    problems = []
+    try:
+        recs, _ = cli.events("--filter", f"pid={me}", "--backlog", "1")
+        if len(recs) != 1:
+            problems.append(f"{len(recs)} records for --backlog 1")
+    except (RuntimeError, ValueError) as e:
+        problems.append(str(e))
+    res.check("events --backlog 1", problems)
+
+    # --- --format text -----------------------------------------------------
+    problems = []
+    if rec:
+        rc, out, err = cli.run("events", "--filter", f"pid={me},type=send", "--format", "text")
+        want = expected_text(rec)
+        if rc != 0 or want not in out.splitlines():
+            problems.append(f"exit {rc}, no line {want!r} in {out[-600:]!r} {err.strip()}")
+        if not want.endswith(f"-> 127.0.0.1:{P_AUDIT} udp 5 B ret 5 audit (rule cli-audit)"):
+            problems.append(f"unexpected shape {want!r}")
+    else:
+        problems.append("no record to show (see above)")
+    res.check("events --format text (allowed send)", problems)
+
+    problems = []
+    drec, result = find_send(cli, P_DENY, b"xyz")
+    if not drec:
+        problems.append(f"no send to port {P_DENY} of pid {me}")
+    else:
+        rc, out, err = cli.run("events", "--filter", f"pid={me},type=send,verdict=deny",
+                               "--format", "text")
+        want = expected_text(drec)
+        if rc != 0 or want not in out.splitlines():
+            problems.append(f"exit {rc}, no line {want!r} in {out[-600:]!r} {err.strip()}")
+        tail = f"-> 127.0.0.1:{P_DENY} udp 3 B deny (rule cli-deny) EPERM by cgroup"
+        if result != "EPERM" or not want.endswith(tail):
+            problems.append(f"send: {result}, line {want!r}, want it to end {tail!r}")
+        if any(" allow" in l or " audit" in l for l in out.splitlines()):
+            problems.append("verdict=deny listed other verdicts")
+    res.check("events --format text (denied send)", problems)
+
+    # --- events --follow ---------------------------------------------------
+    for fmt in ("json", "text"):
+        name = f"events --follow --format {fmt}"
+        port = P_FOLLOW if fmt == "json" else P_FOLLOW_TEXT
+        sig = signal.SIGINT if fmt == "json" else signal.SIGTERM
+        problems = []
+        f = Follower(cli, "--filter", f"pid={me}", "--format", fmt)
+        seen = None
+        # the subscription starts when the daemon has read the request: send
+        # until the follower shows one (backlog 0: nothing from before it)
+        for _ in range(20):
+            udp_send(port, b"follow")
+            line = f.line(0.5)
+            while line is not None:
+                if fmt == "json":
+                    try:
+                        r = json.loads(line)
+                    except ValueError:
+                        problems.append(f"not JSON: {line!r}")
+                        break
+                    if r.get("type") == "send" and dport(r) == port:
+                        seen = line
+                        if r["proc"]["pid"] != me or r["len"] != 6:
+                            problems.append(f"record {line}")
+                        break
+                elif f" -> 127.0.0.1:{port} " in line:
+                    seen = line
+                    tail = f" sendto pid {me} "
+                    end = f" -> 127.0.0.1:{port} udp 6 B ret 6 allow"
+                    if tail not in line or not line.endswith(end):
+                        problems.append(f"line {line!r}: want {tail!r}...{end!r}")
+                    break
+                line = f.line(0.1)
+            if seen or problems or f.proc.poll() is not None:
+                break
+        if not seen and not problems:
+            problems.append(f"no line for a send to port {port} within 10 s")
+        rc, err = f.stop(sig)
+        if rc != 0:
+            problems.append(f"exit {rc} after {signal.Signals(sig).name}: {err.strip()}")
+        res.check(name, problems)
+
+    # --- policy load, policy show ------------------------------------------
+    problems = []
+    rc, out, err = cli.run("policy", "load", pol2_name, cwd=work)  # a relative FILE
+    if (rc, out, err) != (0, "loaded cli-test-2 version 2\n", ""):
+        problems.append(f"exit {rc}, stdout {out!r}, stderr {err!r}")
+    try:
+        st = cli.json("status", "-j")
+        if (st["policy"]["name"], st["policy"]["version"], st["policy"]["source"]) != \
+                ("cli-test-2", 2, pol2):
+            problems.append(f"status policy {st['policy']}")
+    except (RuntimeError, ValueError, KeyError) as e:
+        problems.append(str(e))
+    rc, out, _ = cli.run("status")
+    if "policy       cli-test-2 version 2\n" not in out:
+        problems.append(f"status text: {out!r}")
+    res.check("policy load (valid)", problems)
+
+    problems = []
+    rc, out, err = cli.run("policy", "load", os.path.join(work, bad_name))
+    want_err = [
+        'default: "block": unknown action (allow, deny, audit, kill)',
+        'rules[0].match.dst[0]: "10.0.0.0/33": prefix length must be 0-32',
+        f"sendguard: policy load: {os.path.join(work, bad_name)}: policy refused (2 errors), "
+        "the policy in force stays",
+    ]
+    if rc != 1 or out != "" or err.splitlines() != want_err:
+        problems.append(f"exit {rc}, stdout {out!r}, stderr {err!r}")
+    try:
+        st = cli.json("status", "-j")
+        if (st["policy"]["name"], st["policy"]["version"]) != ("cli-test-2", 2):
+            problems.append(f"status policy after the refusal {st['policy']}")
+    except (RuntimeError, ValueError, KeyError) as e:
+        problems.append(str(e))
+    rc, out, err = cli.run("policy", "load", "-j", os.path.join(work, bad_name))
+    try:
+        r = json.loads(out)
+        if rc != 1 or r["ok"] is not False or len(r["errors"]) != 2:
+            problems.append(f"-j: exit {rc}, {out!r}")
+    except (ValueError, KeyError) as e:
+        problems.append(f"-j: {e}: {out!r}")
+    res.check("policy load (invalid)", problems)
+
+    problems = []
+    rc, out, err = cli.run("policy", "load", os.path.join(work, "missing.json"))
+    if rc != 1 or "missing.json: No such file or directory" not in err:
+        problems.append(f"exit {rc}, stderr {err!r}")
+    rc, out, err = cli.run("policy", "load")
+    if rc != 2 or err != "sendguard: policy load: missing FILE\n":
+        problems.append(f"without FILE: exit {rc}, stderr {err!r}")
+    res.check("policy load (no such file, no FILE)", problems)
+
+    problems = []
+    rc, out, err = cli.run("policy", "show")
+    head = f"policy       cli-test-2 version 2\nsource       {pol2}\n"
+    if rc != 0 or not out.startswith(head):
+        problems.append(f"exit {rc}, stdout {out[:300]!r}, stderr {err!r}")
+    else:
+        try:
+            if json.loads(out[len(head):]) != pol2_obj:
+                problems.append(f"policy {out[len(head):]!r} != {pol2_obj}")
+        except ValueError as e:
+            problems.append(f"policy not JSON ({e}): {out[len(head):]!r}")
+    try:
+        r = cli.json("policy", "show", "-j")
+        if (r["name"], r["version"], r["source"], r["policy"]) != \
+                ("cli-test-2", 2, pol2, pol2_obj):
+            problems.append(f"-j: {r}")
+    except (RuntimeError, ValueError, KeyError) as e:
+        problems.append(f"-j: {e}")
+    res.check("policy show", problems)
+
+    problems = []
+    try:
+        rc, out, err = cli.run("events", "--filter", "type=policy", "--format", "text")
+        want = [f" policy loaded cli-test-2 version 2 from {pol2} (1 rule, default allow)",
+                f" policy refused {os.path.join(work, bad_name)} (2 errors), in force: "
+                "cli-test-2 version 2"]
+        for w in want:
+            if not any(l.endswith(w) for l in out.splitlines()):
+                problems.append(f"no line ending {w!r} in {out!r}")
+        if rc != 0:
+            problems.append(f"exit {rc}: {err.strip()}")
+    except RuntimeError as e:
+        problems.append(str(e))
+    res.check("events --filter type=policy --format text", problems)
+
+    # --- errors ------------------------------------------------------------
+    problems = []
+    nosock = os.path.join(work, "nosuch.sock")
+    for args in (["status"], ["events"], ["policy", "show"]):
+        rc, out, err = cli.run("--control", nosock, *args, control=False)
+        want = (f"sendguard: cannot connect to {nosock}: No such file or directory "
+                "(is sendguardd running?)\n")
+        if (rc, out, err) != (1, "", want):
+            problems.append(f"{args}: exit {rc}, stdout {out!r}, stderr {err!r}")
+    res.check("unreachable socket", problems)
+
+    problems = []
+    for expr, part in (("pid=abc", "'pid=abc': pid must be a number"),
+                       ("bogus=1", "'bogus=1': unknown key 'bogus'"),
+                       ("type=send,verdict=maybe", "'verdict=maybe': unknown verdict"),
+                       ("pid", "'pid': expected KEY=VALUE"),
+                       ("type=send,,pid=1", "empty element")):
+        rc, out, err = cli.run("events", "--filter", expr)
+        if rc != 2 or part not in err or out:
+            problems.append(f"{expr}: exit {rc}, stderr {err!r}")
+    rc, out, err = cli.run("events", "--backlog", "1025")
+    if rc != 2 or "--backlog: '1025'" not in err:
+        problems.append(f"--backlog 1025: exit {rc}, stderr {err!r}")
+    rc, out, err = cli.run("events", "--format", "xml")
+    if rc != 2 or "--format: 'xml'" not in err:
+        problems.append(f"--format xml: exit {rc}, stderr {err!r}")
+    res.check("bad --filter, --backlog, --format", problems)
+
+    # --- a follower when the daemon goes away ------------------------------
+    problems = []
+    f = Follower(cli, "--filter", f"pid={me}")
+    time.sleep(0.5)
+    d.stop()
+    try:
+        rc = f.proc.wait(10)
+        err = f.proc.stderr.read()
+        if rc != 0 or "closed the connection" not in err:
+            problems.append(f"exit {rc}, stderr {err!r}")
+    except subprocess.TimeoutExpired:
+        f.proc.kill()
+        f.proc.wait()
+        problems.append("still running 10 s after the daemon stopped")
+    res.check("events --follow ends when the daemon stops", problems)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build", help="the build directory (sendguard)")
+    ap.add_argument("--daemon", help="sendguardd to run (default: BUILD/sendguardd)")
+    args = ap.parse_args()
+    build = args.build if os.path.isabs(args.build) else os.path.join(ROOT, args.build)
+    daemon = os.path.abspath(args.daemon) if args.daemon else os.path.join(build, "sendguardd")
+    res = Results()
+
+    if os.geteuid() != 0:
+        print("cli_control: needs root (the daemon loads BPF programs): sudo make test")
+        if os.environ.get("CI") == "true":
+            res.check("cli_control", ["not root, and CI=true: not skipped"])
+        print(f"{res.passed} passed, {res.failed} failed")
+        return 1 if res.failed else 0
+
+    work = tempfile.mkdtemp(prefix="sg-cli-control-")
+    sock = os.path.join(work, "control.sock")
+    pol1 = os.path.join(work, "one.json")
+    write_json(pol1, {"name": "cli-test", "default": "allow", "rules": [
+        {"name": "cli-audit", "action": "audit", "match": {"dst": [f"127.0.0.1:{P_AUDIT}"]}},
+        {"name": "cli-deny", "action": "deny", "match": {"dst": [f"127.0.0.1:{P_DENY}"]}},
+    ]})
+    write_json(os.path.join(work, "two.json"), {"name": "cli-test-2", "default": "allow",
+                                                "rules": [{"name": "r", "action": "audit",
+                                                           "match": {"port": [P_AUDIT]}}]})
+    with open(os.path.join(work, "bad.json"), "w") as f:
+        f.write('{"name": "bad", "default": "block", "rules": [\n'
+                '  {"name": "x", "action": "deny", "match": {"dst": ["10.0.0.0/33"]}}]}\n')
+
+    d = Daemon(daemon, work, pol1, sock)
+    why = d.start()
+    try:
+        if why:
+            res.check("daemon start", [why])
+        else:
+            run_checks(res, Cli(os.path.join(build, "sendguard"), sock), d, work, sock, pol1,
+                       "two.json", "bad.json")
+    finally:
+        d.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{res.passed} passed, {res.failed} failed")
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
