@@ -776,10 +776,18 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
+	lo.ringbuf_size = o.ringbuf_size;
+	lo.verbose = o.verbose;
+	lo.persist = o.persist;
+	err = loader__load(&skel, &lo);
+	if (err) {
+		rc = 1;
+		goto cleanup;
+	}
 	/*
-	 * The control socket first: a second daemon stops here, before it loads
-	 * anything, and the first policy record is in the socket's backlog. Its
-	 * requests are served once the event loop runs.
+	 * The control socket before the first policy: a second daemon stops
+	 * here, before it attaches anything, and the first policy record is in
+	 * the socket's backlog. Requests are served once the event loop runs.
 	 */
 	view.p = &p;
 	view.pm = &pm;
@@ -803,14 +811,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	lo.ringbuf_size = o.ringbuf_size;
-	lo.verbose = o.verbose;
-	lo.persist = o.persist;
-	err = loader__load(&skel, &lo);
-	if (err) {
-		rc = 1;
-		goto cleanup;
-	}
 	err = policy_mgr__init(&pm, skel->obj, o.policy, cg2[0] ? cg2 : NULL);
 	if (!err)
 		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <poll.h>
 #include <syslog.h>
@@ -63,6 +64,145 @@ static int file_open(struct sink *s)
 	s->regular = S_ISREG(st.st_mode);
 	s->size = (uint64_t)st.st_size;
 	return 0;
+}
+
+#define STREAM_WAIT_MS 1000
+
+static unsigned int count_lines(const char *buf, size_t len);
+
+/*
+ * stdout: a pipe gets a file description of our own opened non-blocking
+ * (O_NONBLOCK on fd 1 itself would change it for everyone sharing it, the
+ * shell's terminal included); a socket is written with MSG_DONTWAIT. Files
+ * and terminals are written as they are.
+ */
+static int stream_open(struct sink *s)
+{
+	struct stat st;
+	int fd;
+
+	s->fd = STDOUT_FILENO;
+	if (fstat(STDOUT_FILENO, &st))
+		return 0;
+	if (S_ISSOCK(st.st_mode)) {
+		s->stream = s->is_socket = true;
+	} else if (S_ISFIFO(st.st_mode)) {
+		fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			s->fd = fd;
+			s->stream = true;
+			s->pipe_size = fcntl(fd, F_GETPIPE_SZ);
+			if (s->pipe_size < PIPE_BUF)
+				s->pipe_size = PIPE_BUF;
+		}
+	}
+	return 0;
+}
+
+/* Write what the stream takes now; -EAGAIN when it is full, else 0 or -errno. */
+static ssize_t stream_write_some(struct sink *s, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	do {
+		n = s->is_socket ? send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL)
+				 : write(s->fd, buf, len);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* The longest run of whole lines at the start of buf[0..len) that fits in max bytes. */
+static size_t lines_prefix(const char *buf, size_t len, uint64_t max);
+
+/*
+ * How much of buf to write to a pipe in one go so that no line is ever cut:
+ * into an empty pipe, whole lines up to its capacity (they all fit); else
+ * whole lines up to PIPE_BUF, which the kernel writes whole or not at all. A
+ * single line longer than PIPE_BUF goes alone (it may be cut; events are far
+ * shorter).
+ */
+static size_t pipe_chunk(const struct sink *s, const char *buf, size_t len)
+{
+	int unread = 0;
+	size_t n;
+
+	if (ioctl(s->fd, FIONREAD, &unread) || unread < 0)
+		unread = 1;
+	n = lines_prefix(buf, len, unread ? PIPE_BUF : (uint64_t)s->pipe_size);
+	if (!n) {
+		const char *nl = memchr(buf, '\n', len);
+
+		n = nl ? (size_t)(nl - buf) + 1 : len;
+	}
+	return n;
+}
+
+/* Write all of buf before deadline; *done: bytes written. 0, -EAGAIN (time is up) or -errno. */
+static int stream_write_until(struct sink *s, const char *buf, size_t len, uint64_t deadline,
+			      size_t *done)
+{
+	*done = 0;
+	while (*done < len) {
+		size_t want = s->pipe_size ? pipe_chunk(s, buf + *done, len - *done) : len - *done;
+		ssize_t n = stream_write_some(s, buf + *done, want);
+		uint64_t now;
+
+		if (n >= 0) {
+			*done += (size_t)n;
+			continue;
+		}
+		if (n != -EAGAIN && n != -EWOULDBLOCK)
+			return (int)n;
+		now = sg_clock_mono_ms();
+		if (now >= deadline)
+			return -EAGAIN;
+		struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
+
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * A pipe or socket stdout: never blocks for more than STREAM_WAIT_MS per
+ * batch. Lines it cannot take in time are dropped (*dropped counts them); a
+ * line cut short is finished first the next time.
+ */
+static int stream_write(struct sink *s, const char *buf, size_t len, uint64_t *dropped)
+{
+	uint64_t deadline = sg_clock_mono_ms() + STREAM_WAIT_MS;
+	size_t done = 0;
+	const char *nl;
+	int err;
+
+	if (s->tail_len) {
+		err = stream_write_until(s, s->tail, s->tail_len, deadline, &done);
+		memmove(s->tail, s->tail + done, s->tail_len - done);
+		s->tail_len -= done;
+		if (err) {
+			*dropped += count_lines(buf, len);
+			return err;
+		}
+	}
+	err = stream_write_until(s, buf, len, deadline, &done);
+	if (!err)
+		return 0;
+	if (done && buf[done - 1] != '\n') {
+		/* Keep the rest of the line cut short, for the next time. */
+		nl = memchr(buf + done, '\n', len - done);
+		size_t rest = nl ? (size_t)(nl - (buf + done)) + 1 : len - done;
+		char *t = realloc(s->tail, rest);
+
+		if (t) {
+			memcpy(t, buf + done, rest);
+			s->tail = t;
+			s->tail_len = rest;
+		}
+		done += rest;
+	}
+	*dropped += count_lines(buf + done, len - done);
+	return err;
 }
 
 #define SYSLOG_PATH "/dev/log"
@@ -133,8 +273,7 @@ int sink__open(struct sink *s)
 {
 	switch (s->kind) {
 	case SINK_STDOUT:
-		s->fd = STDOUT_FILENO;
-		return 0;
+		return stream_open(s);
 	case SINK_SYSLOG:
 		s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (s->fd < 0)
@@ -148,8 +287,13 @@ int sink__open(struct sink *s)
 
 void sink__close(struct sink *s)
 {
-	if ((s->kind == SINK_FILE || s->kind == SINK_SYSLOG) && s->fd >= 0)
+	if ((s->kind == SINK_FILE || s->kind == SINK_SYSLOG ||
+	     (s->kind == SINK_STDOUT && s->fd != STDOUT_FILENO)) &&
+	    s->fd >= 0)
 		close(s->fd);
+	free(s->tail);
+	s->tail = NULL;
+	s->tail_len = 0;
 	s->fd = -1;
 	free(s->path);
 	s->path = NULL;
@@ -277,6 +421,18 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 
 	switch (s->kind) {
 	case SINK_STDOUT:
+		if (s->stream) {
+			uint64_t dropped = 0;
+
+			err = stream_write(s, buf, len, &dropped);
+			if (err) {
+				s->errors++;
+				s->dropped += dropped;
+				s->last_err = err;
+				return err;
+			}
+			break;
+		}
 		err = write_all(s->fd, buf, len);
 		break;
 	case SINK_SYSLOG: {

@@ -25,6 +25,17 @@ struct sink {
 	uint64_t errors; /* failed writes */
 	uint64_t dropped; /* records not written */
 	int last_err; /* -errno of the last failure, 0 once writes succeed again */
+	/*
+	 * stdout on a pipe or socket: written without blocking (a reader that
+	 * stops reading must not stall the daemon), waiting at most
+	 * STREAM_WAIT_MS per batch; the rest of a line cut short is kept here and
+	 * written first next time, so the reader never sees a partial line.
+	 */
+	bool stream;
+	bool is_socket;
+	int pipe_size; /* a pipe's capacity (F_GETPIPE_SZ); 0 for a socket */
+	char *tail;
+	size_t tail_len;
 };
 
 /* Parse "stdout", "syslog" or "file:PATH". 0, or -EINVAL for anything else. */

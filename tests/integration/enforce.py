@@ -29,6 +29,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
 
+# A control socket of this run's own: another daemon (a test run beside this one, or the
+# host's) answering on the default path would make ours refuse to start.
+CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 BASE = 20000 + (os.getpid() * 7) % 20000  # ports private to this run
@@ -77,7 +82,8 @@ class Daemon:
         self.write_policy(policy)
         if os.path.exists(self.events_path):
             os.unlink(self.events_path)
-        self.args = [os.path.join(build, "sendguardd"), "-f", "-p", self.policy_path,
+        self.args = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL,
+                     "-p", self.policy_path,
                      "-o", "file:" + self.events_path, "--stats-interval", "0"] + list(extra)
         self.log = []
         self.ready = threading.Event()

@@ -17,6 +17,11 @@ import sys
 import tempfile
 import time
 
+# A control socket of this run's own: another daemon (a test run beside this one, or the
+# host's) answering on the default path would make ours refuse to start.
+CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+
+
 PIN_DIR = "/sys/fs/bpf/sendguard"
 PORT_A, PORT_B = 7654, 7655
 HOOKS = ["sg_connect4", "sg_sendmsg4", "sg_connect6", "sg_sendmsg6"]
@@ -70,7 +75,8 @@ class Daemon:
     def __init__(self, build, workdir, name, args):
         self.path = os.path.join(workdir, name + ".jsonl")
         self.proc = subprocess.Popen([os.path.join(build, "sendguardd"), "-f", "-o",
-                                      "file:" + self.path, "--stats-interval", "3600", *args],
+                                      "file:" + self.path, "--stats-interval", "3600",
+                                      "--control", CONTROL, *args],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.err = ""

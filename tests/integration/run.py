@@ -29,6 +29,11 @@ import tempfile
 import threading
 import time
 
+# A control socket of this run's own: another daemon (a test run beside this one, or the
+# host's) answering on the default path would make ours refuse to start.
+CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
@@ -94,7 +99,7 @@ class Daemon:
         # Many rotated files kept: a flood of other traffic must not delete
         # a file before we read it (rotation itself stays at its default).
         self.args = [self.exe, "-f", "-o", "file:" + self.path, "--rotate-keep", "1000",
-                     *extra, *EXTRA_ARGS]
+                     "--control", CONTROL, *extra, *EXTRA_ARGS]
         self.proc = None
         self.stderr = []
         self.ready = threading.Event()

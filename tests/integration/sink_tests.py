@@ -10,6 +10,11 @@ import stat
 import subprocess
 import time
 
+# A control socket of this run's own: another daemon (a test run beside this one, or the
+# host's) answering on the default path would make ours refuse to start.
+CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+
+
 READY_TIMEOUT = 30
 
 
@@ -17,7 +22,7 @@ class SinkDaemon:
     """sendguardd with the given sink arguments; stderr collected."""
 
     def __init__(self, build, args, stdout=subprocess.DEVNULL):
-        self.argv = [os.path.join(build, "sendguardd"), "-f", *args]
+        self.argv = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL, *args]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=stdout,
                                      stderr=subprocess.PIPE)
         self.stderr = ""
@@ -241,6 +246,60 @@ def test_closed_pipe(res, build, workdir):
     res.report(name, problems)
 
 
+def test_stuck_pipe(res, build, workdir):
+    """stdout on a pipe whose reader stops reading: the daemon waits at most 1 s per batch,
+    drops and counts the rest, keeps the other sinks complete, exits at once on SIGTERM, and
+    the reader, once it reads again, sees only whole lines."""
+    name = "sink_stuck_pipe"
+    path = os.path.join(workdir, "stuck.jsonl")
+    r, w = os.pipe()
+    d = SinkDaemon(build, ["-o", "stdout", "-o", "file:" + path, "--stats-interval", "3600"],
+                   stdout=w)
+    os.close(w)
+    reason = d.wait_ready()
+    if reason:
+        os.close(r)
+        res.report(name, [reason])
+        return
+    problems = []
+    pid = burst(build, 3000)  # ~1.6 MB of JSON: far more than a pipe holds
+    time.sleep(2.5)
+    t0 = time.monotonic()
+    rc = d.stop()
+    took = time.monotonic() - t0
+    if rc != 0 or took > 10:
+        problems.append(f"SIGTERM with a stuck stdout reader: exit {rc} after {took:.1f} s")
+    if "sink stdout: write failed" not in d.stderr:
+        problems.append(f"the stuck stdout is not reported: {d.stderr[-300:]!r}")
+    recs, p = read_lines(path)
+    problems += p
+    if len(sends_of(recs, pid)) != 3000:
+        problems.append(f"the file sink got {len(sends_of(recs, pid))} of 3000 events")
+    os.set_blocking(r, False)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(r, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    lines = data.split(b"\n")
+    if lines[-1]:
+        problems.append("the pipe ends with a partial line")
+    for i, line in enumerate(lines[:-1]):
+        try:
+            json.loads(line)
+        except ValueError:
+            problems.append(f"pipe line {i + 1} is not whole JSON: {line[:80]!r}")
+            break
+    if len(lines) - 1 >= 3000:
+        problems.append(f"the pipe holds {len(lines) - 1} lines: nothing was dropped?")
+    res.report(name, problems)
+
+
 def test_device(res, build, workdir):
     """A device sink (our own node of /dev/null's driver) is never rotated away."""
     name = "sink_device_not_rotated"
@@ -366,8 +425,8 @@ def test_syslog(res, build, workdir):
 
 
 def run_sink_tests(res, build, workdir):
-    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_device,
-                 test_syslog):
+    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_stuck_pipe,
+                 test_device, test_syslog):
         name = "sink_" + test.__name__[len("test_"):]
         if name == "sink_reopen":
             name = "sink_reopen_sigusr1"
