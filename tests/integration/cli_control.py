@@ -29,6 +29,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control import Daemon  # noqa: E402  (tests/integration/control.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 BASE = 30000 + (os.getpid() * 11) % 20000  # destination ports private to this run
@@ -37,7 +40,6 @@ P_DENY = BASE + 1  # rule cli-deny (deny, enforced by the cgroup hooks)
 P_FOLLOW = BASE + 2  # no rule: allowed by the default
 P_FOLLOW_TEXT = BASE + 3
 
-READY_TIMEOUT = 30.0
 EVENT_WAIT = 5.0  # the daemon drains every 250 ms; an event is in within 1 s
 CLI_TIMEOUT = 20.0
 
@@ -54,41 +56,6 @@ class Results:
         else:
             self.passed += 1
             print(f"ok {name}", flush=True)
-
-
-class Daemon:
-    def __init__(self, path, work, policy, sock):
-        self.events = os.path.join(work, "events.jsonl")
-        self.args = [path, "-f", "--control", sock, "-o", "file:" + self.events,
-                     "-p", policy, "--stats-interval", "0"]
-        self.log = []
-        self.ready = threading.Event()
-        self.proc = None
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-            if "ready" in line:
-                self.ready.set()
-        self.ready.set()
-
-    def start(self):
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(READY_TIMEOUT) or self.proc.poll() is not None:
-            return "daemon did not start: " + " | ".join(self.log[-5:])
-        return None
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class Cli:

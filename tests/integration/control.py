@@ -39,11 +39,14 @@ class Results:
 
 
 class Daemon:
-    def __init__(self, build, work, policy, sock, extra=()):
+    """sendguardd (the binary exe) on policy, answering on sock, events to WORK/events.jsonl.
+    Also used by cli_control.py."""
+
+    def __init__(self, exe, work, policy, sock, extra=()):
         self.events = os.path.join(work, "events.jsonl")
         self.policy = policy
         self.sock = sock
-        self.args = [os.path.join(build, "sendguardd"), "-f", "-p", policy, "--control", sock,
+        self.args = [exe, "-f", "-p", policy, "--control", sock,
                      "-o", "file:" + self.events, "--stats-interval", "0"] + list(extra)
         self.log = []
         self.ready = threading.Event()
@@ -150,7 +153,7 @@ def main():
     write_policy(pol2, {"name": "ctl-two", "default": "allow", "rules": []})
     with open(bad, "w") as f:
         f.write('{"name": "bad", "default": "maybe", "rules": []}')
-    d = Daemon(build, work, pol1, sock)
+    d = Daemon(os.path.join(build, "sendguardd"), work, pol1, sock)
     why = d.start()
     if why:
         res.report("control_start", [why])
@@ -432,7 +435,7 @@ def main():
     s = socket.socket(socket.AF_UNIX)
     s.bind(sock)
     s.close()  # a socket file nobody listens on
-    d = Daemon(build, work, pol1, sock)
+    d = Daemon(os.path.join(build, "sendguardd"), work, pol1, sock)
     why = d.start()
     if why:
         p.append(f"with a stale socket file: {why}")
