@@ -137,6 +137,22 @@ static size_t pipe_chunk(const struct sink *s, const char *buf, size_t len)
 	return n;
 }
 
+/*
+ * Wait until fd takes more output or the deadline (sg_clock_mono_ms) passes:
+ * 1 when it may (retry the write), 0 when time is up, -errno if poll fails.
+ */
+static int wait_writable(int fd, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	uint64_t now = sg_clock_mono_ms();
+
+	if (now >= deadline)
+		return 0;
+	if (poll(&pfd, 1, (int)(deadline - now)) < 0)
+		return errno == EINTR ? 1 : -errno;
+	return 1;
+}
+
 /* Write all of buf before deadline; *done: bytes written. 0, -EAGAIN (time is up) or -errno. */
 static int stream_write_until(struct sink *s, const char *buf, size_t len, uint64_t deadline,
 			      size_t *done)
@@ -145,7 +161,7 @@ static int stream_write_until(struct sink *s, const char *buf, size_t len, uint6
 	while (*done < len) {
 		size_t want = s->pipe_size ? pipe_chunk(s, buf + *done, len - *done) : len - *done;
 		ssize_t n = stream_write_some(s, buf + *done, want);
-		uint64_t now;
+		int r;
 
 		if (n >= 0) {
 			*done += (size_t)n;
@@ -153,13 +169,9 @@ static int stream_write_until(struct sink *s, const char *buf, size_t len, uint6
 		}
 		if (n != -EAGAIN && n != -EWOULDBLOCK)
 			return (int)n;
-		now = sg_clock_mono_ms();
-		if (now >= deadline)
-			return -EAGAIN;
-		struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
-
-		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
-			return -errno;
+		r = wait_writable(s->fd, deadline);
+		if (r <= 0)
+			return r ? r : -EAGAIN;
 	}
 	return 0;
 }
@@ -243,18 +255,15 @@ static int syslog_write(struct sink *s, const char *buf, size_t len, uint64_t *d
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 
 		for (n = 0; n < 2; n++) {
-			uint64_t t;
-
 			if (sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
 				err = n = 0;
 				break;
 			}
 			err = -errno;
-			if (err == -EAGAIN && (t = sg_clock_mono_ms()) < deadline) {
-				struct pollfd pfd = { .fd = s->fd, .events = POLLOUT };
-
-				if (poll(&pfd, 1, (int)(deadline - t)) > 0)
-					n = -1; /* room again: retry, not counted as the second try */
+			if (err == -EAGAIN) {
+				if (wait_writable(s->fd, deadline) <= 0)
+					break; /* time is up: this line is dropped */
+				n = -1; /* room again: retry, not counted as the second try */
 				continue;
 			}
 			/* Not connected yet, or the syslog daemon restarted: once more. */
