@@ -18,12 +18,17 @@
  * libbpf 1.1 does not know the connect_unix/sendmsg_unix section names: the
  * unix programs are in connect4/sendmsg4 sections and user space sets their
  * expected attach type (BPF_CGROUP_UNIX_CONNECT/SENDMSG) before load.
+ *
+ * The inet programs exist in two variants (variant.bpf.h): SG_VAR_BTF and
+ * SG_VAR_COMPAT ("_compat"). The unix hooks are newer than everything
+ * SG_VAR_BTF needs, so they have only that one.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
 #include "policy.bpf.h"
+#include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -41,36 +46,20 @@ struct {
 	__uint(max_entries, 4096);
 } events SEC(".maps");
 
-/* The call being judged, as an event (too big for the stack). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_event);
-} sg_enf_scratch SEC(".maps");
-
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+/* 6.2+, used by the unix hooks only (6.7+); weak: see bpf_rdonly_cast. */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 /* comm, exe and ppid: read only when the policy or a connect event needs them. */
-static __always_inline void sg_hook_task(struct sg_event *e, __u32 dims, bool ppid)
+static __always_inline void sg_hook_task(struct sg_event *e, __u32 dims, bool ppid, const int v)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *exe;
+	struct task_struct *task = SG_TASK(v);
 
 	if (dims & 1u << SG_DIM_COMM)
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (dims & 1u << SG_DIM_EXE) {
-		exe = task->mm->exe_file;
-		if (exe) {
-			struct inode *inode = exe->f_inode;
-
-			e->exe_ino = inode->i_ino;
-			e->exe_dev = inode->i_sb->s_dev;
-			e->flags |= SG_EF_EXE;
-		}
-	}
+	if (dims & 1u << SG_DIM_EXE)
+		sg_fill_exe(e, task, v);
 	if (ppid)
-		e->ppid = task->real_parent->tgid;
+		e->ppid = SG_RD(v, task, real_parent, tgid);
 }
 
 /*
@@ -78,18 +67,20 @@ static __always_inline void sg_hook_task(struct sg_event *e, __u32 dims, bool pp
  * to judge (the daemon's own call, or a policy a hook cannot deny anything by).
  * The fields of the identity that the policy does not use stay zero.
  */
-static __always_inline struct sg_event *sg_hook_event(struct bpf_sock_addr *ctx, __u8 syscall)
+static __always_inline struct sg_event *sg_hook_event(struct bpf_sock_addr *ctx, __u8 syscall,
+						      const int v)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sg_event *e;
-	__u32 zero = 0, dims = 0;
+	__u32 dims = 0;
 	__u64 uid_gid;
 
 	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
 		return NULL;
 	if (!sg_policy_hook_can_deny(&dims))
 		return NULL;
-	e = bpf_map_lookup_elem(&sg_enf_scratch, &zero);
+	/* The evaluator's input: too big for the stack, and where SG_VAR_COMPAT judges. */
+	e = sg_pol_input_event();
 	if (!e)
 		return NULL;
 	/* cmsgs[] stay stale: ncmsgs is 0 and SG_EF_CONTROL unset. */
@@ -103,7 +94,7 @@ static __always_inline struct sg_event *sg_hook_event(struct bpf_sock_addr *ctx,
 		e->gid = uid_gid >> 32;
 	}
 	e->cgroup_id = bpf_get_current_cgroup_id();
-	sg_hook_task(e, dims, false);
+	sg_hook_task(e, dims, false, v);
 	e->fd = -1; /* not known to sock_addr programs */
 	e->flags |= SG_EF_SOCK;
 	e->sock_family = ctx->family;
@@ -149,17 +140,17 @@ static __always_inline void sg_hook_addr_unix(struct bpf_sock_addr *ctx, struct 
 }
 
 /* Judge e; 1: let the call through, 0: fail it with EPERM. */
-static __always_inline int sg_hook_judge(struct sg_event *e)
+static __always_inline int sg_hook_judge(struct sg_event *e, const int v)
 {
 	struct sg_denial d = { .enforced_by = SG_ENF_CGROUP };
 	__u32 version = 0;
 	__u16 rule = SG_NO_RULE;
 
-	if (!sg_policy_hook_denies(e, &rule, &version))
+	if (!sg_policy_hook_denies(e, &rule, &version, v))
 		return 1;
 	if (e->syscall == SG_SYSCALL_CONNECT) {
 		/* The event's process fields: what the evaluation did not need yet. */
-		sg_hook_task(e, 1u << SG_DIM_COMM | 1u << SG_DIM_EXE, true);
+		sg_hook_task(e, 1u << SG_DIM_COMM | 1u << SG_DIM_EXE, true, v);
 		e->ts_ns = bpf_ktime_get_boot_ns();
 		e->ret = -1;
 		e->err = SG_EPERM;
@@ -177,70 +168,28 @@ static __always_inline int sg_hook_judge(struct sg_event *e)
 	return 0;
 }
 
-SEC("cgroup/connect4")
-int sg_connect4(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
+#define SG_HOOK(name, sec, syscall, addr_fn, v)     \
+	SEC(sec)                                    \
+	int name(struct bpf_sock_addr *ctx)         \
+	{                                           \
+		struct sg_event *e;                 \
+                                                    \
+		e = sg_hook_event(ctx, syscall, v); \
+		if (!e)                             \
+			return 1;                   \
+		addr_fn(ctx, e);                    \
+		return sg_hook_judge(e, v);         \
+	}
 
-	if (!e)
-		return 1;
-	sg_hook_addr4(ctx, e);
-	return sg_hook_judge(e);
-}
+SG_HOOK(sg_connect4, "cgroup/connect4", SG_SYSCALL_CONNECT, sg_hook_addr4, SG_VAR_BTF)
+SG_HOOK(sg_sendmsg4, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr4, SG_VAR_BTF)
+SG_HOOK(sg_connect6, "cgroup/connect6", SG_SYSCALL_CONNECT, sg_hook_addr6, SG_VAR_BTF)
+SG_HOOK(sg_sendmsg6, "cgroup/sendmsg6", SG_SYSCALL_SENDMSG, sg_hook_addr6, SG_VAR_BTF)
+/* Expected attach type BPF_CGROUP_UNIX_CONNECT / _SENDMSG, set by user space. */
+SG_HOOK(sg_connect_unix, "cgroup/connect4", SG_SYSCALL_CONNECT, sg_hook_addr_unix, SG_VAR_BTF)
+SG_HOOK(sg_sendmsg_unix, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr_unix, SG_VAR_BTF)
 
-SEC("cgroup/sendmsg4")
-int sg_sendmsg4(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
-
-	if (!e)
-		return 1;
-	sg_hook_addr4(ctx, e);
-	return sg_hook_judge(e);
-}
-
-SEC("cgroup/connect6")
-int sg_connect6(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
-
-	if (!e)
-		return 1;
-	sg_hook_addr6(ctx, e);
-	return sg_hook_judge(e);
-}
-
-SEC("cgroup/sendmsg6")
-int sg_sendmsg6(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
-
-	if (!e)
-		return 1;
-	sg_hook_addr6(ctx, e);
-	return sg_hook_judge(e);
-}
-
-/* Expected attach type BPF_CGROUP_UNIX_CONNECT, set by user space. */
-SEC("cgroup/connect4")
-int sg_connect_unix(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_CONNECT);
-
-	if (!e)
-		return 1;
-	sg_hook_addr_unix(ctx, e);
-	return sg_hook_judge(e);
-}
-
-/* Expected attach type BPF_CGROUP_UNIX_SENDMSG, set by user space. */
-SEC("cgroup/sendmsg4")
-int sg_sendmsg_unix(struct bpf_sock_addr *ctx)
-{
-	struct sg_event *e = sg_hook_event(ctx, SG_SYSCALL_SENDMSG);
-
-	if (!e)
-		return 1;
-	sg_hook_addr_unix(ctx, e);
-	return sg_hook_judge(e);
-}
+SG_HOOK(sg_connect4_compat, "cgroup/connect4", SG_SYSCALL_CONNECT, sg_hook_addr4, SG_VAR_COMPAT)
+SG_HOOK(sg_sendmsg4_compat, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr4, SG_VAR_COMPAT)
+SG_HOOK(sg_connect6_compat, "cgroup/connect6", SG_SYSCALL_CONNECT, sg_hook_addr6, SG_VAR_COMPAT)
+SG_HOOK(sg_sendmsg6_compat, "cgroup/sendmsg6", SG_SYSCALL_SENDMSG, sg_hook_addr6, SG_VAR_COMPAT)

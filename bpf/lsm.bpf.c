@@ -11,6 +11,8 @@
  * trampolines; sendguardd probes it by loading and runs without it where
  * the kernel refuses (some kernels refuse fentry/LSM programs with EPERM).
  * The policy maps and sg_denied are the tracing object's (fds reused).
+ * Two variants (variant.bpf.h): SG_VAR_BTF and SG_VAR_CORE ("_core"); every
+ * kernel with BPF-LSM and trampolines has what SG_VAR_CORE needs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,6 +22,7 @@
 #include "sock.bpf.h"
 #include "policy.bpf.h"
 #include "task.bpf.h"
+#include "msghdr.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -31,13 +34,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SG_NR_SENDMMSG 307
 
 const volatile __u32 self_tgid = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_event);
-} sg_lsm_scratch SEC(".maps");
+/*
+ * --cgroup: judge only the tasks of this cgroup v2 subtree (its id and level,
+ * the root being level 0), as the cgroup hooks do; 0: every task.
+ */
+const volatile __u64 scope_cgroup_id = 0;
+const volatile __u32 scope_level = 0;
 
 struct sg_kcmsghdr {
 	__u64 cmsg_len;
@@ -71,30 +73,30 @@ static __always_inline void sg_lsm_cmsgs(struct sg_event *e, const void *ctl, __
 	}
 }
 
-SEC("lsm/socket_sendmsg")
-int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, int prev)
+static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int size, int prev,
+				  const int v)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct sg_denial d = { .enforced_by = SG_ENF_LSM };
 	struct task_struct *task;
 	struct sock *sk;
 	struct sg_event *e;
-	__u32 zero = 0, version = 0;
+	__u32 version = 0;
 	__u16 rule = SG_NO_RULE;
 	__u8 verdict = SG_VERDICT_ALLOW;
-	void *name;
-	int namelen;
 	long nr;
 
 	if (prev)
 		return prev;
-	if (self_tgid && (__u32)(pid_tgid >> 32) == self_tgid)
+	if (self_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	e = bpf_map_lookup_elem(&sg_lsm_scratch, &zero);
+	if (scope_cgroup_id && bpf_get_current_ancestor_cgroup_id(scope_level) != scope_cgroup_id)
+		return 0;
+	/* The evaluator's input serves as scratch (an event is too big for the stack). */
+	e = sg_pol_input_event();
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	task = sg_fill_task(e);
+	task = sg_fill_task(e, v);
 #if defined(__TARGET_ARCH_x86)
 	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
 #else
@@ -104,38 +106,34 @@ int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, 
 		     : nr == SG_NR_SENDMMSG ? SG_SYSCALL_SENDMMSG
 					    : SG_SYSCALL_SENDMSG;
 	sk = sock->sk;
-	if (sk) {
-		e->flags |= SG_EF_SOCK;
-		e->sock_family = sk->__sk_common.skc_family;
-		e->sock_type = sk->sk_type;
-		e->sock_protocol = sk->sk_protocol;
-	}
+	if (sk)
+		sg_fill_sock_ids(e, sk, v);
 	e->msg_flags = msg->msg_flags;
 	e->len = size;
-	name = msg->msg_name;
-	namelen = msg->msg_namelen;
-	if (name && namelen > 0) {
-		__u32 n = namelen > SG_ADDR_MAX ? SG_ADDR_MAX : namelen;
-
-		if (namelen > SG_ADDR_MAX)
-			e->flags |= SG_EF_ADDR_TRUNC;
-		if (!bpf_probe_read_kernel(e->addr, n, name)) {
-			e->addr_len = n;
-			e->dst_source = SG_DST_MSG;
-		}
-	} else if (sk) {
-		sg_fill_peer(e, sk);
-	}
+	if (!sg_copy_name(e, (__u64)msg->msg_name, msg->msg_namelen, true) && sk)
+		sg_fill_peer(e, sk, v);
 	/* Kernel copies only: sendmsg copies msg_control in before this hook. */
 	if (msg->msg_controllen && !(bpf_core_field_exists(msg->msg_control_is_user) &&
 				     BPF_CORE_READ_BITFIELD(msg, msg_control_is_user)))
 		sg_lsm_cmsgs(e, msg->msg_control, msg->msg_controllen);
 
-	sg_policy_judge(e, &rule, &verdict, &version);
+	sg_policy_judge(e, &rule, &verdict, &version, v);
 	if (verdict != SG_VERDICT_DENY)
 		return 0;
 	d.version = version;
 	d.rule = rule;
 	bpf_map_update_elem(&sg_denied, &e->tid, &d, BPF_ANY);
 	return -SG_EPERM;
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(sg_lsm_sendmsg, struct socket *sock, struct msghdr *msg, int size, int prev)
+{
+	return sg_lsm(sock, msg, size, prev, SG_VAR_BTF);
+}
+
+SEC("lsm/socket_sendmsg")
+int BPF_PROG(sg_lsm_sendmsg_core, struct socket *sock, struct msghdr *msg, int size, int prev)
+{
+	return sg_lsm(sock, msg, size, prev, SG_VAR_CORE);
 }

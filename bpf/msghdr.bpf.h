@@ -11,6 +11,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sendguard.h"
+#include "variant.bpf.h"
+#include "policy.bpf.h"
 
 struct sg_user_msghdr {
 	__u64 msg_name;
@@ -47,10 +49,12 @@ _Static_assert(sizeof(struct sg_user_iovec) == 16, "iovec size");
 _Static_assert(sizeof(struct sg_user_cmsghdr) == 16, "cmsghdr size");
 
 /*
- * Copy the caller's destination address into e->addr (dst_source
- * SG_DST_MSG). Returns false, leaving @e alone, when none was given.
+ * Copy the destination address at name (user memory, or kernel memory when
+ * kernel is set) into e->addr (dst_source SG_DST_MSG). Returns false,
+ * leaving @e alone, when none was given.
  */
-static __always_inline bool sg_fill_name(struct sg_event *e, __u64 name, __s32 namelen)
+static __always_inline bool sg_copy_name(struct sg_event *e, __u64 name, __s32 namelen,
+					 const bool kernel)
 {
 	__u64 len = namelen;
 
@@ -65,10 +69,21 @@ static __always_inline bool sg_fill_name(struct sg_event *e, __u64 name, __s32 n
 	if (len > SG_ADDR_MAX)
 		return false;
 	/* A fault leaves zeroes; the kernel's own copy fails then too (EFAULT). */
-	bpf_probe_read_user(e->addr, len, (void *)name);
+	if (kernel) {
+		if (bpf_probe_read_kernel(e->addr, len, (void *)name))
+			return false;
+	} else {
+		bpf_probe_read_user(e->addr, len, (void *)name);
+	}
 	e->addr_len = len;
 	e->dst_source = SG_DST_MSG;
 	return true;
+}
+
+/* The caller's destination address (user memory): see sg_copy_name. */
+static __always_inline bool sg_fill_name(struct sg_event *e, __u64 name, __s32 namelen)
+{
+	return sg_copy_name(e, name, namelen, false);
 }
 
 struct sg_iov_ctx {
@@ -127,10 +142,89 @@ static long sg_cmsg_cb(__u32 i, void *data)
 }
 
 /*
+ * SG_VAR_COMPAT (no bpf_loop): the iovecs are read SG_IOV_CHUNK at a time
+ * into per-CPU memory and summed by an unrolled loop, so the verifier walks
+ * SG_UIO_MAXIOV / SG_IOV_CHUNK iterations, not SG_UIO_MAXIOV. Each read is
+ * exactly as long as what is left of the vector: a read past its end could
+ * fault and zero the whole chunk.
+ */
+#define SG_IOV_CHUNK 16
+
+struct sg_iov_chunk {
+	struct sg_user_iovec v[SG_IOV_CHUNK];
+	__u8 slack[512 - SG_IOV_CHUNK * sizeof(struct sg_user_iovec)]; /* see the mask below */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_iov_chunk);
+} sg_iov_scratch SEC(".maps");
+
+/*
+ * SG_VAR_COMPAT: the sum of the iov_len of the nr (<= SG_UIO_MAXIOV) iovecs
+ * at iov, by bounded loops. A global function of scalars, verified once per
+ * program however many messages a program walks.
+ */
+__noinline __u64 sg_iov_sum_compat(__u64 iov, __u32 nr)
+{
+	struct sg_iov_chunk *c;
+	__u32 zero = 0, i, j, n;
+	__u64 sum = 0, sz;
+
+	c = bpf_map_lookup_elem(&sg_iov_scratch, &zero);
+	if (!c)
+		return 0;
+	for (i = 0; i < SG_UIO_MAXIOV / SG_IOV_CHUNK; i++) {
+		if (i * SG_IOV_CHUNK >= nr)
+			break;
+		n = nr - i * SG_IOV_CHUNK;
+		if (n > SG_IOV_CHUNK)
+			n = SG_IOV_CHUNK;
+		/*
+		 * The mask bounds the size in the register passed on, whatever
+		 * clang makes of a comparison (the chunk has room for 511 bytes).
+		 */
+		sz = (__u64)n * sizeof(struct sg_user_iovec);
+		barrier_var(sz); /* else clang knows sz <= 256 and drops the mask */
+		sz &= 511;
+		if (bpf_probe_read_user(
+			    c, sz,
+			    (void *)(iov + (__u64)i * SG_IOV_CHUNK * sizeof(struct sg_user_iovec))))
+			break;
+#pragma unroll
+		for (j = 0; j < SG_IOV_CHUNK; j++)
+			if (j < n)
+				sum += c->v[j].iov_len;
+	}
+	return sum;
+}
+
+/*
+ * SG_VAR_COMPAT: the control messages at control into the event being built
+ * in sg_pol_input (a global function of scalars, like sg_iov_sum_compat).
+ */
+__noinline int sg_cmsgs_compat(__u64 control, __u64 controllen)
+{
+	struct sg_cmsg_ctx cm = { .control = control, .controllen = controllen };
+	__u32 i;
+
+	cm.e = sg_pol_input_event();
+	if (!cm.e)
+		return 0;
+	for (i = 0; i < SG_MAX_CMSGS + 1; i++)
+		if (sg_cmsg_cb(i, &cm))
+			break;
+	return 0;
+}
+
+/*
  * Fill len, iovlen, destination and control data of @e from a msghdr already
  * copied from user space. Expects e->addr and ncmsgs zeroed.
  */
-static __always_inline void sg_fill_msghdr(struct sg_event *e, const struct sg_user_msghdr *m)
+static __always_inline void sg_fill_msghdr(struct sg_event *e, const struct sg_user_msghdr *m,
+					   const int v)
 {
 	struct sg_iov_ctx iov = { .iov = m->msg_iov };
 	struct sg_cmsg_ctx cm = { .e = e, .control = m->msg_control };
@@ -140,8 +234,12 @@ static __always_inline void sg_fill_msghdr(struct sg_event *e, const struct sg_u
 
 	e->iovlen = m->msg_iovlen > 0xffffffffULL ? 0xffffffffU : m->msg_iovlen;
 	nr = m->msg_iovlen > SG_UIO_MAXIOV ? SG_UIO_MAXIOV : m->msg_iovlen;
-	if (m->msg_iov && nr)
-		bpf_loop(nr, sg_iov_cb, &iov, 0);
+	if (m->msg_iov && nr) {
+		if (v == SG_VAR_COMPAT)
+			iov.sum = sg_iov_sum_compat(m->msg_iov, nr);
+		else
+			bpf_loop(nr, sg_iov_cb, &iov, 0);
+	}
 	e->len = iov.sum;
 
 	if (!m->msg_control || !m->msg_controllen)
@@ -149,7 +247,10 @@ static __always_inline void sg_fill_msghdr(struct sg_event *e, const struct sg_u
 	e->flags |= SG_EF_CONTROL;
 	e->controllen = m->msg_controllen > 0xffffffffULL ? 0xffffffffU : m->msg_controllen;
 	cm.controllen = m->msg_controllen;
-	bpf_loop(SG_MAX_CMSGS + 1, sg_cmsg_cb, &cm, 0);
+	if (v == SG_VAR_COMPAT)
+		sg_cmsgs_compat(m->msg_control, m->msg_controllen); /* e is sg_pol_input */
+	else
+		bpf_loop(SG_MAX_CMSGS + 1, sg_cmsg_cb, &cm, 0);
 }
 
 #endif /* SENDGUARD_MSGHDR_BPF_H */

@@ -21,6 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "sendguard.h"
+#include "variant.bpf.h"
 
 #define SG_POL_AF_UNIX	1
 #define SG_POL_AF_INET	2
@@ -226,6 +227,13 @@ struct {
 		__w &(SG_RULE_WORDS - 1); \
 	})
 #define SG_POL_HI(s) (*(volatile const __u32 *)&(s)->hi)
+/*
+ * For each word w of the window [lo, hi): the loop is bounded by a counter n
+ * that starts at a constant (w starts at lo, read from memory: the verifiers
+ * of 5.10 and 6.1 cannot bound a loop on it and walk it until they give up).
+ */
+#define SG_POL_FOR_WINDOW(s, n, w) \
+	for (n = 0, w = SG_POL_LO(s); n < SG_RULE_WORDS && w < SG_POL_HI(s); n++, w++)
 
 /*
  * acc &= (a | b) over the window (b may be NULL; while acc is fresh, acc = a | b),
@@ -235,13 +243,11 @@ static __always_inline __u64 sg_bm_and2(struct sg_bitmap *acc, const struct sg_b
 					const struct sg_bitmap *b, struct sg_pol_scratch *s)
 {
 	__u64 v;
-	__u32 w;
+	__u32 w, n;
 
 	s->nlo = SG_RULE_WORDS;
 	s->nhi = 0;
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
-			break;
+	SG_POL_FOR_WINDOW (s, n, w) {
 		v = a->w[SG_POL_W(w)];
 		if (b)
 			v |= b->w[SG_POL_W(w)];
@@ -277,11 +283,9 @@ static __always_inline __u64 sg_bm_andnot(struct sg_bitmap *acc, const struct sg
 					  const struct sg_pol_scratch *s)
 {
 	__u64 any = 0;
-	__u32 w;
+	__u32 w, n;
 
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
-			break;
+	SG_POL_FOR_WINDOW (s, n, w) {
 		acc->w[SG_POL_W(w)] &= ~m->w[SG_POL_W(w)];
 		any |= acc->w[SG_POL_W(w)];
 	}
@@ -292,11 +296,9 @@ static __always_inline __u64 sg_bm_andnot(struct sg_bitmap *acc, const struct sg
 static __always_inline void sg_bm_or(struct sg_bitmap *acc, const struct sg_bitmap *m,
 				     const struct sg_pol_scratch *s)
 {
-	__u32 w;
+	__u32 w, n;
 
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
-			break;
+	SG_POL_FOR_WINDOW (s, n, w) {
 		acc->w[SG_POL_W(w)] |= m->w[SG_POL_W(w)];
 	}
 }
@@ -305,11 +307,9 @@ static __always_inline void sg_bm_or(struct sg_bitmap *acc, const struct sg_bitm
 static __always_inline void sg_bm_copy(struct sg_bitmap *acc, const struct sg_bitmap *m,
 				       const struct sg_pol_scratch *s)
 {
-	__u32 w;
+	__u32 w, n;
 
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
-			break;
+	SG_POL_FOR_WINDOW (s, n, w) {
 		acc->w[SG_POL_W(w)] = m->w[SG_POL_W(w)];
 	}
 }
@@ -614,12 +614,50 @@ static __always_inline const struct sg_bitmap *sg_pol_cmsg_get(struct sg_pol_scr
 	return &s->tmp;
 }
 
+/* struct cgroup before 6.1 (CO-RE flavor): ancestor ids instead of pointers. */
+struct cgroup___ids {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+/*
+ * The id of the current task's cgroup v2 ancestor at level lv (root: 0), 0
+ * above its own level: bpf_get_current_ancestor_cgroup_id(), which tracing
+ * programs lack before 5.14, read from task->cgroups->dfl_cgrp for
+ * SG_VAR_COMPAT.
+ */
+static __always_inline __u64 sg_pol_ancestor(__u32 lv, const int v)
+{
+	struct task_struct *task;
+	struct cgroup *cg, *a = NULL;
+	__u64 id = 0;
+
+	if (v != SG_VAR_COMPAT)
+		return bpf_get_current_ancestor_cgroup_id(lv);
+	task = (struct task_struct *)bpf_get_current_task();
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	if (!cg || lv > (__u32)BPF_CORE_READ(cg, level))
+		return 0;
+	if (bpf_core_field_exists(struct cgroup___ids, ancestor_ids)) {
+		bpf_probe_read_kernel(
+			&id, sizeof(id),
+			(void *)cg + bpf_core_field_offset(struct cgroup___ids, ancestor_ids) +
+				(__u64)lv * sizeof(__u64));
+		return id;
+	}
+	bpf_probe_read_kernel(&a, sizeof(a),
+			      (void *)cg + bpf_core_field_offset(struct cgroup, ancestors) +
+				      (__u64)lv * sizeof(a));
+	return a ? BPF_CORE_READ(a, kn, id) : 0;
+}
+
 /*
  * cgroup: OR of the hits of the sender's cgroup and its ancestors (level 0 is
  * the root), up to the deepest level a cgroup entry can be at.
  */
-static __always_inline const struct sg_bitmap *
-sg_pol_cgroup_get(struct sg_pol_scratch *s, const struct sg_policy_cfg *cfg, __u32 slot)
+static __always_inline const struct sg_bitmap *sg_pol_cgroup_get(struct sg_pol_scratch *s,
+								 const struct sg_policy_cfg *cfg,
+								 __u32 slot, const int v)
 {
 	struct sg_cgroup_key *k = &s->key.cgroup;
 	__u64 self = bpf_get_current_cgroup_id(), id;
@@ -630,7 +668,7 @@ sg_pol_cgroup_get(struct sg_pol_scratch *s, const struct sg_policy_cfg *cfg, __u
 	k->slot = slot;
 	k->pad = 0;
 	for (lv = 0; lv < SG_MAX_CGROUP_DEPTH && lv < levels; lv++) {
-		id = bpf_get_current_ancestor_cgroup_id(lv);
+		id = sg_pol_ancestor(lv, v);
 		if (!id)
 			break;
 		k->id = id;
@@ -650,51 +688,37 @@ static __always_inline bool sg_pol_post_ok(const struct sg_rule_rt *rt, __u32 ms
 	       len <= rt->len_max;
 }
 
-/* bpf_loop context of the per-rule checks: scalars only. */
-struct sg_pol_post {
-	__u64 len;
-	__u32 msg_flags;
-	__u32 slot;
-	__u32 rule;
-	__u32 action;
-};
-
 /*
- * One step of the search for the first rule in acc that passes its per-rule
- * checks: take the lowest bit, check its rule, clear the bit if it fails.
+ * The first rule of word w of acc (in sg_pol_scratch) that passes its
+ * per-rule checks: at most 64 candidates, one lookup each. Returns
+ * action << 16 | rule, or SG_NO_RULE. A global function of scalars: the
+ * verifier walks its loop once per program, not once per path of the
+ * evaluator that reaches it, and every kernel takes it.
  */
-static long sg_pol_post_step(__u32 iter, void *data)
+__noinline __u32 sg_pol_post_word(__u32 slot, __u32 w, __u32 msg_flags, __u64 len)
 {
-	struct sg_pol_post *c = data;
 	const struct sg_rule_rt *rt;
 	struct sg_pol_scratch *s;
-	__u32 zero = 0, w, k, i;
-	__u64 x = 0;
+	__u32 zero = 0, b, k, i;
+	__u64 x;
 
 	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
 	if (!s)
-		return 1;
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
+		return SG_NO_RULE;
+	x = s->acc.w[w & (SG_RULE_WORDS - 1)];
+	for (b = 0; b < 64; b++) {
+		if (!x)
 			break;
-		x = s->acc.w[SG_POL_W(w)];
-		if (x)
+		i = (w & (SG_RULE_WORDS - 1)) * 64 + sg_bm_ctz(x);
+		k = (slot & 1) * SG_MAX_RULES + i;
+		rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+		if (!rt)
 			break;
+		if (sg_pol_post_ok(rt, msg_flags, len))
+			return (__u32)rt->action << 16 | i;
+		x &= x - 1;
 	}
-	if (!x || w >= SG_RULE_WORDS)
-		return 1;
-	i = w * 64 + sg_bm_ctz(x);
-	k = c->slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
-	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
-	if (!rt)
-		return 1;
-	if (sg_pol_post_ok(rt, c->msg_flags, c->len)) {
-		c->rule = i;
-		c->action = rt->action;
-		return 1;
-	}
-	s->acc.w[w] = x & (x - 1);
-	return 0;
+	return SG_NO_RULE;
 }
 
 #define SG_POL_AND(m)                            \
@@ -711,18 +735,15 @@ struct sg_pol_result {
 	__u8 pad;
 };
 
-/*
- * The evaluator proper: a global function, so the verifier checks it once
- * per program, apart from its callers' states. See sg_policy_judge().
- */
-__noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_result *res, __u32 mode)
+/* The evaluator proper; see sg_policy_judge(). */
+static __always_inline int sg_policy_eval_body(const struct sg_event *e, struct sg_pol_result *res,
+					       __u32 mode, const int v)
 {
 	const struct sg_policy_cfg *cfg;
 	struct sg_pol_scratch *s;
 	struct sg_pol_dest dest;
-	struct sg_pol_post post;
 	const struct sg_rule_rt *rt;
-	__u32 zero = 0, slot, nw, dims, w, k, i, b;
+	__u32 zero = 0, slot, nw, dims, w, n, k, i, b;
 	__u32 *active;
 	__u64 x = 0;
 
@@ -790,7 +811,7 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 	if (dims & 1u << SG_DIM_EXE)
 		SG_POL_AND(sg_pol_exe_get(s, cfg, slot, e));
 	if (dims & 1u << SG_DIM_CGROUP)
-		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot));
+		SG_POL_AND(sg_pol_cgroup_get(s, cfg, slot, v));
 	if (dims & 1u << SG_DIM_CMSG)
 		SG_POL_AND(sg_pol_cmsg_get(s, cfg, slot, e));
 	if (dims & 1u << SG_DIM_SYSCALL)
@@ -846,15 +867,14 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 	if (mode == SG_EVAL_HOOK && !sg_bm_andnot(&s->acc, &cfg->hook_skip, s))
 		return 0;
 	/* The lowest bit left; its rule decides if its checks hold. */
-	for (w = SG_POL_LO(s); w < SG_RULE_WORDS; w++) {
-		if (w >= SG_POL_HI(s))
-			break;
+	SG_POL_FOR_WINDOW (s, n, w) {
 		x = s->acc.w[SG_POL_W(w)];
 		if (x)
 			break;
 	}
-	if (!x || w >= SG_RULE_WORDS)
+	if (!x)
 		return 0;
+	w = SG_POL_W(w);
 	i = w * 64 + sg_bm_ctz(x);
 	k = slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
 	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
@@ -866,22 +886,73 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
 		res->verdict = rt->action;
 		return 0;
 	}
-	/* It failed: search on, one candidate per step (at most nrules). */
+	/* It failed: search on, word by word (at most nrules candidates). */
 	s->acc.w[w] = x & (x - 1);
-	post.len = e->len;
-	post.msg_flags = e->msg_flags;
-	post.slot = slot;
-	post.rule = SG_NO_RULE;
-	post.action = 0;
-	bpf_loop(SG_MAX_RULES, sg_pol_post_step, &post, 0);
-	if (post.rule != SG_NO_RULE) {
-		res->rule = post.rule;
-		res->verdict = post.action;
+	for (n = 0; n < SG_RULE_WORDS && w < SG_POL_HI(s); n++, w++) {
+		i = sg_pol_post_word(slot, w, e->msg_flags, e->len);
+		if (i != SG_NO_RULE) {
+			res->rule = i & 0xffff;
+			res->verdict = i >> 16;
+			break;
+		}
 	}
 	return 0;
 }
 
 #undef SG_POL_AND
+
+/*
+ * SG_VAR_BTF and SG_VAR_CORE: a global function, so the verifier checks it
+ * once per program, apart from its callers' states.
+ */
+__noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_result *res, __u32 mode)
+{
+	return sg_policy_eval_body(e, res, mode, SG_VAR_BTF);
+}
+
+/*
+ * SG_VAR_COMPAT: kernels before 5.12 take only scalars as arguments of a
+ * global function, so the send to judge is in sg_pol_input (the caller
+ * builds it there: sg_pol_input_event()) and the result comes back packed:
+ * version << 32 | rule << 8 | verdict.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sg_event);
+} sg_pol_input SEC(".maps");
+
+static __always_inline struct sg_event *sg_pol_input_event(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&sg_pol_input, &zero);
+}
+
+__noinline __u64 sg_policy_eval_compat(__u32 mode)
+{
+	struct sg_pol_result res = { .rule = SG_NO_RULE };
+	struct sg_event *e = sg_pol_input_event();
+
+	sg_policy_eval_body(e, &res, mode, SG_VAR_COMPAT);
+	return (__u64)res.version << 32 | (__u32)res.rule << 8 | res.verdict;
+}
+
+/* Evaluate e (for SG_VAR_COMPAT: sg_pol_input_event()) in mode, variant v. */
+static __always_inline int sg_policy_eval(const struct sg_event *e, struct sg_pol_result *res,
+					  __u32 mode, const int v)
+{
+	__u64 r;
+
+	if (v != SG_VAR_COMPAT)
+		return sg_policy_eval_event(e, res, mode);
+	r = sg_policy_eval_compat(mode);
+	res->version = r >> 32;
+	res->rule = r >> 8;
+	res->verdict = r;
+	return 0;
+}
 
 /*
  * Judge the send described by e (the fields a policy matches on: syscall,
@@ -896,12 +967,12 @@ __noinline int sg_policy_eval_event(const struct sg_event *e, struct sg_pol_resu
  * could not be read (then: no rule, allow, version 0).
  */
 static __always_inline int sg_policy_judge(const struct sg_event *e, __u16 *rule, __u8 *verdict,
-					   __u32 *version)
+					   __u32 *version, const int v)
 {
 	struct sg_pol_result res = { .rule = SG_NO_RULE };
 	int ret;
 
-	ret = sg_policy_eval_event(e, &res, SG_EVAL_FULL);
+	ret = sg_policy_eval(e, &res, SG_EVAL_FULL, v);
 	*rule = res.rule;
 	*verdict = res.verdict;
 	*version = res.version;
@@ -937,11 +1008,11 @@ static __always_inline bool sg_policy_hook_can_deny(__u32 *dims)
  * default) of which version decided. Unreadable maps: false (allow).
  */
 static __always_inline bool sg_policy_hook_denies(const struct sg_event *e, __u16 *rule,
-						  __u32 *version)
+						  __u32 *version, const int v)
 {
 	struct sg_pol_result res = { .rule = SG_NO_RULE };
 
-	if (sg_policy_eval_event(e, &res, SG_EVAL_HOOK))
+	if (sg_policy_eval(e, &res, SG_EVAL_HOOK, v))
 		return false;
 	*rule = res.rule;
 	*version = res.version;

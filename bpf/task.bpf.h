@@ -10,33 +10,39 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "sendguard.h"
+#include "variant.bpf.h"
+
+/* exe_dev/exe_ino of task's executable (SG_EF_EXE), read as variant v reads. */
+static __always_inline void sg_fill_exe(struct sg_event *e, struct task_struct *task, const int v)
+{
+	struct file *exe = SG_RD(v, task, mm, exe_file);
+
+	if (!exe)
+		return;
+	e->exe_ino = SG_RD(v, exe, f_inode, i_ino);
+	e->exe_dev = SG_RD(v, exe, f_inode, i_sb, s_dev);
+	e->flags |= SG_EF_EXE;
+}
 
 /*
- * Fill the process fields of e (task fields are plain loads through the BTF
- * task pointer, CO-RE relocated; faults read as zero). Returns the task.
+ * Fill the process fields of e (SG_VAR_BTF/CORE: plain loads through the
+ * BTF task pointer, faults read as zero; SG_VAR_COMPAT: CO-RE probe reads).
+ * Returns the task.
  */
-static __always_inline struct task_struct *sg_fill_task(struct sg_event *e)
+static __always_inline struct task_struct *sg_fill_task(struct sg_event *e, const int v)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = SG_TASK(v);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct file *exe;
 
 	e->pid = pid_tgid >> 32;
 	e->tid = (__u32)pid_tgid;
 	e->uid = (__u32)uid_gid;
 	e->gid = uid_gid >> 32;
-	e->ppid = task->real_parent->tgid;
+	e->ppid = SG_RD(v, task, real_parent, tgid);
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	exe = task->mm->exe_file;
-	if (exe) {
-		struct inode *inode = exe->f_inode;
-
-		e->exe_ino = inode->i_ino;
-		e->exe_dev = inode->i_sb->s_dev;
-		e->flags |= SG_EF_EXE;
-	}
+	sg_fill_exe(e, task, v);
 	return task;
 }
 

@@ -24,6 +24,8 @@
 #include "policy_compile.h"
 #include "persist.h"
 #include "mounts.h"
+#include "loader.h"
+#include "variant.h"
 
 /* enum bpf_attach_type values newer than some installed UAPI headers (6.7+). */
 #define SG_ATTACH_UNIX_CONNECT 49
@@ -32,14 +34,6 @@
 static const char *const hook_names[ENF_NHOOKS] = {
 	"connect4", "sendmsg4", "connect6", "sendmsg6", "connect_unix", "sendmsg_unix",
 };
-
-static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	(void)fmt;
-	(void)ap;
-	return 0;
-}
 
 /*
  * Point the shared maps of obj (persist__shared_map: the policy maps,
@@ -50,8 +44,7 @@ static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
 	struct bpf_map *m, *t;
 	int err;
 
-	bpf_object__for_each_map(m, obj)
-	{
+	bpf_object__for_each_map (m, obj) {
 		const char *name = bpf_map__name(m);
 
 		if (!persist__shared_map(name))
@@ -66,36 +59,42 @@ static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
 	return 0;
 }
 
-static struct bpf_program *hook_prog(struct enforce_bpf *s, int h)
+/* The program of hook h in the variant loaded (sg_<hook>[_compat]). */
+static struct bpf_program *hook_prog(const struct enforce *en, int h)
 {
-	switch (h) {
-	case ENF_CONNECT4:
-		return s->progs.sg_connect4;
-	case ENF_SENDMSG4:
-		return s->progs.sg_sendmsg4;
-	case ENF_CONNECT6:
-		return s->progs.sg_connect6;
-	case ENF_SENDMSG6:
-		return s->progs.sg_sendmsg6;
-	case ENF_CONNECT_UNIX:
-		return s->progs.sg_connect_unix;
-	default:
-		return s->progs.sg_sendmsg_unix;
-	}
+	char name[64];
+
+	snprintf(name, sizeof(name), "sg_%s%s", hook_names[h],
+		 en->cg_variant == SG_VARIANT_COMPAT ? "_compat" : "");
+	return bpf_object__find_program_by_name(en->cg->obj, name);
 }
 
-/* Open and load the cgroup programs; with_unix false leaves the unix ones out. */
-static int load_cgroup(struct enforce_bpf **out, struct trace_bpf *trace, bool with_unix)
-{
+/* The cgroup object as variant__load sees it. */
+struct cgroup_load {
 	struct enforce_bpf *s;
-	int err;
+	struct trace_bpf *trace;
+	bool with_unix;
+};
 
-	*out = NULL;
-	s = enforce_bpf__open();
-	if (!s)
-		return -errno;
+static struct bpf_object *cgroup_open(void *ctx)
+{
+	struct cgroup_load *c = ctx;
+
+	c->s = enforce_bpf__open();
+	return c->s ? c->s->obj : NULL;
+}
+
+/* with_unix false (or a variant without them) leaves the unix hooks out. */
+static int cgroup_setup(void *ctx)
+{
+	struct cgroup_load *c = ctx;
+	struct enforce_bpf *s = c->s;
+	int err = 0;
+
 	s->rodata->self_tgid = (__u32)getpid();
-	if (with_unix) {
+	if (!bpf_program__autoload(s->progs.sg_connect_unix)) {
+		/* Not in this variant. */
+	} else if (c->with_unix) {
 		err = bpf_program__set_expected_attach_type(s->progs.sg_connect_unix,
 							    SG_ATTACH_UNIX_CONNECT);
 		if (!err)
@@ -106,15 +105,52 @@ static int load_cgroup(struct enforce_bpf **out, struct trace_bpf *trace, bool w
 		if (!err)
 			err = bpf_program__set_autoload(s->progs.sg_sendmsg_unix, false);
 	}
-	if (!err)
-		err = share_maps(s->obj, trace->obj);
-	if (!err)
-		err = enforce_bpf__load(s);
-	if (err) {
-		enforce_bpf__destroy(s);
-		return err;
-	}
-	*out = s;
+	return err ? err : share_maps(s->obj, c->trace->obj);
+}
+
+static int cgroup_load(void *ctx)
+{
+	return enforce_bpf__load(((struct cgroup_load *)ctx)->s);
+}
+
+static void cgroup_destroy(void *ctx)
+{
+	struct cgroup_load *c = ctx;
+
+	enforce_bpf__destroy(c->s);
+	c->s = NULL;
+}
+
+static const struct variant_ops cgroup_ops = {
+	.what = "cgroup hooks",
+	.type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	.variants = SG_VARIANT_MASK(SG_VARIANT_BTF) | SG_VARIANT_MASK(SG_VARIANT_COMPAT),
+	/* The inet hooks read no kernel object by address: no kfunc cast. */
+	.needs = { [SG_VARIANT_BTF] = SG_NEED_TASK_BTF },
+	.open = cgroup_open,
+	.setup = cgroup_setup,
+	.load = cgroup_load,
+	.destroy = cgroup_destroy,
+};
+
+/*
+ * Open and load the cgroup programs in the best variant that loads; with_unix
+ * false leaves the unix ones out. Returns the variant, or -errno.
+ */
+static int load_cgroup(struct enforce *en, struct trace_bpf *trace, bool with_unix)
+{
+	struct cgroup_load c = { .trace = trace, .with_unix = with_unix };
+	struct variant_ops ops = cgroup_ops;
+	int v;
+
+	if (with_unix) /* the unix hooks exist in one variant only */
+		ops.variants = SG_VARIANT_MASK(SG_VARIANT_BTF);
+	en->cg = NULL;
+	v = variant__load(&ops, &c, en->variant_limit);
+	if (v < 0)
+		return v;
+	en->cg = c.s;
+	en->cg_variant = v;
 	return 0;
 }
 
@@ -138,7 +174,7 @@ static bool adopt_link(struct enforce *en, int h, const char *dir)
 	memset(&info, 0, sizeof(info));
 	if (!bpf_obj_get_info_by_fd(bpf_link__fd(old), &info, &len) &&
 	    !mounts_cgroup_id("", dir, &id) && info.cgroup.cgroup_id == id &&
-	    !bpf_link__update_program(old, hook_prog(en->cg, h))) {
+	    !bpf_link__update_program(old, hook_prog(en, h))) {
 		en->links[h] = old;
 		en->hook_err[h] = 0;
 		en->adopted++;
@@ -162,7 +198,7 @@ static void attach_cgroup(struct enforce *en)
 			continue;
 		if (adopt_link(en, h, en->cg_dir))
 			continue;
-		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), en->cg_fd);
+		en->links[h] = bpf_program__attach_cgroup(hook_prog(en, h), en->cg_fd);
 		if (!en->links[h]) {
 			en->hook_err[h] = -errno;
 			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
@@ -204,10 +240,10 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->hook_err[h] = -ENOENT;
 	/* The unix hooks are 6.7+: probe the full set first, then without them. */
-	err = load_cgroup(&en->cg, trace, true);
+	err = load_cgroup(en, trace, true);
 	if (err) {
 		unix_err = err;
-		err = load_cgroup(&en->cg, trace, false);
+		err = load_cgroup(en, trace, false);
 	}
 	if (err) {
 		log_err("cgroup enforcement unavailable: cannot load the sock_addr programs: %s; "
@@ -236,44 +272,134 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 	attach_cgroup(en);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->avail[h] = en->links[h] != NULL;
-	if (unix_err)
+	if (unix_err && en->variant_limit > SG_VARIANT_BTF)
+		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable with BPF variant %s "
+			 "(they exist in variant btf only): unix destinations are observe-only "
+			 "without BPF-LSM",
+			 variant__name(en->variant_limit));
+	else if (unix_err)
 		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable on this kernel (%s): "
 			 "unix destinations are observe-only without BPF-LSM",
 			 strerror(-unix_err));
 }
 
-static void start_lsm(struct enforce *en, struct trace_bpf *trace)
-{
+/* The BPF-LSM object as variant__load sees it. */
+struct lsm_load {
 	struct lsm_bpf *s;
-	int err;
+	struct trace_bpf *trace;
+	uint64_t scope_id; /* --cgroup: the subtree judged (0: the whole host) */
+	uint32_t scope_level;
+};
 
-	s = lsm_bpf__open();
-	if (!s) {
-		en->lsm_err = -errno;
+static struct bpf_object *lsm_open(void *ctx)
+{
+	struct lsm_load *l = ctx;
+
+	l->s = lsm_bpf__open();
+	return l->s ? l->s->obj : NULL;
+}
+
+static int lsm_setup(void *ctx)
+{
+	struct lsm_load *l = ctx;
+
+	l->s->rodata->self_tgid = (__u32)getpid();
+	l->s->rodata->scope_cgroup_id = l->scope_id;
+	l->s->rodata->scope_level = l->scope_level;
+	return share_maps(l->s->obj, l->trace->obj);
+}
+
+static int lsm_load(void *ctx)
+{
+	return lsm_bpf__load(((struct lsm_load *)ctx)->s);
+}
+
+static void lsm_destroy(void *ctx)
+{
+	struct lsm_load *l = ctx;
+
+	lsm_bpf__destroy(l->s);
+	l->s = NULL;
+}
+
+static const struct variant_ops lsm_ops = {
+	.what = "BPF-LSM",
+	.type = BPF_PROG_TYPE_LSM,
+	.variants = SG_VARIANT_MASK(SG_VARIANT_BTF) | SG_VARIANT_MASK(SG_VARIANT_CORE),
+	.needs = {
+		[SG_VARIANT_BTF] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS | SG_NEED_RDONLY_CAST,
+		[SG_VARIANT_CORE] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS,
+	},
+	.open = lsm_open,
+	.setup = lsm_setup,
+	.load = lsm_load,
+	.destroy = lsm_destroy,
+};
+
+/* The socket_sendmsg program of the variant loaded. */
+static struct bpf_program *lsm_prog(const struct enforce *en)
+{
+	return en->lsm_variant == SG_VARIANT_CORE ? en->lsm->progs.sg_lsm_sendmsg_core
+						  : en->lsm->progs.sg_lsm_sendmsg;
+}
+
+/* The cgroup v2 level of a path relative to the mount ("/": 0, "/a/b": 2). */
+static uint32_t cgroup_level(const char *rel)
+{
+	uint32_t n = 0;
+
+	for (const char *p = rel; *p; p++)
+		if (*p != '/' && (p == rel || p[-1] == '/'))
+			n++;
+	return n;
+}
+
+static void start_lsm(struct enforce *en, struct trace_bpf *trace, const char *dir)
+{
+	struct lsm_load l = { .trace = trace };
+	int v;
+
+	if (en->no_lsm) {
+		en->lsm_err = -ECANCELED;
+		log_info(
+			"BPF-LSM socket_sendmsg unavailable: not used (--no-lsm); rules the cgroup "
+			"hooks cannot see are observe-only");
+		return;
+	}
+	/* Scoped like the cgroup hooks: never judge a send outside --cgroup. */
+	if (en->cgroup && strcmp(en->cgroup, "/")) {
+		int err = dir[0] ? mounts_cgroup_id("", dir, &l.scope_id) : -ENOENT;
+
+		if (err) {
+			en->lsm_err = err;
+			log_warn("BPF-LSM not used: cannot read the id of cgroup %s: %s",
+				 en->cgroup, strerror(-err));
+			return;
+		}
+		l.scope_level = cgroup_level(en->cgroup);
+	}
+	v = variant__load(&lsm_ops, &l, en->variant_limit);
+	if (v < 0) {
+		en->lsm_err = v;
 		goto out;
 	}
-	s->rodata->self_tgid = (__u32)getpid();
-	err = share_maps(s->obj, trace->obj);
-	if (!err)
-		err = lsm_bpf__load(s);
-	if (err) {
-		en->lsm_err = err;
-		lsm_bpf__destroy(s);
-		goto out;
-	}
-	en->lsm_link = bpf_program__attach_lsm(s->progs.sg_lsm_sendmsg);
+	en->lsm = l.s;
+	en->lsm_variant = v;
+	en->lsm_link = bpf_program__attach_lsm(lsm_prog(en));
 	if (!en->lsm_link) {
 		en->lsm_err = -errno;
-		lsm_bpf__destroy(s);
+		lsm_bpf__destroy(en->lsm);
+		en->lsm = NULL;
 		goto out;
 	}
-	en->lsm = s;
 	en->lsm_err = 0;
 out:
 	if (en->lsm_err)
 		log_info("BPF-LSM socket_sendmsg unavailable on this kernel (%s): rules the "
 			 "cgroup hooks cannot see are observe-only",
 			 strerror(-en->lsm_err));
+	else
+		log_debug("BPF-LSM: BPF variant %s attached", variant__name(en->lsm_variant));
 }
 
 static bool hooks_available(const struct enforce *en)
@@ -287,17 +413,15 @@ static bool hooks_available(const struct enforce *en)
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
 		   const char *label)
 {
-	libbpf_print_fn_t old;
-
 	if (!en || !trace || !cgroup_dir)
 		return -EINVAL;
 	en->cgroup = label ? label : cgroup_dir;
 	en->cg_fd = -1;
-	/* Probes are expected to fail on some kernels: keep libbpf's log of them out. */
-	old = libbpf_set_print(quiet_print);
-	start_lsm(en, trace);
+	/* Probes are expected to fail on some kernels: libbpf's log of them is -vv output. */
+	loader__quiet(true);
+	start_lsm(en, trace, cgroup_dir);
 	start_cgroup(en, trace, cgroup_dir);
-	libbpf_set_print(old);
+	loader__quiet(false);
 	en->started = true;
 	if (!en->lsm && !hooks_available(en))
 		log_warn("no enforcement mechanism available: every deny is observe-only");
@@ -334,7 +458,7 @@ void enforce__apply(struct enforce *en, const struct sg_policy *p)
 	if (!need_cg && had_cg)
 		detach_cgroup(en);
 	if (need_lsm && !had_lsm && en->lsm) {
-		en->lsm_link = bpf_program__attach_lsm(en->lsm->progs.sg_lsm_sendmsg);
+		en->lsm_link = bpf_program__attach_lsm(lsm_prog(en));
 		if (!en->lsm_link)
 			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
 	}

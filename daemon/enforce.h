@@ -43,7 +43,11 @@ struct enforce {
 	const char *cgroup; /* where the hooks are attached, as given */
 	bool off; /* --no-enforce: nothing loaded, every deny observe-only */
 	bool persist; /* --persist: pin the links (they outlive the daemon) */
+	bool no_lsm; /* --no-lsm: the cgroup hooks only */
 	int adopted; /* links taken over from an earlier --persist run */
+	int variant_limit; /* the best program variant to try (--bpf-variant) */
+	int cg_variant; /* the variant of the cgroup programs loaded */
+	int lsm_variant; /* the variant of the BPF-LSM program loaded */
 	bool started; /* enforce__start ran */
 	bool applied; /* enforce__apply ran once */
 };

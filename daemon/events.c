@@ -135,8 +135,7 @@ static uint64_t recursion_misses(struct pipeline *p)
 	if (now - p->misses_checked_ms < 250)
 		return p->misses_seen;
 	p->misses_checked_ms = now;
-	bpf_object__for_each_program(prog, p->skel->obj)
-	{
+	bpf_object__for_each_program (prog, p->skel->obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "trace.skel.h"
@@ -10,23 +12,36 @@
 #include "log.h"
 #include "mounts.h"
 #include "persist.h"
+#include "variant.h"
 
 static int verbose;
+static int quiet; /* loading what may be refused: libbpf's warnings are debug output */
 
+void loader__quiet(bool on)
+{
+	quiet += on ? 1 : -1;
+}
+
+/* libbpf's messages, line by line (a verifier log is one long message). */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[1024];
-	size_t n;
+	char *buf = NULL, *line, *next;
 
+	if (quiet && level == LIBBPF_WARN)
+		level = LIBBPF_DEBUG;
 	if (level == LIBBPF_DEBUG && verbose < 2)
 		return 0;
 	if (level == LIBBPF_INFO && verbose < 1)
 		return 0;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s", buf);
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		log_msg(level == LIBBPF_WARN ? LOG_LVL_WARN : LOG_LVL_DEBUG, "%s", line);
+	}
+	free(buf);
 	return 0;
 }
 
@@ -51,10 +66,80 @@ static const char *hint(int err)
 	}
 }
 
+/* The tracing object as variant__load sees it. */
+struct trace_load {
+	struct trace_bpf *skel;
+	struct loader_opts *o;
+};
+
+static struct bpf_object *trace_open(void *ctx)
+{
+	struct trace_load *t = ctx;
+
+	t->skel = trace_bpf__open();
+	return t->skel ? t->skel->obj : NULL;
+}
+
+static int trace_setup(void *ctx)
+{
+	struct trace_load *t = ctx;
+	struct trace_bpf *skel = t->skel;
+	struct loader_opts *o = t->o;
+	int err, ncpus;
+
+	skel->rodata->self_tgid = (__u32)getpid();
+	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
+	if (err) {
+		log_err("cannot size the ring buffer to %llu bytes: %s",
+			(unsigned long long)o->ringbuf_size, strerror(-err));
+		return err;
+	}
+	/* Maps a --persist run left pinned: the hooks still use them, so do we. */
+	err = persist__adopt_maps(skel->obj, &o->ringbuf_size);
+	if (err < 0)
+		return err;
+	o->adopted = err > 0;
+	/* Every CPU wakes the consumer each 1/8 of the ring it writes. */
+	ncpus = libbpf_num_possible_cpus();
+	skel->rodata->wakeup_bytes = o->ringbuf_size / 8 / (ncpus > 0 ? (unsigned)ncpus : 1);
+	return 0;
+}
+
+static int trace_load(void *ctx)
+{
+	struct trace_load *t = ctx;
+
+	return trace_bpf__load(t->skel);
+}
+
+static void trace_destroy(void *ctx)
+{
+	struct trace_load *t = ctx;
+
+	trace_bpf__destroy(t->skel);
+	t->skel = NULL;
+}
+
+static const struct variant_ops trace_ops = {
+	.what = "tracing",
+	.type = BPF_PROG_TYPE_TRACEPOINT,
+	.variants = SG_VARIANT_MASK(SG_VARIANT_BTF) | SG_VARIANT_MASK(SG_VARIANT_CORE) |
+		    SG_VARIANT_MASK(SG_VARIANT_COMPAT),
+	.needs = {
+		[SG_VARIANT_BTF] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS | SG_NEED_LOOP |
+				   SG_NEED_RDONLY_CAST,
+		[SG_VARIANT_CORE] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS | SG_NEED_LOOP,
+	},
+	.open = trace_open,
+	.setup = trace_setup,
+	.load = trace_load,
+	.destroy = trace_destroy,
+};
+
 int loader__load(struct trace_bpf **out, struct loader_opts *o)
 {
-	struct trace_bpf *skel;
-	int err, ncpus;
+	struct trace_load t = { .o = o };
+	int err;
 
 	*out = NULL;
 	verbose = o->verbose;
@@ -67,38 +152,29 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 	if (err)
 		log_warn("cannot mount bpffs at %s: %s", SG_BPFFS, strerror(-err));
 
-	skel = trace_bpf__open();
-	if (!skel) {
-		err = -errno;
-		log_err("cannot open BPF object: %s (%s)", strerror(-err), hint(err));
+	err = variant__load(&trace_ops, &t, o->variant_limit);
+	if (err < 0) {
+		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
 		return err;
 	}
-	skel->rodata->self_tgid = (__u32)getpid();
-	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
-	if (err) {
-		log_err("cannot size the ring buffer to %llu bytes: %s",
-			(unsigned long long)o->ringbuf_size, strerror(-err));
-		goto fail;
+	o->variant = err;
+	/* The compat sendmmsg program goes on in itself, by tail call, chunk by chunk. */
+	if (o->variant == SG_VARIANT_COMPAT) {
+		int fd = bpf_program__fd(t.skel->progs.sg_exit_sendmmsg_compat);
+		__u32 zero = 0;
+
+		if (bpf_map_update_elem(bpf_map__fd(t.skel->maps.sg_mmsg_tail), &zero, &fd, 0)) {
+			err = -errno;
+			log_err("cannot set up the sendmmsg tail call: %s", strerror(-err));
+			goto fail;
+		}
 	}
-	/* Maps a --persist run left pinned: the hooks still use them, so do we. */
-	err = persist__adopt_maps(skel->obj, &o->ringbuf_size);
-	if (err < 0)
+	if (o->persist && (err = persist__pin_maps(t.skel->obj)))
 		goto fail;
-	o->adopted = err > 0;
-	/* Every CPU wakes the consumer each 1/8 of the ring it writes. */
-	ncpus = libbpf_num_possible_cpus();
-	skel->rodata->wakeup_bytes = o->ringbuf_size / 8 / (ncpus > 0 ? (unsigned)ncpus : 1);
-	err = trace_bpf__load(skel);
-	if (err) {
-		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
-		goto fail;
-	}
-	if (o->persist && (err = persist__pin_maps(skel->obj)))
-		goto fail;
-	*out = skel;
+	*out = t.skel;
 	return 0;
 fail:
-	trace_bpf__destroy(skel);
+	trace_bpf__destroy(t.skel);
 	return err;
 }
 

@@ -13,6 +13,8 @@ struct loader_opts {
 	int verbose;
 	bool persist; /* pin the maps the hooks share (--persist) */
 	bool adopted; /* out: maps of an earlier --persist run were adopted */
+	int variant_limit; /* the best program variant to try (--bpf-variant; 0: any) */
+	int variant; /* out: the variant loaded (enum sg_variant) */
 };
 
 /*
@@ -24,5 +26,11 @@ int loader__load(struct trace_bpf **skel, struct loader_opts *o);
 /* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
 int loader__attach(struct trace_bpf *skel);
 void loader__stop(struct trace_bpf *skel);
+/*
+ * While on, libbpf's warnings are logged as debug output (-vv): around loads
+ * that may be refused, where the caller reports what matters. Nests: each
+ * loader__quiet(true) is undone by one loader__quiet(false).
+ */
+void loader__quiet(bool on);
 
 #endif

@@ -34,6 +34,7 @@
 #include "persist.h"
 #include "policy_mgr.h"
 #include "sinks.h"
+#include "variant.h"
 
 #define SG_VERSION  "0.1.0"
 #define MAX_SINKS   8
@@ -52,9 +53,11 @@ struct options {
 	const char *control; /* --control PATH; NULL: none */
 	int check;
 	int no_enforce; /* --no-enforce */
+	int no_lsm; /* --no-lsm */
 	int persist; /* --persist */
 	int foreground;
 	int verbose;
+	int variant_limit; /* --bpf-variant: the best program variant to try */
 };
 
 enum {
@@ -66,6 +69,8 @@ enum {
 	OPT_NO_ENFORCE,
 	OPT_PERSIST,
 	OPT_CONTROL,
+	OPT_BPF_VARIANT,
+	OPT_NO_LSM,
 };
 
 static const struct option long_opts[] = {
@@ -78,8 +83,10 @@ static const struct option long_opts[] = {
 	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
+	{ "no-lsm", no_argument, NULL, OPT_NO_LSM },
 	{ "persist", no_argument, NULL, OPT_PERSIST },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "bpf-variant", required_argument, NULL, OPT_BPF_VARIANT },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -108,12 +115,16 @@ static void usage(FILE *f)
 		"      --cgroup PATH         enforce in this cgroup v2 subtree only (e.g.\n"
 		"                            /system.slice; default: the whole host)\n"
 		"      --no-enforce          judge and report only: attach no enforcement hook\n"
+		"      --no-lsm              enforce with the cgroup hooks only, not BPF-LSM\n"
 		"      --persist             keep the hooks and the policy in force after exit,\n"
 		"                            pinned under " SG_PIN_DIR "; a restarted daemon\n"
 		"                            adopts them\n"
 		"      --control PATH        control socket (docs/control.md; default\n"
 		"                            " SG_CONTROL_DEFAULT ";\n"
 		"                            'none': no socket)\n"
+		"      --bpf-variant NAME    use no program variant better than NAME (btf,\n"
+		"                            core, compat; default: the best this kernel\n"
+		"                            loads; also $SENDGUARD_BPF_VARIANT)\n"
 		"  -f, --foreground          stay in the foreground, log to stderr\n"
 		"  -v, --verbose             more log output (-vv: libbpf debug log)\n"
 		"  -h, --help                this help\n"
@@ -159,6 +170,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->rotate_size = 100u << 20;
 	o->rotate_keep = 5;
 	o->control = SG_CONTROL_DEFAULT;
+	if (getenv("SENDGUARD_BPF_VARIANT") && getenv("SENDGUARD_BPF_VARIANT")[0]) {
+		o->variant_limit = variant__parse(getenv("SENDGUARD_BPF_VARIANT"));
+		if (o->variant_limit < 0)
+			return usage_error("SENDGUARD_BPF_VARIANT=%s: expected btf, core or compat",
+					   getenv("SENDGUARD_BPF_VARIANT"));
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -208,6 +225,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_NO_ENFORCE:
 			o->no_enforce = 1;
 			break;
+		case OPT_NO_LSM:
+			o->no_lsm = 1;
+			break;
 		case OPT_PERSIST:
 			o->persist = 1;
 			break;
@@ -220,6 +240,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error(
 					"--control %s: must be an absolute path or 'none'", optarg);
 			o->control = optarg;
+			break;
+		case OPT_BPF_VARIANT:
+			o->variant_limit = variant__parse(optarg);
+			if (o->variant_limit < 0)
+				return usage_error("--bpf-variant %s: expected btf, core or compat",
+						   optarg);
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -403,6 +429,8 @@ static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, str
 	char dir[PATH_MAX];
 
 	enforcer.persist = o->persist;
+	enforcer.variant_limit = o->variant_limit;
+	enforcer.no_lsm = o->no_lsm;
 	if (o->no_enforce) {
 		enforcer.off = true;
 		if (access(SG_PIN_DIR, F_OK) == 0) {
@@ -453,6 +481,7 @@ struct daemon_view {
 	struct options *o;
 	uint64_t started_boot_ns, started_mono_ms;
 	char *loaded_path; /* a path policy_load made the policy file (owned) */
+	int variant; /* of the tracing programs loaded */
 };
 
 static int put_str_member(struct sg_outbuf *b, const char *name, const char *v)
@@ -551,7 +580,17 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 			err = sg_json_str(b, sink__name(&v->o->sinks[i]));
 	}
 	if (!err)
-		err = sg_json_lit(b, "]},\"policy\":{\"name\":");
+		err = sg_json_lit(b, "],\"bpf_variants\":{\"tracing\":");
+	if (!err)
+		err = sg_json_str(b, variant__name(v->variant));
+	if (!err)
+		err = put_str_member(b, "hooks",
+				     enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);
+	if (!err)
+		err = put_str_member(b, "lsm",
+				     enforcer.lsm ? variant__name(enforcer.lsm_variant) : NULL);
+	if (!err)
+		err = sg_json_lit(b, "}},\"policy\":{\"name\":");
 	if (!err)
 		err = sg_json_str(b, pol && pol->name[0] ? pol->name : NULL);
 	if (!err)
@@ -576,6 +615,8 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		snprintf(lsm, sizeof(lsm), "attached");
 	else if (enforcer.lsm)
 		snprintf(lsm, sizeof(lsm), "available");
+	else if (enforcer.no_lsm)
+		snprintf(lsm, sizeof(lsm), "unavailable: not used (--no-lsm)");
 	else if (enforcer.lsm_err)
 		snprintf(lsm, sizeof(lsm), "unavailable: %s", strerror(-enforcer.lsm_err));
 	else
@@ -779,6 +820,7 @@ int main(int argc, char **argv)
 	lo.ringbuf_size = o.ringbuf_size;
 	lo.verbose = o.verbose;
 	lo.persist = o.persist;
+	lo.variant_limit = o.variant_limit;
 	err = loader__load(&skel, &lo);
 	if (err) {
 		rc = 1;
@@ -790,6 +832,7 @@ int main(int argc, char **argv)
 	 * the socket's backlog. Requests are served once the event loop runs.
 	 */
 	view.p = &p;
+	view.variant = lo.variant;
 	view.pm = &pm;
 	view.o = &o;
 	view.started_boot_ns = sg_clock_boot_now();

@@ -34,8 +34,7 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size)
 	struct bpf_map *m;
 	int n = 0, err;
 
-	bpf_object__for_each_map(m, obj)
-	{
+	bpf_object__for_each_map (m, obj) {
 		const char *name = bpf_map__name(m);
 		struct bpf_map_info info;
 		__u32 len = sizeof(info);
@@ -80,8 +79,7 @@ int persist__pin_maps(struct bpf_object *obj)
 
 	if (mkdir(SG_PIN_DIR, 0700) && errno != EEXIST)
 		return -errno;
-	bpf_object__for_each_map(m, obj)
-	{
+	bpf_object__for_each_map (m, obj) {
 		if (!persist__shared_map(bpf_map__name(m)))
 			continue;
 		map_path(path, sizeof(path), bpf_map__name(m));
