@@ -290,6 +290,14 @@ static struct sockaddr_in6 sin6(const char *addr, int port, unsigned int scope)
 	return a;
 }
 
+/* Where scratch files go: $TMPDIR, else /tmp (a test VM keeps /tmp read-only). */
+static const char *tmpdir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d && *d ? d : "/tmp";
+}
+
 static int xsocket(int family, int type, int proto)
 {
 	int fd = socket(family, type, proto);
@@ -625,7 +633,7 @@ static void sc_unix_path(void)
 	struct exp e;
 	long long r;
 
-	snprintf(path, sizeof(path), "/tmp/sg-test-%d.sock", getpid());
+	snprintf(path, sizeof(path), "%s/sg-test-%d.sock", tmpdir(), getpid());
 	unlink(path);
 	memset(&a, 0, sizeof(a));
 	a.sun_family = AF_UNIX;
@@ -693,7 +701,7 @@ static void sc_unix_path(void)
 		char lpath[sizeof(l.sun_path) + 1];
 		int lr = xsocket(AF_UNIX, SOCK_DGRAM, 0);
 		int lfd = xsocket(AF_UNIX, SOCK_DGRAM, 0);
-		int n = snprintf(lpath, sizeof(lpath), "/tmp/sg-test-%d-", getpid());
+		int n = snprintf(lpath, sizeof(lpath), "%s/sg-test-%d-", tmpdir(), getpid());
 
 		memset(lpath + n, 'L', sizeof(l.sun_path) - (size_t)n);
 		lpath[sizeof(l.sun_path)] = 0;
@@ -2015,7 +2023,7 @@ static void sc_policy_mix(void)
 	long long r;
 
 	if (!dir || !*dir)
-		dir = "/tmp";
+		dir = tmpdir();
 	if (prctl(PR_SET_NAME, "sg-pol-comm", 0, 0, 0) < 0)
 		die("PR_SET_NAME");
 	private_net();

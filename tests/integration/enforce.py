@@ -14,6 +14,7 @@ Needs root. Prints one line per test and a final `N passed, N failed`;
 exit status 1 when a test failed.
 """
 import argparse
+import array
 import errno
 import json
 import os
@@ -31,7 +32,7 @@ import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
-CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -50,6 +51,8 @@ P_RELOAD_A = BASE + 9
 P_RELOAD_B = BASE + 10
 P_EXE = BASE + 11
 P_FOLLOW = BASE + 12
+P_LSM_LEN = BASE + 13  # BPF-LSM: deny by len_min
+P_LSM_DST = BASE + 14  # BPF-LSM: deny by destination
 
 CHILD = r"""
 import ctypes, errno, os, socket, sys
@@ -237,6 +240,11 @@ def run_child(mode, port, *more):
     return int(fields[0]), fields[1:]
 
 
+def lsm_attached(d):
+    """Whether the daemon says it enforces with BPF-LSM."""
+    return any("enforcing:" in l and "BPF-LSM socket_sendmsg" in l for l in d.log)
+
+
 def find(events, pid, pred):
     return [e for e in events if e.get("proc", {}).get("pid") == pid and pred(e)]
 
@@ -326,7 +334,9 @@ def test_main(build, res):
     tmp = tempfile.mkdtemp(prefix="sgenf")
     os.chmod(tmp, 0o755)
     socks = []
-    d = Daemon(build, tmp, main_policy(tmp))
+    # The cgroup hooks alone (BPF-LSM, where the kernel has it, would judge every send
+    # first): test_lsm tests BPF-LSM.
+    d = Daemon(build, tmp, main_policy(tmp), ["--no-lsm"])
     why = d.start()
     if why:
         for n in names:
@@ -649,7 +659,7 @@ def test_reload(build, res):
     pol = lambda port: {"name": "reload", "default": "allow",
                         "rules": [{"name": "deny-%d" % port, "action": "deny",
                                    "match": {"dst": ["127.0.0.1:%d" % port]}}]}
-    d = Daemon(build, tmp, pol(P_RELOAD_A))
+    d = Daemon(build, tmp, pol(P_RELOAD_A), ["--no-lsm"])
     why = d.start()
     problems = []
     if why:
@@ -729,8 +739,9 @@ def test_default_deny_cgroup(build, res):
         problems.append("in the cgroup: want EPERM (default) then ok (allow-list), got %s" % out)
     if outside != "ok":
         problems.append("outside the cgroup: want ok, got %s" % outside)
+    # BPF-LSM, where the kernel has it, judges first: it must be scoped to --cgroup too.
     expect_event(problems, "default deny event", find(events, pid, dst_port(P_UDP)), False,
-                 "deny", "cgroup", None)
+                 "deny", "lsm" if lsm_attached(d) else "cgroup", None)
     evs = find(events, pid, dst_port(P_UDP))
     if evs and evs[0]["policy"]["rule"] is not None:
         problems.append("default deny event names rule %s" % evs[0]["policy"]["rule"])
@@ -758,7 +769,7 @@ def test_default_deny_host(build, res):
                   {"name": "local", "action": "allow",
                    "match": {"family": ["unix", "netlink", "packet"]}},
               ]}
-    d = Daemon(build, tmp, policy)
+    d = Daemon(build, tmp, policy, ["--no-lsm"])
     problems = []
     why = d.start()
     if why:
@@ -810,7 +821,7 @@ def test_hooks_follow_policy(build, res):
     flags_only = {"name": "flags-only", "default": "allow",
                   "rules": [{"name": "deny-oob", "action": "deny",
                              "match": {"flags_any": ["MSG_OOB"]}}]}
-    d = Daemon(build, tmp, allow)
+    d = Daemon(build, tmp, allow, ["--no-lsm"])
     why = d.start()
     problems = []
     if why:
@@ -867,33 +878,116 @@ def test_hooks_follow_policy(build, res):
     res.report("hooks-follow-policy", problems)
 
 
+def control_status(path):
+    """The daemon's reply to a status request on its control socket."""
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.settimeout(10)
+    try:
+        c.connect(path)
+        c.sendall(b'{"cmd":"status"}\n')
+        buf = b""
+        while b"\n" not in buf:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return json.loads(buf.split(b"\n", 1)[0])
+    finally:
+        c.close()
+
+
 def test_lsm(build, res):
-    """The BPF-LSM program: used where the kernel has it, else reported unavailable."""
+    """BPF-LSM socket_sendmsg: where the kernel has it, every kind of deny rule fails the send
+    with EPERM host-wide (flags, control messages, length, destination), the events say
+    "enforced_by":"lsm" and the coverage report and status say lsm. Where it is
+    unavailable the test is skipped, unless SENDGUARD_EXPECT_LSM=1 (make test-kernels on
+    kernels with BPF-LSM active), where that is a failure."""
     if not res.wanted("lsm"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
+    upath = os.path.join(tmp, "lsm.sock")
     policy = {"name": "lsm", "default": "allow",
               "rules": [{"name": "deny-flags", "action": "deny",
-                         "match": {"flags_any": ["MSG_DONTWAIT"], "port": [P_FLAGS]}}]}
+                         "match": {"flags_any": ["MSG_DONTWAIT"], "port": [P_FLAGS]}},
+                        {"name": "deny-len", "action": "deny",
+                         "match": {"len_min": 100, "port": [P_LSM_LEN]}},
+                        {"name": "deny-cmsg", "action": "deny",
+                         "match": {"cmsg": ["SCM_RIGHTS"], "unix": [upath]}},
+                        {"name": "deny-dst", "action": "deny",
+                         "match": {"dst": ["127.0.0.1:%d" % P_LSM_DST]}}]}
     d = Daemon(build, tmp, policy)
     why = d.start()
     if why:
         res.report("lsm", [why])
+        shutil.rmtree(tmp, ignore_errors=True)
         return
     unavailable = [l for l in d.log if "BPF-LSM socket_sendmsg unavailable" in l]
+    results = {}
+    status = None
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        r = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS), flags=socket.MSG_DONTWAIT)
+        rx.bind(upath)
+        status = control_status(CONTROL)
+        results["flags"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS),
+                                    flags=socket.MSG_DONTWAIT)
+        results["flags-clear"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS))
+        results["len"] = try_send(socket.AF_INET, ("127.0.0.1", P_LSM_LEN), data=b"L" * 200)
+        results["len-short"] = try_send(socket.AF_INET, ("127.0.0.1", P_LSM_LEN), data=b"s")
+        pr, pw = os.pipe()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.sendmsg([b"fd"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                 array.array("i", [pr]).tobytes())], 0, upath)
+            results["cmsg"] = "ok"
+        except OSError as e:
+            results["cmsg"] = errno.errorcode.get(e.errno, str(e.errno))
+        finally:
+            os.close(pr)
+            os.close(pw)
+        try:
+            s.sendto(b"plain", upath)
+            results["cmsg-none"] = "ok"
+        except OSError as e:
+            results["cmsg-none"] = errno.errorcode.get(e.errno, str(e.errno))
+        s.close()
+        results["dst"] = try_send(socket.AF_INET, ("127.0.0.1", P_LSM_DST))
     finally:
+        rx.close()
         events = d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if unavailable:
-        res.skip("lsm", "BPF-LSM not available here: " + unavailable[0].split(": ", 1)[-1])
+        why = "BPF-LSM not available here: " + unavailable[0].split(": ", 1)[-1]
+        if os.environ.get("SENDGUARD_EXPECT_LSM") == "1":
+            res.report("lsm", [why + " (SENDGUARD_EXPECT_LSM=1: this kernel must have it)"])
+        else:
+            res.skip("lsm", why)
         return
     problems = []
-    if r != "EPERM":
-        problems.append("want EPERM from the LSM hook, got %s" % r)
-    expect_event(problems, "lsm event", find(events, os.getpid(), dst_port(P_FLAGS)), False,
-                 "deny", "lsm", "deny-flags")
+    want = {"flags": "EPERM", "flags-clear": "ok", "len": "EPERM", "len-short": "ok",
+            "cmsg": "EPERM", "cmsg-none": "ok", "dst": "EPERM"}
+    for k, v in want.items():
+        if results.get(k) != v:
+            problems.append("%s send: want %s, got %s" % (k, v, results.get(k)))
+    me = os.getpid()
+    expect_event(problems, "flags deny", find(events, me, lambda e: dst_port(P_FLAGS)(e) and
+                                              "MSG_DONTWAIT" in e.get("flags", [])),
+                 False, "deny", "lsm", "deny-flags")
+    expect_event(problems, "len deny", find(events, me, lambda e: dst_port(P_LSM_LEN)(e) and
+                                            e.get("len") == 200),
+                 False, "deny", "lsm", "deny-len")
+    expect_event(problems, "cmsg deny", find(events, me, lambda e: (e.get("dst") or {}).get(
+        "path") == upath and e.get("control")), False, "deny", "lsm", "deny-cmsg")
+    expect_event(problems, "dst deny", find(events, me, dst_port(P_LSM_DST)), False, "deny",
+                 "lsm", "deny-dst")
+    for rule in ("deny-flags", "deny-len", "deny-cmsg", "deny-dst"):
+        if not any("rule %s (deny): lsm" % rule in l for l in d.log):
+            problems.append("coverage report: rule %s not enforced by lsm" % rule)
+        cov = [c for c in (status or {}).get("coverage", []) if c.get("rule") == rule]
+        if not cov or not str(cov[0].get("enforced_by", cov[0])).startswith("lsm"):
+            problems.append("status coverage of %s: %s, want lsm" % (rule, cov))
+    if (status or {}).get("enforcement", {}).get("lsm") != "attached":
+        problems.append("status says BPF-LSM is %r, want attached" %
+                        (status or {}).get("enforcement", {}).get("lsm"))
     res.report("lsm", problems)
 
 

@@ -31,7 +31,7 @@ import time
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
-CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))

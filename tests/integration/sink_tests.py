@@ -5,6 +5,7 @@ the other sinks get everything, and a file never keeps a partial line."""
 
 import json
 import os
+import tempfile
 import signal
 import stat
 import subprocess
@@ -12,7 +13,7 @@ import time
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
-CONTROL = f"/tmp/sendguard-test-{os.getpid()}.sock"
+CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
 
 
 READY_TIMEOUT = 30
