@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""The part of make test-kernels that runs inside each guest (tests/kernels/run.py boots it).
+
+    guest.py --build DIR --kernel NAME --variant-tracing V --variant-hooks V --variant-lsm V
+             [--expect-lsm] [--expect-unix-hooks] [-k PATTERN]
+
+First the facts of this kernel: the daemon starts, loads the program variant expected
+here for tracing, the cgroup hooks and BPF-LSM ("none": not loaded), attaches BPF-LSM
+where expected and the cgroup hooks it should. Then the integration suites, each with
+its own `N passed, N failed`: every syscall, destination family and field of
+tests/integration/run.py's sender scenarios and its policy verdicts, the enforcement
+suite (cgroup hooks; BPF-LSM, which must enforce, not skip, with --expect-lsm) and the
+--persist lifecycle. Ends with `SG-GUEST-RESULT passed=N failed=M` for the host.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# The suites and the tests of each that depend on the kernel (the sinks, the control
+# socket and the CLI behave alike everywhere and run in make test on the build host).
+SUITES = [
+    ("run.py", r"^(send_|policy_|file_schema_seq$|flush_on_sigterm$|sigterm_exit_0$)"),
+    ("enforce.py", None),
+    ("persist.py", None),
+]
+
+
+class Counts:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def report(self, name, problems):
+        if problems:
+            self.failed += 1
+            print("FAIL %s: %s" % (name, "; ".join(problems)), flush=True)
+        else:
+            self.passed += 1
+            print("ok %s" % name, flush=True)
+
+
+def control_request(path, req, timeout=20.0):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while b"\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+        return json.loads(buf.split(b"\n", 1)[0])
+    finally:
+        s.close()
+
+
+def check_kernel(a, counts):
+    """The variants loaded, BPF-LSM and the cgroup hooks, from the daemon's status."""
+    tmp = tempfile.mkdtemp(prefix="sgguest-")
+    ctl = os.path.join(tmp, "c.sock")
+    pol = os.path.join(tmp, "policy.json")
+    with open(pol, "w") as f:
+        json.dump({"name": "guest", "default": "allow",
+                   "rules": [{"name": "deny-port", "action": "deny",
+                              "match": {"dst": ["127.0.0.1:9"]}}]}, f)
+    errf = open(os.path.join(tmp, "stderr"), "w+")
+    d = subprocess.Popen([os.path.join(a.build, "sendguardd"), "-f", "-v", "-p", pol,
+                          "--control", ctl, "-o", "file:" + os.path.join(tmp, "ev.jsonl")],
+                         stdout=subprocess.DEVNULL, stderr=errf)
+    status = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and d.poll() is None:
+        errf.seek(0)
+        if "ready:" in errf.read():
+            status = control_request(ctl, {"cmd": "status"})
+            break
+        time.sleep(0.5)
+    d.send_signal(signal.SIGTERM)
+    try:
+        rc = d.wait(60)
+    except subprocess.TimeoutExpired:
+        d.kill()
+        rc = None
+    errf.seek(0)
+    log = errf.read()
+    if status is None:
+        counts.report("kernel_daemon_starts", ["no ready line: " + log[-2000:]])
+        return
+    counts.report("kernel_daemon_starts", [] if rc == 0 else ["exit status %s" % rc])
+    got = (status.get("daemon") or {}).get("bpf_variants") or {}
+    for what, want in (("tracing", a.variant_tracing), ("hooks", a.variant_hooks),
+                       ("lsm", a.variant_lsm)):
+        want = None if want == "none" else want
+        counts.report("kernel_variant_" + what,
+                      [] if got.get(what) == want else
+                      ["%s loaded variant %r, want %r" % (what, got.get(what), want)])
+    enf = status.get("enforcement") or {}
+    lsm = enf.get("lsm", "")
+    if a.expect_lsm:
+        counts.report("kernel_lsm_attached", [] if lsm == "attached" else
+                      ["BPF-LSM is %r, want attached (active LSMs: %s)" % (lsm, active_lsms())])
+    else:
+        counts.report("kernel_lsm_unavailable", [] if lsm.startswith("unavailable") else
+                      ["BPF-LSM is %r, want unavailable" % lsm])
+    hooks = set(enf.get("hooks_available") or [])
+    want = {"connect4", "sendmsg4", "connect6", "sendmsg6"}
+    if a.expect_unix_hooks:
+        want |= {"connect_unix", "sendmsg_unix"}
+    counts.report("kernel_cgroup_hooks", [] if hooks == want else
+                  ["hooks available %s, want %s" % (sorted(hooks), sorted(want))])
+    # Every variant below the one chosen here loads when forced (tests and benchmarks force
+    # them), and traces.
+    order = ["btf", "core", "compat"]
+    for v in order[order.index(a.variant_tracing) + 1:]:
+        counts.report("kernel_forced_" + v, forced_start(a, v, tmp))
+
+
+def forced_start(a, variant, tmp):
+    """Problems of a daemon forced to a program variant: it must trace a send with it."""
+    out = os.path.join(tmp, "forced-%s.jsonl" % variant)
+    d = subprocess.Popen([os.path.join(a.build, "sendguardd"), "-f", "--bpf-variant", variant,
+                          "--control", "none", "--no-enforce", "-o", "file:" + out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    problems = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and d.poll() is None:
+            if os.path.exists(out) and os.path.getsize(out) > 0:
+                break
+            time.sleep(0.5)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(b"forced", ("127.0.0.1", 9))
+        s.close()
+        time.sleep(2)
+    finally:
+        d.send_signal(signal.SIGTERM)
+        try:
+            _, err = d.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            d.kill()
+            _, err = d.communicate()
+    if d.returncode:
+        return ["exit status %s: %s" % (d.returncode, err[-1000:])]
+    mine = []
+    for line in open(out):
+        e = json.loads(line)
+        if e.get("type") == "send" and (e.get("proc") or {}).get("pid") == os.getpid():
+            mine.append(e)
+    if len(mine) != 1 or (mine[0].get("dst") or {}).get("port") != 9 or mine[0].get("len") != 6:
+        problems.append("want one sendto event of 6 bytes to port 9, got %s" % mine)
+    return problems
+
+
+def active_lsms():
+    try:
+        return open("/sys/kernel/security/lsm").read().strip()
+    except OSError as e:
+        return str(e)
+
+
+def run_suite(a, script, pattern):
+    """Run one integration suite; (passed, failed) from its last line."""
+    cmd = [sys.executable, os.path.join(ROOT, "tests", "integration", script), "--build", a.build]
+    pat = a.pattern or pattern
+    if pat:
+        cmd += ["-k", pat]
+    env = dict(os.environ)
+    if a.expect_lsm:
+        env["SENDGUARD_EXPECT_LSM"] = "1"
+    print("== %s%s" % (script, " -k " + pat if pat else ""), flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=env)
+    last = None
+    for line in p.stdout:
+        line = line.rstrip("\n")
+        print(line, flush=True)
+        m = re.match(r"^(\d+) passed, (\d+) failed", line)
+        if m:
+            last = (int(m.group(1)), int(m.group(2)))
+    rc = p.wait()
+    if last is None:
+        return 0, 1
+    if rc and not last[1]:
+        return last[0], 1
+    return last
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--variant-tracing", required=True)
+    ap.add_argument("--variant-hooks", required=True)
+    ap.add_argument("--variant-lsm", required=True)
+    ap.add_argument("--expect-lsm", action="store_true")
+    ap.add_argument("--expect-unix-hooks", action="store_true")
+    ap.add_argument("-k", dest="pattern")
+    a = ap.parse_args()
+    os.chdir(ROOT)
+    counts = Counts()
+    print("== kernel %s (%s), active LSMs: %s" % (a.kernel, os.uname().release, active_lsms()),
+          flush=True)
+    if not a.pattern or re.search(a.pattern, "kernel_"):
+        check_kernel(a, counts)
+    total_p, total_f = counts.passed, counts.failed
+    for script, pattern in SUITES:
+        p, f = run_suite(a, script, pattern)
+        total_p += p
+        total_f += f
+    print("%d passed, %d failed" % (total_p, total_f), flush=True)
+    print("SG-GUEST-RESULT passed=%d failed=%d" % (total_p, total_f), flush=True)
+    return 1 if total_f else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
