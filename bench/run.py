@@ -577,6 +577,30 @@ def scenario_tracing(ctx):
         ctx.target("daemon RSS <= 32 MiB", False, "could not read VmRSS")
 
 
+def scenario_variant(ctx, variant):
+    """Tracing with a fallback program variant forced (what kernels without the best one
+    run): the same workload and checks as "tracing"."""
+    ctx.need_daemon()
+    med, pairs = run_pairs(ctx, f"tracing overhead, BPF variant {variant} (sendto)",
+                           Untraced(ctx), Daemon(ctx, extra=["--bpf-variant", variant]))
+    lost = summarize_events(ctx, f"tracing ({variant})", [p["cand"] for p in pairs])
+    log(f"tracing overhead, variant {variant}: median {pct(med)}, lost: {lost}")
+    if ctx.floor is not None:
+        log(f"   of which the floor: {pct(ctx.floor)}; the variant's own work: "
+            f"{pct(med - ctx.floor)}")
+    ctx.variants[variant] = med
+
+
+def scenario_tracing_core(ctx):
+    """Tracing with the core variant (kernels without bpf_rdonly_cast, e.g. 6.1)."""
+    scenario_variant(ctx, "core")
+
+
+def scenario_tracing_compat(ctx):
+    """Tracing with the compat variant (kernels before 5.17, e.g. 5.10)."""
+    scenario_variant(ctx, "compat")
+
+
 def scenario_connected(ctx):
     """The same with connect() + send(): the peer-address path of the tracer."""
     ctx.need_daemon()
@@ -746,13 +770,16 @@ SCENARIOS = {
     "floor": scenario_floor,
     "floor-hook": scenario_floor_hook,
     "tracing": scenario_tracing,
+    "tracing-core": scenario_tracing_core,
+    "tracing-compat": scenario_tracing_compat,
     "encoder": scenario_encoder,
     "policy": scenario_policy,
     "enforce": scenario_enforce,
     "connected": scenario_connected,
     "noise": scenario_noise,
 }
-DEFAULT = ["floor", "tracing", "encoder", "policy", "floor-hook", "enforce"]
+DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
+           "floor-hook", "enforce"]
 
 
 # --- driver --------------------------------------------------------------------------------
@@ -768,6 +795,7 @@ class Ctx:
         self.our_pids = set()
         self.floor = None  # scenario floor's median, when it ran
         self.floor_hook = None  # scenario floor-hook's
+        self.variants = {}  # tracing-core/-compat medians
         self._daemon_help = None
         self.tmpdir = tempfile.mkdtemp(prefix="sendguard-bench-")
         self.baseline_progs = bpf_prog_ids()

@@ -37,8 +37,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Connect events the ring buffer had no room for; user space reports them as lost. */
 __u64 lost_events = 0;
 
-/* Set by user space before load: the daemon's own calls are never judged. */
-const volatile __u32 self_tgid = 0;
+/*
+ * The daemon's own calls are never judged: its tgid, set by user space, and
+ * cleared (a plain global, not rodata) before a --persist daemon exits, so
+ * that hooks outliving it exempt no process that gets its pid later.
+ */
+__u32 self_tgid = 0;
 
 /* Shared with trace.bpf.c (fd reused): connect denials go out here. */
 struct {

@@ -33,7 +33,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SG_NR_SENDMSG  46
 #define SG_NR_SENDMMSG 307
 
-const volatile __u32 self_tgid = 0;
+/* The daemon: never judged; cleared when a --persist daemon exits (see enforce.bpf.c). */
+__u32 self_tgid = 0;
 /*
  * --cgroup: judge only the tasks of this cgroup v2 subtree (its id and level,
  * the root being level 0), as the cgroup hooks do; 0: every task.

@@ -9,8 +9,7 @@
  * their kfuncs and helpers are never checked): the best one the running
  * kernel's BTF and helper probes allow, and the next one down if the kernel
  * still refuses it. Programs are named by variant: no suffix for SG_VAR_BTF,
- * "_core" for SG_VAR_CORE, "_compat" for SG_VAR_COMPAT (docs/design.md,
- * "Kernels and program variants").
+ * "_core" for SG_VAR_CORE, "_compat" for SG_VAR_COMPAT (docs/kernels.md).
  *
  * SG_VAR_BTF     task fields through bpf_get_current_task_btf() (plain
  *                loads), the syscall arguments from bpf_task_pt_regs() at

@@ -91,7 +91,7 @@ static int cgroup_setup(void *ctx)
 	struct enforce_bpf *s = c->s;
 	int err = 0;
 
-	s->rodata->self_tgid = (__u32)getpid();
+	s->bss->self_tgid = (__u32)getpid();
 	if (!bpf_program__autoload(s->progs.sg_connect_unix)) {
 		/* Not in this variant. */
 	} else if (c->with_unix) {
@@ -228,6 +228,22 @@ static void detach_cgroup(struct enforce *en)
 	}
 }
 
+/* 0 when the kernel loads a cgroup program for the unix connect hook, else -errno. */
+static int probe_unix_hooks(void)
+{
+	struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = SG_ATTACH_UNIX_CONNECT);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL, "GPL", prog, 2, &opts);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 /*
  * Load the cgroup programs and probe which hooks this kernel attaches, by
  * attaching them (enforce__apply detaches them again while the policy cannot
@@ -239,10 +255,16 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->hook_err[h] = -ENOENT;
-	/* The unix hooks are 6.7+: probe the full set first, then without them. */
-	err = load_cgroup(en, trace, true);
+	/*
+	 * The unix hooks are 6.7+: a two-instruction program asks the kernel
+	 * whether it knows their attach type, before the whole object is
+	 * verified with them (and again without them where it does not).
+	 */
+	unix_err = probe_unix_hooks();
+	err = unix_err ? -ENOENT : load_cgroup(en, trace, true);
 	if (err) {
-		unix_err = err;
+		if (!unix_err)
+			unix_err = err;
 		err = load_cgroup(en, trace, false);
 	}
 	if (err) {
@@ -303,7 +325,7 @@ static int lsm_setup(void *ctx)
 {
 	struct lsm_load *l = ctx;
 
-	l->s->rodata->self_tgid = (__u32)getpid();
+	l->s->bss->self_tgid = (__u32)getpid();
 	l->s->rodata->scope_cgroup_id = l->scope_id;
 	l->s->rodata->scope_level = l->scope_level;
 	return share_maps(l->s->obj, l->trace->obj);
@@ -413,10 +435,20 @@ static bool hooks_available(const struct enforce *en)
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
 		   const char *label)
 {
+	char pin[PATH_MAX];
+
 	if (!en || !trace || !cgroup_dir)
 		return -EINVAL;
 	en->cgroup = label ? label : cgroup_dir;
 	en->cg_fd = -1;
+	/*
+	 * The BPF-LSM link a --persist run pinned: an LSM link cannot take another
+	 * program, so it stays attached until ours is (no gap), then goes.
+	 */
+	persist__link_path(pin, sizeof(pin), "lsm");
+	en->lsm_old = bpf_link__open(pin);
+	if (en->lsm_old)
+		bpf_link__unpin(en->lsm_old);
 	/* Probes are expected to fail on some kernels: libbpf's log of them is -vv output. */
 	loader__quiet(true);
 	start_lsm(en, trace, cgroup_dir);
@@ -463,8 +495,23 @@ void enforce__apply(struct enforce *en, const struct sg_policy *p)
 			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
 	}
 	if (!need_lsm && had_lsm) {
+		bpf_link__unpin(en->lsm_link); /* -EINVAL when not pinned */
 		bpf_link__destroy(en->lsm_link);
 		en->lsm_link = NULL;
+	}
+	if (en->lsm_link && en->persist && !bpf_link__pin_path(en->lsm_link)) {
+		char pin[PATH_MAX];
+
+		persist__link_path(pin, sizeof(pin), "lsm");
+		if (bpf_link__pin(en->lsm_link, pin))
+			log_warn("cannot pin %s: %s: BPF-LSM will not outlive the daemon", pin,
+				 strerror(errno));
+	}
+	if (en->lsm_old) {
+		/* Ours is attached (or not needed): the earlier run's goes. */
+		bpf_link__destroy(en->lsm_old);
+		en->lsm_old = NULL;
+		log_info("BPF-LSM link of an earlier --persist run replaced");
 	}
 	attached_names(en, buf, sizeof(buf));
 	if ((buf[0] || en->lsm_link) &&
@@ -620,12 +667,22 @@ void enforce__detach(struct enforce *en)
 	}
 	bpf_link__destroy(en->lsm_link);
 	en->lsm_link = NULL;
+	bpf_link__destroy(en->lsm_old);
+	en->lsm_old = NULL;
 }
 
 void enforce__stop(struct enforce *en)
 {
 	if (!en)
 		return;
+	/*
+	 * What stays pinned (--persist) outlives us: from now on it exempts no
+	 * process, not one that gets our pid later. Last, after our own output.
+	 */
+	if (en->cg)
+		en->cg->bss->self_tgid = 0;
+	if (en->lsm)
+		en->lsm->bss->self_tgid = 0;
 	enforce__detach(en);
 	if (en->started && en->cg_fd >= 0)
 		close(en->cg_fd);

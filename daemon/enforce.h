@@ -37,7 +37,8 @@ struct enforce {
 	bool avail[ENF_NHOOKS]; /* the kernel attached it when probed */
 	int cg_fd; /* the cgroup the hooks attach to (valid once started) */
 	char cg_dir[PATH_MAX];
-	struct bpf_link *lsm_link;
+	struct bpf_link *lsm_link; /* pinned with --persist */
+	struct bpf_link *lsm_old; /* the one an earlier --persist run pinned, until ours is up */
 	int hook_err[ENF_NHOOKS]; /* why a hook is not attached (-errno) */
 	int lsm_err; /* why BPF-LSM is not in use (-errno), 0 when it is */
 	const char *cgroup; /* where the hooks are attached, as given */

@@ -14,7 +14,9 @@
 
 bool persist__shared_map(const char *name)
 {
-	return (!strncmp(name, "sg_pol_", 7) && strcmp(name, "sg_pol_scratch")) ||
+	/* sg_pol_scratch and sg_pol_input are per-CPU scratch memory of each program. */
+	return (!strncmp(name, "sg_pol_", 7) && strcmp(name, "sg_pol_scratch") &&
+		strcmp(name, "sg_pol_input")) ||
 	       !strcmp(name, "sg_denied") || !strcmp(name, "events");
 }
 

@@ -18,6 +18,7 @@ import array
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
@@ -108,7 +110,8 @@ class Daemon:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
         threading.Thread(target=self._read, daemon=True).start()
-        if not self.ready.wait(30) or self.proc.poll() is not None:
+        # Generous: under make test-kernels BPF loads in an emulated (TCG) guest.
+        if not self.ready.wait(120) or self.proc.poll() is not None:
             self.stop()
             return "daemon did not start: " + " | ".join(self.log[-5:])
         return None
@@ -126,7 +129,7 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -150,7 +153,7 @@ class Results:
         self.skipped = 0
 
     def wanted(self, name):
-        return not self.pattern or self.pattern in name
+        return not self.pattern or re.search(self.pattern, name) is not None
 
     def report(self, name, problems):
         if problems:
@@ -286,7 +289,8 @@ def expect_event(problems, what, evs, ret_ok, verdict, enforced_by, rule=None, e
 
 
 def unix_hooks(d):
-    return any("cgroup hooks" in l and "connect_unix" in l and "sendmsg_unix" in l
+    """Whether the daemon enforces with the unix cgroup hooks (6.7+)."""
+    return any("enforcing: cgroup hooks" in l and "connect_unix" in l and "sendmsg_unix" in l
                for l in d.log)
 
 
@@ -793,14 +797,9 @@ def test_default_deny_host(build, res):
 
 
 def sendguard_hooks():
-    """Names of the sendguard cgroup programs attached to the cgroup v2 root (bpftool)."""
-    out = subprocess.run(["bpftool", "cgroup", "show", cgroup2_mount()],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("bpftool cgroup show: " + out.stderr.strip())
-    # Lines: ID  AttachType  AttachFlags  Name
-    return sorted(w for line in out.stdout.splitlines() for w in line.split()
-                  if w.startswith("sg_"))
+    """The sendguard cgroup programs attached to the cgroup v2 root, by hook ("sg_" + hook,
+    one entry per program)."""
+    return ["sg_" + h for h in bpfquery.sendguard_hooks(cgroup2_mount())]
 
 
 def test_hooks_follow_policy(build, res):
@@ -1022,7 +1021,7 @@ def test_no_enforce(build, res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("-k", dest="pattern", help="run the tests whose name contains this")
+    ap.add_argument("-k", dest="pattern", help="run only tests whose name matches this regex")
     ap.add_argument("-v", dest="verbose", action="store_true")
     a = ap.parse_args()
     res = Results(a.pattern, a.verbose)

@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
+
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
 CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
@@ -51,9 +54,8 @@ def cgroup2():
 
 def hook_counts():
     """How many sendguard programs each cgroup hook of the cgroup v2 root has."""
-    out = subprocess.run(["bpftool", "cgroup", "show", cgroup2()], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True).stdout
-    return {h: len(re.findall(r"\b%s\b" % h, out)) for h in HOOKS}
+    hooks = bpfquery.sendguard_hooks(cgroup2())
+    return {h: hooks.count(h[3:]) for h in HOOKS}
 
 
 def send(port):
@@ -72,13 +74,14 @@ def send(port):
 
 
 class Daemon:
-    def __init__(self, build, workdir, name, args):
+    def __init__(self, build, workdir, name, args, lsm=False):
         self.path = os.path.join(workdir, name + ".jsonl")
         # The pinned cgroup hooks are what these tests follow: BPF-LSM, where the kernel
         # has it, would judge the sends first (enforce.py tests it).
         self.proc = subprocess.Popen([os.path.join(build, "sendguardd"), "-f", "-o",
                                       "file:" + self.path, "--stats-interval", "3600",
-                                      "--control", CONTROL, "--no-lsm", *args],
+                                      "--control", CONTROL, *([] if lsm else ["--no-lsm"]),
+                                      *args],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.err = ""
@@ -91,7 +94,7 @@ class Daemon:
             pass
 
     def ready(self):
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # make test-kernels: BPF loads in a TCG guest
         while time.monotonic() < deadline:
             self._read()
             if "ready" in self.err:
@@ -107,7 +110,7 @@ class Daemon:
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(30)
+        rc = self.proc.wait(60)
         self._read()
         return rc
 
@@ -126,6 +129,95 @@ def policy(path, name, port):
         json.dump({"name": name, "default": "allow", "rules": [
             {"name": f"deny-{port}", "action": "deny",
              "match": {"dst": [f"127.0.0.1:{port}"]}}]}, f)
+
+
+SEND_FLAGS = ("import socket,os,json\n"
+              "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+              "e=None\n"
+              "try: s.sendto(b'x',socket.MSG_DONTWAIT,('127.0.0.1',%d))\n"
+              "except OSError as x: e=x.errno\n"
+              "print(json.dumps([os.getpid(),e]))\n")
+
+
+def send_flags(port, pid=None):
+    """A MSG_DONTWAIT datagram from a child, with pid `pid` if given (allocated through
+    /proc/sys/kernel/ns_last_pid, retried while other processes take it first):
+    (pid, errno name or None), or (None, why)."""
+    for _ in range(200):
+        if pid is not None:
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(pid - 1))
+        p = subprocess.Popen([sys.executable, "-c", SEND_FLAGS % port], stdout=subprocess.PIPE,
+                             text=True)
+        if pid is not None and p.pid != pid:
+            p.kill()
+            p.wait()
+            continue
+        got, err = json.loads(p.communicate(timeout=60)[0])
+        return got, (None if err is None else os.strerror(err))
+    return None, f"could not get pid {pid}"
+
+
+def test_lsm(build, work, run):
+    """--persist with BPF-LSM: its link is pinned and keeps enforcing a rule only it can
+    see after the daemon exits, exempting no process that gets the daemon's pid; a
+    restarted daemon replaces it (one LSM program, no gap); without --persist it goes."""
+    name = "persist_lsm"
+    port = 7657
+    pol = os.path.join(work, "lsm.json")
+    with open(pol, "w") as f:
+        json.dump({"name": "lsm-flags", "default": "allow", "rules": [
+            {"name": "deny-dontwait", "action": "deny",
+             "match": {"flags_any": ["MSG_DONTWAIT"], "port": [port]}}]}, f)
+    d = Daemon(build, work, "lsm1", ["--persist", "-p", pol], lsm=True)
+    if not d.ready():
+        run.report(name, [f"daemon not ready: {d.err!r}"])
+        return
+    old_pid = d.proc.pid
+    d.stop()
+    if "BPF-LSM socket_sendmsg unavailable" in d.err:
+        why = "BPF-LSM not available here"
+        if os.environ.get("SENDGUARD_EXPECT_LSM") == "1":
+            run.report(name, [why + " (SENDGUARD_EXPECT_LSM=1: this kernel must have it)"])
+        else:
+            print(f"skip {name}: {why}", flush=True)
+        return
+    p = []
+    if not os.path.exists(os.path.join(PIN_DIR, "link_lsm")):
+        p.append("no link_lsm pinned after a --persist exit")
+    _, err = send_flags(port)
+    if err != os.strerror(1):
+        p.append(f"MSG_DONTWAIT send after exit: {err}, want EPERM (BPF-LSM pinned)")
+    got, err = send_flags(port, pid=old_pid)
+    if got is None:
+        p.append(err)
+    elif err != os.strerror(1):
+        p.append(f"send from pid {old_pid}, the exited daemon's: {err}, want EPERM")
+    d = Daemon(build, work, "lsm2", ["--persist", "-p", pol], lsm=True)
+    if not d.ready():
+        run.report(name, p + [f"restart not ready: {d.err!r}"])
+        return
+    progs = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
+    n = len(re.findall(r"\blsm\s+name sg_lsm_sendmsg", progs))
+    if n != 1:
+        p.append(f"{n} sendguard LSM programs loaded after the restart, want 1")
+    if "BPF-LSM link of an earlier --persist run replaced" not in d.err:
+        p.append("the restart does not say it replaced the pinned LSM link")
+    _, err = send_flags(port)
+    if err != os.strerror(1):
+        p.append(f"MSG_DONTWAIT send after the restart: {err}, want EPERM")
+    d.stop()
+    d = Daemon(build, work, "lsm3", ["-p", pol], lsm=True)
+    if not d.ready():
+        run.report(name, p + [f"third daemon not ready: {d.err!r}"])
+        return
+    d.stop()
+    if os.path.exists(os.path.join(PIN_DIR, "link_lsm")):
+        p.append("link_lsm still pinned after a run without --persist")
+    _, err = send_flags(port)
+    if err is not None:
+        p.append(f"MSG_DONTWAIT send after a run without --persist: {err}, want success")
+    run.report(name, p)
 
 
 def main():
@@ -249,20 +341,31 @@ def main():
         if not d.ready():
             run.report("enforce_reload_under_traffic", [f"daemon not ready: {d.err!r}"])
             return 1
-        code = ("import socket,os,time,json\n"
+        # The sender says when it has sent under version 1 and sends on until told to stop,
+        # well after the reload (however slow the machine: make test-kernels runs in TCG).
+        stop = os.path.join(work, "stop-sending")
+        code = ("import socket,os,time,json,sys\n"
                 "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-                "res=[]\nend=time.monotonic()+2.0\n"
-                "while time.monotonic()<end:\n"
+                "res=[]\nend=time.monotonic()+60\n"
+                f"while time.monotonic()<end and not os.path.exists({stop!r}):\n"
                 f"    try: s.sendto(b'x',('127.0.0.1',{port})); res.append(0)\n"
                 "    except OSError as e: res.append(e.errno)\n"
+                "    if len(res)==50: print('sending', flush=True)\n"
                 "    time.sleep(0.0005)\n"
                 "print(json.dumps([os.getpid(),res]))\ntime.sleep(0.3)\n")
         sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                                   text=True)
-        time.sleep(0.8)
+        sender.stdout.readline()
         shutil.copy(pb, live)
         d.signal(signal.SIGHUP)
-        pid, results = json.loads(sender.communicate(timeout=30)[0])
+        deadline = time.monotonic() + 60
+        while "policy stream-allow version 2 in force" not in d.err and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+            d._read()
+        time.sleep(0.5)
+        open(stop, "w").close()
+        pid, results = json.loads(sender.communicate(timeout=60)[0])
         time.sleep(0.5)
         d.stop()
         evs = [r for r in d.records() if r.get("type") == "send" and r["proc"]["pid"] == pid]
@@ -322,6 +425,8 @@ def main():
         if any(hook_counts().values()):
             p.append(f"hooks attached after exit: {hook_counts()}")
         run.report("persist_no_deny_detaches", p)
+
+        test_lsm(build, work, run)
     finally:
         if os.path.exists(PIN_DIR):
             shutil.rmtree(PIN_DIR, ignore_errors=True)

@@ -42,8 +42,9 @@ import expect  # noqa: E402  (tests/integration/expect.py)
 import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
 import sink_tests  # noqa: E402  (tests/integration/sink_tests.py)
 
-READY_TIMEOUT = 20.0
-STOP_TIMEOUT = 15.0
+# Generous: under make test-kernels the daemon loads BPF in an emulated (TCG) guest.
+READY_TIMEOUT = 120.0
+STOP_TIMEOUT = 60.0
 EVENT_WAIT = 5.0
 LATENCY_LIMIT = 1.0
 EXTRA_ARGS = []  # --daemon-arg

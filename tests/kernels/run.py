@@ -32,6 +32,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -320,7 +321,7 @@ def boot(kernel, kdir, build, pattern, timeout, verbose):
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL)
         result = None
-        exit_seen = False
+        exit_seen = booted = False
         deadline = start + timeout
         timer = Watchdog(p, timeout)
         for raw in p.stdout:
@@ -331,8 +332,10 @@ def boot(kernel, kdir, build, pattern, timeout, verbose):
                 result = (int(m.group(1)), int(m.group(2)))
             if "SG-GUEST-EXIT" in line:
                 exit_seen = True
-            if verbose or line.startswith(("ok ", "FAIL ", "skip ", "SG-GUEST", "== ")) or \
-                    re.match(r"^\d+ passed, \d+ failed", line) or "Kernel panic" in line:
+            if "SG-GUEST: booted" in line:
+                booted = True
+            # The guest's own output (the kernel is quiet after boot); -v: the whole console.
+            if verbose or booted or "Kernel panic" in line or "SG-GUEST" in line:
                 log(f"[{name}] {line}")
         p.wait()
         timer.cancel()
@@ -351,7 +354,6 @@ class Watchdog:
     """Kill a process after timeout seconds."""
 
     def __init__(self, proc, timeout):
-        import threading
         self.t = threading.Timer(timeout, proc.kill)
         self.t.daemon = True
         self.t.start()
@@ -368,6 +370,7 @@ def main():
     ap.add_argument("--cache", default=os.environ.get("SENDGUARD_KERNEL_CACHE", DEFAULT_CACHE))
     ap.add_argument("-k", dest="pattern", help="run only guest tests matching this regex")
     ap.add_argument("--timeout", type=int, default=BOOT_TIMEOUT, help="seconds per kernel")
+    ap.add_argument("-j", "--jobs", type=int, default=3, help="kernels booted at once")
     ap.add_argument("-v", dest="verbose", action="store_true", help="show the whole console")
     a = ap.parse_args()
 
@@ -394,23 +397,39 @@ def main():
         log("0 passed, 0 failed, 1 skipped")
         return 0
     os.makedirs(a.cache, mode=0o700, exist_ok=True)
-    total_p = total_f = 0
-    summary = []
+    results = {}
+    ready = []
     for k in wanted:
         kdir, why = fetch(a.cache, k)
-        if not kdir:
+        if kdir:
+            ready.append((k, kdir))
+        else:
             log(f"[{k['name']}] FAIL cannot fetch the kernel: {why}")
-            total_f += 1
-            summary.append(f"{k['name']}: cannot fetch ({why})")
-            continue
-        p, f, why = boot(k, kdir, build, a.pattern, a.timeout, a.verbose)
+            results[k["name"]] = (0, 1, "cannot fetch: " + why)
+
+    # The guests wait on their tests as much as they compute: they boot side by side
+    # (--jobs), each line of their output tagged with the kernel's name.
+    def one(k, kdir):
+        results[k["name"]] = boot(k, kdir, build, a.pattern, a.timeout, a.verbose)
+
+    pending = list(ready)
+    running = []
+    while pending or running:
+        while pending and len(running) < max(1, a.jobs):
+            k, kdir = pending.pop(0)
+            t = threading.Thread(target=one, args=(k, kdir))
+            t.start()
+            running.append(t)
+        running[0].join()
+        running = [t for t in running if t.is_alive()]
+    total_p = total_f = 0
+    for k in wanted:
+        p, f, why = results.get(k["name"], (0, 1, "did not run"))
         total_p += p
         total_f += f
-        summary.append(f"{k['name']}: {p} passed, {f} failed" + (f" ({why})" if why else ""))
         if why:
             log(f"[{k['name']}] FAIL {why}")
-    for s in summary:
-        log("kernel " + s)
+        log(f"kernel {k['name']}: {p} passed, {f} failed" + (f" ({why})" if why else ""))
     log(f"{total_p} passed, {total_f} failed")
     return 1 if total_f else 0
 
