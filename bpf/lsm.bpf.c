@@ -111,7 +111,9 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 		sg_fill_sock_ids(e, sk, v);
 	e->msg_flags = msg->msg_flags;
 	e->len = size;
-	if (!sg_copy_name(e, (__u64)msg->msg_name, msg->msg_namelen, true) && sk)
+	/* A connected stream socket's peer is the destination, not a forged address. */
+	if (!sg_fill_stream_peer(e, sk, v) &&
+	    !sg_copy_name(e, (__u64)msg->msg_name, msg->msg_namelen, true) && sk)
 		sg_fill_peer(e, sk, v);
 	/* Kernel copies only: sendmsg copies msg_control in before this hook. */
 	if (msg->msg_controllen && !(bpf_core_field_exists(msg->msg_control_is_user) &&

@@ -18,6 +18,9 @@
 #define SG_AF_INET6   10
 #define SG_AF_NETLINK 16
 
+#define SG_SOCK_STREAM	  1
+#define SG_SOCK_SEQPACKET 5
+
 #define SG_S_IFMT   0170000
 #define SG_S_IFSOCK 0140000
 
@@ -206,6 +209,36 @@ static __always_inline void sg_fill_peer(struct sg_event *e, struct sock *sk, co
 		sg_peer_netlink(e, sk, v);
 		break;
 	}
+}
+
+/*
+ * Sockets whose sends go to their peer whatever the message's address says:
+ * inet stream (TCP, MPTCP: the kernel ignores msg_name once connected) and
+ * unix stream and seqpacket (seqpacket drops msg_name; stream refuses one).
+ * Not SCTP's seqpacket, where msg_name picks the association.
+ */
+static __always_inline bool sg_peer_decides(const struct sg_event *e)
+{
+	if (!(e->flags & SG_EF_SOCK))
+		return false;
+	if (e->sock_family == SG_AF_UNIX)
+		return e->sock_type == SG_SOCK_STREAM || e->sock_type == SG_SOCK_SEQPACKET;
+	return (e->sock_family == SG_AF_INET || e->sock_family == SG_AF_INET6) &&
+	       e->sock_type == SG_SOCK_STREAM;
+}
+
+/*
+ * On a socket whose peer decides (sg_peer_decides) and that has one, write
+ * the peer as the destination and return true: a forged msg_name must not be
+ * what is reported or judged. False leaves @e alone (the message's address,
+ * if any, is the destination: an unconnected socket, TCP Fast Open).
+ */
+static __always_inline bool sg_fill_stream_peer(struct sg_event *e, struct sock *sk, const int v)
+{
+	if (!sk || !sg_peer_decides(e))
+		return false;
+	sg_fill_peer(e, sk, v);
+	return e->dst_source == SG_DST_PEER;
 }
 
 #endif /* SENDGUARD_SOCK_BPF_H */

@@ -365,6 +365,7 @@ static __always_inline int sg_exit_one(long ret, __u32 syscall, const int v)
 	struct sg_call call;
 	struct sg_event *e;
 	struct sock *sk;
+	bool peer;
 
 	if (!sg_get_call(&call, syscall, v))
 		return 0;
@@ -372,14 +373,18 @@ static __always_inline int sg_exit_one(long ret, __u32 syscall, const int v)
 	if (!e)
 		return 0;
 	sk = sg_fill_common(e, &call, v);
+	/* A connected stream socket's peer is the destination, not a forged address. */
+	peer = sg_fill_stream_peer(e, sk, v);
 	if (syscall == SG_SYSCALL_SENDTO) {
-		if (!sg_fill_name(e, call.addr, call.addrlen))
+		if (!peer && !sg_fill_name(e, call.addr, call.addrlen))
 			sg_fill_peer(e, sk, v);
 		e->len = call.len;
 		e->iovlen = 1;
 	} else {
 		if (call.buf)
 			bpf_probe_read_user(&m, sizeof(m), (void *)call.buf);
+		if (peer)
+			m.msg_name = 0;
 		sg_fill_msghdr(e, &m, v);
 		if (e->dst_source == SG_DST_NONE)
 			sg_fill_peer(e, sk, v);
@@ -406,6 +411,9 @@ static __always_inline void sg_mmsg_one(const struct sg_event *tmpl, __u64 vec, 
 	__builtin_memcpy(e, tmpl, sizeof(*e));
 	e->index = i;
 	bpf_probe_read_user(&mm, sizeof(mm), (void *)(vec + (__u64)i * sizeof(mm)));
+	/* The template holds the peer of a connected stream socket: it stays. */
+	if (tmpl->dst_source == SG_DST_PEER && sg_peer_decides(tmpl))
+		mm.hdr.msg_name = 0;
 	if (mm.hdr.msg_name && mm.hdr.msg_namelen > 0) {
 		/* Replace the template's peer by this message's own address. */
 		__builtin_memset(e->addr, 0, sizeof(e->addr));

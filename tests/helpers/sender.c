@@ -838,6 +838,28 @@ static void sc_unix_unnamed(void)
 	r = send(ss[1], payload, 72, 0);
 	exp_done(&e, r, errno, 72, 0);
 
+	/*
+	 * A seqpacket socket ignores msg_name: the datagram goes to its peer, which is
+	 * the destination whatever the (forged) address says.
+	 */
+	{
+		struct sockaddr_un f = { .sun_family = AF_UNIX };
+		int sq[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sq) < 0)
+			die("socketpair seqpacket");
+		strcpy(f.sun_path, "/nonexistent/forged.sock");
+		exp_init(&e, "sendto", sq[0]);
+		e.note = "socketpair seqpacket sendto, forged address";
+		e.len = 73;
+		dst_unix_unnamed(&e);
+		e.dst_source = "peer";
+		r = sendto(sq[0], payload, 73, 0, (struct sockaddr *)&f, sizeof(f));
+		exp_done(&e, r, errno, 73, 0);
+		close(sq[0]);
+		close(sq[1]);
+	}
+
 	close(sv[0]);
 	close(sv[1]);
 	close(ss[0]);
@@ -949,6 +971,37 @@ static void sc_tcp(void)
 	e.dst_source = "peer";
 	r = send(c4, payload, 11, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR);
 	exp_done(&e, r, errno, 11, 0);
+
+	/*
+	 * A forged destination on a connected TCP socket: the kernel ignores it and
+	 * sends to the peer, so the event's destination (and what is judged) is the peer.
+	 */
+	{
+		struct sockaddr_in f = { .sin_family = AF_INET, .sin_port = htons(9) };
+		struct iovec fiov = { payload, 13 };
+		struct msghdr fm = { 0 };
+
+		f.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		exp_init(&e, "sendto", c4);
+		e.note = "tcp4 sendto, forged address";
+		e.len = 12;
+		dst_in(&e, "127.0.0.1", port4);
+		e.dst_source = "peer";
+		r = sendto(c4, payload, 12, 0, (struct sockaddr *)&f, sizeof(f));
+		exp_done(&e, r, errno, 12, 0);
+
+		exp_init(&e, "sendmsg", c4);
+		e.note = "tcp4 sendmsg, forged msg_name";
+		fm.msg_name = &f;
+		fm.msg_namelen = sizeof(f);
+		fm.msg_iov = &fiov;
+		fm.msg_iovlen = 1;
+		e.len = 13;
+		dst_in(&e, "127.0.0.1", port4);
+		e.dst_source = "peer";
+		r = sendmsg(c4, &fm, 0);
+		exp_done(&e, r, errno, 13, 0);
+	}
 
 	/* The accepted side: its peer is the client's ephemeral port. */
 	exp_init(&e, "sendto", a4);
@@ -2270,18 +2323,52 @@ static pid_t kill_child(int port, int len, unsigned int secs)
 	return pid;
 }
 
+/*
+ * A child connected by TCP to 127.0.0.1:port that sends with a forged
+ * destination, 127.0.0.1:forged: the kernel delivers to the peer, so the peer
+ * is what is judged (a kill rule on it must kill).
+ */
+static pid_t forger_child(int port, int forged, int len, unsigned int secs)
+{
+	struct sockaddr_in a = sin4("127.0.0.1", port), f = sin4("127.0.0.1", forged);
+	int l = xsocket(AF_INET, SOCK_STREAM, 0), one = 1;
+	pid_t pid;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0)
+		die("forger listen");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int fd = xsocket(AF_INET, SOCK_STREAM, 0);
+
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			_exit(6);
+		if (sendto(fd, payload, (size_t)len, 0, (struct sockaddr *)&f, sizeof(f)) != len)
+			_exit(5);
+		sleep(secs);
+		_exit(0);
+	}
+	close(l); /* the connection is queued: the child's send is buffered */
+	return pid;
+}
+
 static void sc_kill_pair(void)
 {
-	pid_t victim, sibling;
-	int sv = -1, ss = -1;
+	pid_t victim, sibling, forger;
+	int sv = -1, ss = -1, sf = -1;
 
 	private_net();
 	victim = kill_child(6666, 50, 3);
 	sibling = kill_child(6667, 51, 1);
-	if (waitpid(victim, &sv, 0) < 0 || waitpid(sibling, &ss, 0) < 0)
+	forger = forger_child(6666, 6667, 52, 3);
+	if (waitpid(victim, &sv, 0) < 0 || waitpid(sibling, &ss, 0) < 0 ||
+	    waitpid(forger, &sf, 0) < 0)
 		die("waitpid");
-	outf("],\"victim\":%d,\"victim_status\":%d,\"sibling\":%d,\"sibling_status\":%d,\"x\":[",
-	     victim, sv, sibling, ss);
+	outf("],\"victim\":%d,\"victim_status\":%d,\"sibling\":%d,\"sibling_status\":%d,"
+	     "\"forger\":%d,\"forger_status\":%d,\"x\":[",
+	     victim, sv, sibling, ss, forger, sf);
 }
 
 /* stream PORT MS: sendto 127.0.0.1:PORT (64 bytes) every ~300 us for MS ms. */

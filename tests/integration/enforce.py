@@ -914,11 +914,22 @@ def test_lsm(build, res):
                          "match": {"cmsg": ["SCM_RIGHTS"], "unix": [upath]}},
                         {"name": "deny-dst", "action": "deny",
                          "match": {"dst": ["127.0.0.1:%d" % P_LSM_DST]}}]}
+    # A TCP connection to the denied destination made before the daemon starts: no
+    # connect hook judged it, so only the peer of its sends can (a forged address must not
+    # get them through).
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", P_LSM_DST))
+    lst.listen(1)
+    early = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    early.connect(("127.0.0.1", P_LSM_DST))
     d = Daemon(build, tmp, policy)
     why = d.start()
     if why:
         res.report("lsm", [why])
         shutil.rmtree(tmp, ignore_errors=True)
+        early.close()
+        lst.close()
         return
     unavailable = [l for l in d.log if "BPF-LSM socket_sendmsg unavailable" in l]
     results = {}
@@ -950,7 +961,14 @@ def test_lsm(build, res):
             results["cmsg-none"] = errno.errorcode.get(e.errno, str(e.errno))
         s.close()
         results["dst"] = try_send(socket.AF_INET, ("127.0.0.1", P_LSM_DST))
+        try:
+            early.sendto(b"forged", ("127.0.0.1", P_FREE))
+            results["forged"] = "ok"
+        except OSError as e:
+            results["forged"] = errno.errorcode.get(e.errno, str(e.errno))
     finally:
+        early.close()
+        lst.close()
         rx.close()
         events = d.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -963,7 +981,7 @@ def test_lsm(build, res):
         return
     problems = []
     want = {"flags": "EPERM", "flags-clear": "ok", "len": "EPERM", "len-short": "ok",
-            "cmsg": "EPERM", "cmsg-none": "ok", "dst": "EPERM"}
+            "cmsg": "EPERM", "cmsg-none": "ok", "dst": "EPERM", "forged": "EPERM"}
     for k, v in want.items():
         if results.get(k) != v:
             problems.append("%s send: want %s, got %s" % (k, v, results.get(k)))
@@ -978,6 +996,13 @@ def test_lsm(build, res):
         "path") == upath and e.get("control")), False, "deny", "lsm", "deny-cmsg")
     expect_event(problems, "dst deny", find(events, me, dst_port(P_LSM_DST)), False, "deny",
                  "lsm", "deny-dst")
+    forged = find(events, me, lambda e: (e.get("sock") or {}).get("protocol") == "tcp" and
+                  e.get("len") == 6)
+    expect_event(problems, "forged-destination deny", forged, False, "deny", "lsm", "deny-dst")
+    if forged and ((forged[0].get("dst") or {}).get("port"), forged[0].get("dst_source")) != \
+            (P_LSM_DST, "peer"):
+        problems.append("forged-destination send: dst %s (%s), want the peer port %d" % (
+            forged[0].get("dst"), forged[0].get("dst_source"), P_LSM_DST))
     for rule in ("deny-flags", "deny-len", "deny-cmsg", "deny-dst"):
         if not any("rule %s (deny): lsm" % rule in l for l in d.log):
             problems.append("coverage report: rule %s not enforced by lsm" % rule)

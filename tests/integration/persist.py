@@ -52,10 +52,25 @@ def cgroup2():
     return None
 
 
-def hook_counts():
-    """How many sendguard programs each cgroup hook of the cgroup v2 root has."""
-    hooks = bpfquery.sendguard_hooks(cgroup2())
-    return {h: hooks.count(h[3:]) for h in HOOKS}
+def hook_counts(settled=None, timeout=10.0):
+    """How many sendguard programs each cgroup hook of the cgroup v2 root has. With
+    settled (a predicate on the counts), wait up to timeout s for it to hold: the kernel
+    may free a link it no longer holds a little later (5.10 under emulation: a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        hooks = bpfquery.sendguard_hooks(cgroup2())
+        counts = {h: hooks.count(h[3:]) for h in HOOKS}
+        if settled is None or settled(counts) or time.monotonic() >= deadline:
+            return counts
+        time.sleep(0.2)
+
+
+def one_each(counts):
+    return all(c == 1 for c in counts.values())
+
+
+def none(counts):
+    return not any(counts.values())
 
 
 def send(port):
@@ -254,7 +269,7 @@ def main():
         if err != os.strerror(1):
             p.append(f"send to denied port {PORT_A} after exit: {err or 'succeeded'}, "
                      "expected EPERM")
-        counts = hook_counts()
+        counts = hook_counts(one_each)
         if any(c != 1 for c in counts.values()):
             p.append(f"hooks attached after exit: {counts}, expected one each")
         run.report("persist_exit_keeps_hooks", p)
@@ -265,7 +280,7 @@ def main():
         if not d.ready():
             run.report("persist_restart_adopts", [f"daemon not ready: {d.err!r}"])
             return 1
-        counts = hook_counts()
+        counts = hook_counts(one_each)
         if any(c != 1 for c in counts.values()):
             p.append(f"hooks after restart: {counts}, expected one each (no duplicates)")
         if "adopted" not in d.err:
@@ -310,14 +325,14 @@ def main():
         if not d.ready():
             run.report("no_persist_cleans_up", [f"daemon not ready: {d.err!r}"])
             return 1
-        counts = hook_counts()
+        counts = hook_counts(one_each)
         if any(c != 1 for c in counts.values()):
             p.append(f"hooks while running: {counts}, expected one each")
         if d.stop() != 0:
             p.append("exit status")
         if os.path.exists(PIN_DIR):
             p.append(f"{PIN_DIR} left behind: {os.listdir(PIN_DIR)}")
-        counts = hook_counts()
+        counts = hook_counts(none)
         if any(counts.values()):
             p.append(f"hooks left attached: {counts}")
         _, err = send(PORT_A)
@@ -403,15 +418,16 @@ def main():
             run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
             return 1
         d.stop()
-        if hook_counts() != {h: 1 for h in HOOKS}:
-            p.append(f"hooks after a --persist run with a deny rule: {hook_counts()}")
+        counts = hook_counts(one_each)
+        if counts != {h: 1 for h in HOOKS}:
+            p.append(f"hooks after a --persist run with a deny rule: {counts}")
         with open(pb, "w") as f:
             json.dump({"name": "allow-only", "default": "allow", "rules": []}, f)
         d = Daemon(build, work, "five", ["--persist", "-p", pb])
         if not d.ready():
             run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
             return 1
-        counts = hook_counts()
+        counts = hook_counts(none)
         if any(counts.values()):
             p.append(f"hooks attached under a policy that cannot deny: {counts}")
         _, err = send(PORT_A)
@@ -422,8 +438,9 @@ def main():
                 if n.startswith("link_")]
         if left:
             p.append(f"link pins left: {left}")
-        if any(hook_counts().values()):
-            p.append(f"hooks attached after exit: {hook_counts()}")
+        counts = hook_counts(none)
+        if any(counts.values()):
+            p.append(f"hooks attached after exit: {counts}")
         run.report("persist_no_deny_detaches", p)
 
         test_lsm(build, work, run)

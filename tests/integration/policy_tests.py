@@ -17,7 +17,9 @@ Called by run.py (run_check_tests always, run_bpf_tests as root):
       send built from the event's own fields; per-rule hits in stats records.
   policy_kill_signal
       A kill rule on 127.0.0.1:6666: the child that sends there dies of
-      SIGKILL (event: verdict kill, enforced_by signal), its sibling sending
+      SIGKILL (event: verdict kill, enforced_by signal), and so does a child
+      connected there by TCP that sends with a forged destination (the kernel
+      sends to the peer: the event's dst is the peer); its sibling sending
       to 6667 lives.
   policy_reload_stream, policy_reload_refused
       SIGHUP under a stream of sends: version 1/rule r-a or version 2/rule
@@ -508,8 +510,8 @@ def run_kill_group(res, build, workdir, env, R):
         s = R.Sender(build, tail, "kill_pair")
         info = s.read(20)
         if info is not None:
-            kids = {info["victim"], info["sibling"]}
-            wait_until(tail, lambda: len(tail.sends(kids)) >= 2, R.EVENT_WAIT)
+            kids = {info["victim"], info["sibling"], info["forger"]}
+            wait_until(tail, lambda: len(tail.sends(kids)) >= 3, R.EVENT_WAIT)
         rc_s = s.finish()
     finally:
         rc = d.stop()
@@ -530,11 +532,18 @@ def run_kill_group(res, build, workdir, env, R):
     if not (os.WIFEXITED(ss) and os.WEXITSTATUS(ss) == 0):
         p.append(f"the sibling sending to 127.0.0.1:{SIBLING_PORT} (pid {info['sibling']}) "
                  f"did not exit 0: wait status {ss:#x}")
+    fs = info["forger_status"]
+    if not (os.WIFSIGNALED(fs) and os.WTERMSIG(fs) == 9):
+        p.append(f"the child connected by TCP to 127.0.0.1:{KILL_PORT} that sent with the "
+                 f"forged destination 127.0.0.1:{SIBLING_PORT} (pid {info['forger']}) was not "
+                 f"killed by SIGKILL: wait status {fs:#x}")
     for pid, port, want in (
             (info["victim"], KILL_PORT,
              {"verdict": "kill", "rule": "r-kill", "version": 1, "enforced_by": "signal"}),
             (info["sibling"], SIBLING_PORT,
-             {"verdict": "audit", "rule": "r-sibling", "version": 1, "enforced_by": None})):
+             {"verdict": "audit", "rule": "r-sibling", "version": 1, "enforced_by": None}),
+            (info["forger"], KILL_PORT,
+             {"verdict": "kill", "rule": "r-kill", "version": 1, "enforced_by": "signal"})):
         evs = tail.sends({pid})
         if len(evs) != 1:
             p.append(f"pid {pid}: expected 1 send event, got {len(evs)}")
@@ -544,6 +553,9 @@ def run_kill_group(res, build, workdir, env, R):
         if (dst.get("addr"), dst.get("port")) != ("127.0.0.1", port):
             p.append(f"pid {pid} seq {e.get('seq')}: dst {json.dumps(dst)}, expected "
                      f"127.0.0.1:{port}")
+        if pid == info["forger"] and e.get("dst_source") != "peer":
+            p.append(f"pid {pid} seq {e.get('seq')}: dst_source {e.get('dst_source')}, "
+                     "expected peer (a connected TCP socket sends to its peer)")
         if e.get("ret") != e.get("len") or e.get("errno") is not None:
             # kill is after the fact: the send itself went through.
             p.append(f"pid {pid} seq {e.get('seq')}: ret {e.get('ret')} errno "
