@@ -90,7 +90,8 @@ help:
 	@echo 'V=1 prints commands; VMLINUX=gen builds against this kernel BTF'
 
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema
+	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema \
+	util-linux curl bind9-dnsutils
 
 deps:
 	@if command -v apt-get >/dev/null; then \
@@ -194,7 +195,8 @@ integration-test: all
 		$(PYTHON) tests/integration/enforce.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/persist.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/control.py --build $(OUTPUT) && \
-		$(PYTHON) tests/integration/cli_control.py --build $(OUTPUT); \
+		$(PYTHON) tests/integration/cli_control.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/sandbox.py --build $(OUTPUT); \
 	else \
 		echo "integration tests skipped: need root (run: sudo make test)"; \
 		echo "0 passed, 0 failed, 1 skipped"; \

@@ -507,9 +507,11 @@ int do_run(int argc, char **argv)
 		ret = 128 + WTERMSIG(status);
 	}
 	if (verbose)
-		fprintf(stderr, "sendguard run: %llu notifications, %llu events, %llu denied\n",
-			(unsigned long long)sup.notifications, (unsigned long long)sup.events,
-			(unsigned long long)sup.denied);
+		fprintf(stderr,
+			"sendguard run: %llu notifications, %llu judged calls, %llu events, "
+			"%llu denied\n",
+			(unsigned long long)sup.notifications, (unsigned long long)sup.judged,
+			(unsigned long long)sup.events, (unsigned long long)sup.denied);
 	child = -1;
 reap:
 	if (child > 0) {

@@ -104,7 +104,7 @@ struct run_sup {
 	struct run_call *parked;
 	unsigned int nparked;
 	/* counters */
-	uint64_t notifications, events, denied;
+	uint64_t notifications, judged, events, denied;
 };
 
 /* epoll tags: the high byte of the u64 says what the low bits are. */

@@ -1129,6 +1129,7 @@ void run_sup_notification(struct run_sup *s)
 	s->notifications++;
 	syscall = judged_syscall(req->data.nr);
 	if (syscall) {
+		s->judged++;
 		judged(s, req, syscall);
 		return;
 	}
