@@ -166,6 +166,12 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUT
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
 
+# The filter planner of `sendguard run` is CLI code: its test links it beside the library.
+$(OUTPUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(OUTPUT)/cli/run_plan.o $(COMMON_LIB) \
+		$(COMMON_HDRS) cli/run_plan.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icli $< $(OUTPUT)/cli/run_plan.o $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
+
 $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@

@@ -337,9 +337,14 @@ static int msg_dest(struct run_call *c, struct run_msg *m)
 
 /* --- reading the caller's message ------------------------------------------------ */
 
-/* Payload of n bytes at remote (one buffer) or iov[0..niov) into m->data. */
+/*
+ * Payload of n bytes at remote (one buffer) or iov[0..niov) into m->data; with
+ * name_len, sendto's sockaddr at name_addr into m->name in the same read (one
+ * system call less on the notified path).
+ */
 static int read_payload(struct run_call *c, struct run_msg *m, uint64_t remote,
-			const struct iovec *iov, size_t niov, uint64_t total)
+			const struct iovec *iov, size_t niov, uint64_t total, uint64_t name_addr,
+			size_t name_len)
 {
 	bool stream = c->sock_type == SOCK_STREAM;
 	size_t n = total > RUN_PAYLOAD_MAX ? RUN_PAYLOAD_MAX : (size_t)total;
@@ -363,21 +368,29 @@ static int read_payload(struct run_call *c, struct run_msg *m, uint64_t remote,
 			return -ENOMEM;
 	}
 	m->len = n;
+	if (!iov) {
+		struct iovec lv[2] = { { m->data, n }, { &m->name, name_len } };
+		struct iovec rv[2] = { { (void *)(uintptr_t)remote, n },
+				       { (void *)(uintptr_t)name_addr, name_len } };
+		int k = n ? 0 : 1, cnt = (n ? 1 : 0) + (name_len ? 1 : 0);
+
+		if (!cnt)
+			return 0;
+		r = process_vm_readv(c->tid, lv + k, (unsigned long)cnt, rv + k, (unsigned long)cnt,
+				     0);
+		return r == (ssize_t)(n + name_len) ? 0 : -EFAULT;
+	}
 	if (!n)
 		return 0;
 	l.iov_base = m->data;
 	l.iov_len = n;
-	if (iov) {
+	{
 		/* only as many iovecs as cover the bytes we take */
 		size_t k = 0, sum = 0;
 
 		while (k < niov && sum < n)
 			sum += iov[k++].iov_len;
 		r = process_vm_readv(c->tid, &l, 1, iov, k, 0);
-	} else {
-		struct iovec rv = { (void *)(uintptr_t)remote, n };
-
-		r = process_vm_readv(c->tid, &l, 1, &rv, 1, 0);
 	}
 	return r == (ssize_t)n ? 0 : -EFAULT;
 }
@@ -481,7 +494,7 @@ static int read_msghdr(struct run_sup *s, struct run_call *c, struct run_msg *m,
 		}
 	}
 	m->ev.len = total;
-	err = read_payload(c, m, 0, iov, rm->msg_iovlen, total);
+	err = read_payload(c, m, 0, iov, rm->msg_iovlen, total, 0, 0);
 	free(iov);
 	if (err)
 		return err;
@@ -932,12 +945,10 @@ static int read_call(struct run_sup *s, struct run_call *c, const struct seccomp
 		if (addr) {
 			if (alen < 0 || (size_t)alen > sizeof(m->name))
 				return -EINVAL;
-			if (peek(c->tid, &m->name, addr, (size_t)alen))
-				return -EFAULT;
 			m->has_name = true;
 			m->namelen = (socklen_t)alen;
 		}
-		return read_payload(c, m, d->args[1], NULL, 0, len);
+		return read_payload(c, m, d->args[1], NULL, 0, len, addr, addr ? (size_t)alen : 0);
 	}
 	case SG_SYSCALL_SENDMSG: {
 		struct msghdr rm;
