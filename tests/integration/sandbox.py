@@ -657,6 +657,23 @@ def t_misc(res, env):
         want = {"buf": {"ret": -1, "errno": errno.EFAULT}, "addr": {"ret": -1, "errno": errno.EFAULT}}
         res.report(name, [] if info == want and not a.count() else [f"{info}, expected {want}"])
         a.close()
+    name = "kill_verdict"
+    if res.wanted(name):
+        k = Udp()
+        pol = env.policy([{"name": "k", "action": "kill", "match": {"dst": [f"127.0.0.1:{k.port}"]}}])
+        rc, out, err, events = env.run([env.helper, "script"], policy=pol,
+                                       stdin=f"sendto 4 127.0.0.1 {k.port} 0 8\n")
+        ev = send_events(events)
+        problems = []
+        if rc != 128 + signal.SIGKILL:
+            problems.append(f"exit {rc}, expected {128 + signal.SIGKILL} (SIGKILL)")
+        if k.count():
+            problems.append("the datagram under a kill rule was sent")
+        if len(ev) != 1 or ev[0]["policy"]["verdict"] != "kill" or \
+                ev[0]["policy"]["enforced_by"] != "seccomp":
+            problems.append(f"events: {[e['policy'] for e in ev]}")
+        k.close()
+        res.report(name, problems)
     name = "nested_run_refused"
     if res.wanted(name):
         rc, out, err, _ = env.run([env.sg, "run", "--", "/bin/true"])
