@@ -31,23 +31,7 @@
 #include "run.h"
 #include "run_plan.h"
 
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-
-#if defined(__x86_64__)
-#define RUN_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define RUN_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "sendguard run: unsupported architecture"
-#endif
+#include "seccomp_abi.h"
 
 /* Nodes per decision tree: beyond, the remaining classes go to the supervisor. */
 #define RUN_TREE_NODES 256
@@ -73,18 +57,8 @@ static int run_help(void)
 	return SG_EXIT_OK;
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sendguard run: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return SG_EXIT_USAGE;
-}
+/* "sendguard: run: ..." on stderr; SG_EXIT_USAGE (run's own failures exit 2). */
+#define fail(...) sg_usage_error("run: " __VA_ARGS__)
 
 /*
  * Unix path rules mean the socket file: their paths are made canonical here
@@ -282,7 +256,7 @@ int do_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_filter_opts fo = { .arch = RUN_ARCH };
+	struct run_filter_opts fo = { .arch = SG_SECCOMP_ARCH };
 	struct sink sinks[RUN_MAX_SINKS];
 	struct run_tree trees[4] = { 0 };
 	struct sock_fprog prog = { 0 };

@@ -180,6 +180,25 @@ static void script_line(char *line)
 
 /* --- races ------------------------------------------------------------------- */
 
+struct tally {
+	long ok, eperm, other;
+};
+
+static void tally(struct tally *t, ssize_t r, ssize_t want)
+{
+	if (r == want)
+		t->ok++;
+	else if (errno == EPERM)
+		t->eperm++;
+	else
+		t->other++;
+}
+
+static void tally_print(const struct tally *t)
+{
+	printf("{\"ok\":%ld,\"eperm\":%ld,\"other\":%ld}\n", t->ok, t->eperm, t->other);
+}
+
 static atomic_int stop;
 static struct sockaddr_in shared_addr;
 static struct msghdr shared_msg;
@@ -200,7 +219,7 @@ static void *port_flipper(void *p)
 static void sc_flip(int a, int d, long n)
 {
 	pthread_t th;
-	long ok = 0, eperm = 0, other = 0;
+	struct tally t = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
 	flip_a = a;
@@ -208,19 +227,14 @@ static void sc_flip(int a, int d, long n)
 	shared_addr = sin4("127.0.0.1", a);
 	pthread_create(&th, NULL, port_flipper, NULL);
 	for (long i = 0; i < n; i++) {
-		ssize_t r = sendto(fd, payload, 16, 0, (struct sockaddr *)&shared_addr,
-				   sizeof(shared_addr));
-
-		if (r == 16)
-			ok++;
-		else if (errno == EPERM)
-			eperm++;
-		else
-			other++;
+		tally(&t,
+		      sendto(fd, payload, 16, 0, (struct sockaddr *)&shared_addr,
+			     sizeof(shared_addr)),
+		      16);
 	}
 	atomic_store(&stop, 1);
 	pthread_join(th, NULL);
-	printf("{\"ok\":%ld,\"eperm\":%ld,\"other\":%ld}\n", ok, eperm, other);
+	tally_print(&t);
 }
 
 static void *name_flipper(void *p)
@@ -242,7 +256,7 @@ static void sc_nullflip(int a, int d, long n)
 {
 	struct sockaddr_in peer = sin4("127.0.0.1", a), denied = sin4("127.0.0.1", d);
 	struct iovec iov = { payload, 16 };
-	long ok = 0, eperm = 0, other = 0;
+	struct tally t = { 0 };
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	pthread_t th;
 
@@ -252,18 +266,11 @@ static void sc_nullflip(int a, int d, long n)
 	shared_msg.msg_iovlen = 1;
 	pthread_create(&th, NULL, name_flipper, &denied);
 	for (long i = 0; i < n; i++) {
-		ssize_t r = sendmsg(fd, &shared_msg, 0);
-
-		if (r == 16)
-			ok++;
-		else if (errno == EPERM)
-			eperm++;
-		else
-			other++;
+		tally(&t, sendmsg(fd, &shared_msg, 0), 16);
 	}
 	atomic_store(&stop, 1);
 	pthread_join(th, NULL);
-	printf("{\"ok\":%ld,\"eperm\":%ld,\"other\":%ld}\n", ok, eperm, other);
+	tally_print(&t);
 }
 
 static int dup_udp, dup_tcp, dup_target;
@@ -278,10 +285,10 @@ static void *fd_flipper(void *p)
 	return NULL;
 }
 
-static void sc_dupflip(int a, int t, long n)
+static void sc_dupflip(int a, int tport, long n)
 {
-	struct sockaddr_in allowed = sin4("127.0.0.1", a), tp = sin4("127.0.0.1", t);
-	long ok = 0, eperm = 0, other = 0;
+	struct sockaddr_in allowed = sin4("127.0.0.1", a), tp = sin4("127.0.0.1", tport);
+	struct tally t = { 0 };
 	pthread_t th;
 
 	dup_udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -291,19 +298,14 @@ static void sc_dupflip(int a, int t, long n)
 	dup_target = dup(dup_udp);
 	pthread_create(&th, NULL, fd_flipper, NULL);
 	for (long i = 0; i < n; i++) {
-		ssize_t r = sendto(dup_target, payload, 16, MSG_NOSIGNAL,
-				   (struct sockaddr *)&allowed, sizeof(allowed));
-
-		if (r == 16)
-			ok++;
-		else if (errno == EPERM)
-			eperm++;
-		else
-			other++;
+		tally(&t,
+		      sendto(dup_target, payload, 16, MSG_NOSIGNAL, (struct sockaddr *)&allowed,
+			     sizeof(allowed)),
+		      16);
 	}
 	atomic_store(&stop, 1);
 	pthread_join(th, NULL);
-	printf("{\"ok\":%ld,\"eperm\":%ld,\"other\":%ld}\n", ok, eperm, other);
+	tally_print(&t);
 }
 
 /* --- the rest ------------------------------------------------------------------ */
