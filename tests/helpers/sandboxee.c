@@ -19,8 +19,10 @@
  *                                    stream; another sends N datagrams to PORT
  *   sandboxee scm PATH               connect to PATH, pass a pipe's write end
  *                                    with SCM_RIGHTS, read what the peer wrote
- *   sandboxee eintr                  a blocked sendmsg, interrupted by SIGUSR1
- *                                    (handler without SA_RESTART) after 300 ms
+ *   sandboxee eintr [restart]        a blocked sendmsg, interrupted by SIGUSR1
+ *                                    after 300 ms (handler without SA_RESTART;
+ *                                    with "restart", SA_RESTART and room made
+ *                                    at 600 ms: the call goes on and completes)
  *   sandboxee waitsig                wait for SIGINT, print it, exit 0
  *   sandboxee exit N | raise SIG     exit status / death by signal
  *   sandboxee efault PORT            sendto with an unreadable buffer, address
@@ -41,6 +43,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -446,14 +449,17 @@ static void sc_scm(const char *path)
 	       n > 0 ? got : "");
 }
 
+static volatile sig_atomic_t got_usr1;
+
 static void on_usr1(int sig)
 {
 	(void)sig;
+	got_usr1 = 1;
 }
 
-static void sc_eintr(void)
+static void sc_eintr(bool restart)
 {
-	struct sigaction sa = { .sa_handler = on_usr1 }; /* no SA_RESTART */
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0 };
 	struct iovec iov = { payload, 4096 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int sv[2], one = 4096;
@@ -469,14 +475,21 @@ static void sc_eintr(void)
 		;
 	fcntl(sv[0], F_SETFL, 0);
 	if (fork() == 0) {
+		char buf[65536];
+
 		usleep(300000);
 		kill(getppid(), SIGUSR1);
+		if (restart) {
+			usleep(300000);
+			while (recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+				;
+		}
 		_exit(0);
 	}
 	t0 = now_ms();
 	r = sendmsg(sv[0], &mh, 0);
-	printf("{\"ret\":%ld,\"errno\":%d,\"ms\":%ld}\n", (long)r, r < 0 ? errno : 0,
-	       now_ms() - t0);
+	printf("{\"ret\":%ld,\"errno\":%d,\"ms\":%ld,\"handler\":%d}\n", (long)r, r < 0 ? errno : 0,
+	       now_ms() - t0, (int)got_usr1);
 }
 
 static volatile sig_atomic_t got_int;
@@ -527,7 +540,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "scm") && argc == 3) {
 		sc_scm(argv[2]);
 	} else if (!strcmp(argv[1], "eintr")) {
-		sc_eintr();
+		sc_eintr(argc > 2 && !strcmp(argv[2], "restart"));
 	} else if (!strcmp(argv[1], "waitsig")) {
 		signal(SIGINT, on_int);
 		printf("{\"ready\":true}\n");

@@ -288,6 +288,11 @@ def t_eintr(res, env):
                         f"errno EINTR ({err.strip()})")
     elif info["ms"] < 250:
         problems.append(f"returned after {info['ms']} ms: it did not block")
+    # SA_RESTART: the handler runs, the call goes on and completes once there is room
+    rc, info, err, _ = env.helper_json(["eintr", "restart"], policy=pol)
+    if not info or info.get("ret") != 4096 or not info.get("handler") or info["ms"] < 500:
+        problems.append(f"SA_RESTART: {info}, expected the handler to run and the call to "
+                        f"complete (4096) after the room was made at 600 ms ({err.strip()})")
     res.report(name, problems)
 
 
