@@ -137,7 +137,7 @@ static int peek(pid_t tid, void *local, uint64_t remote, size_t n)
 	return process_vm_readv(tid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -EFAULT;
 }
 
-static void msg_release(struct run_msg *m, bool owned_data)
+static void msg_release(struct run_msg *m)
 {
 	for (int i = 0; i < m->nfds; i++)
 		close(m->fds[i]);
@@ -149,17 +149,17 @@ static void msg_release(struct run_msg *m, bool owned_data)
 	m->control = NULL;
 	if (m->zerocopy_map)
 		munmap(m->data, m->len ? m->len : 1);
-	else if (owned_data)
+	else
 		free(m->data);
 	m->data = NULL;
 }
 
-static void call_free(struct run_call *c, bool owned_data)
+static void call_free(struct run_call *c)
 {
 	if (!c)
 		return;
 	for (unsigned int i = 0; i < c->nmsgs; i++)
-		msg_release(&c->msgs[i], owned_data);
+		msg_release(&c->msgs[i]);
 	if (c->dup >= 0)
 		close(c->dup);
 	free(c->msgs);
@@ -730,7 +730,7 @@ void run_sup_parked_ready(struct run_sup *s, uint64_t tag)
 
 	if (!s->killable && !id_valid(s, c->id)) {
 		unpark(s, c);
-		call_free(c, true);
+		call_free(c);
 		return;
 	}
 	if (!perform(c)) {
@@ -739,7 +739,7 @@ void run_sup_parked_ready(struct run_sup *s, uint64_t tag)
 	}
 	unpark(s, c);
 	finish(s, c, 0);
-	call_free(c, true);
+	call_free(c);
 }
 
 /*
@@ -811,7 +811,7 @@ void run_sup_poll(struct run_sup *s)
 		}
 		if (!id_valid(s, c->id)) {
 			unpark(s, c);
-			call_free(c, true);
+			call_free(c);
 			continue;
 		}
 		if (s->killable)
@@ -826,7 +826,7 @@ void run_sup_poll(struct run_sup *s)
 		else if (c->next < c->nallowed)
 			c->msgs[c->next].sent = true; /* interrupted after a part: that count */
 		finish(s, c, 0);
-		call_free(c, true);
+		call_free(c);
 	}
 }
 
@@ -867,7 +867,7 @@ void run_sup_worker_done(struct run_sup *s)
 		pthread_join(c->worker, NULL);
 		unpark(s, c);
 		finish(s, c, 0);
-		call_free(c, true);
+		call_free(c);
 	}
 }
 
@@ -885,13 +885,13 @@ static void start_connect(struct run_sup *s, struct run_call *c)
 		else
 			m->sent = true;
 		finish(s, c, 0);
-		call_free(c, false);
+		call_free(c);
 		return;
 	}
 	a = malloc(sizeof(*a));
 	if (!a) {
 		finish(s, c, -ENOMEM);
-		call_free(c, false);
+		call_free(c);
 		return;
 	}
 	a->s = s;
@@ -902,7 +902,7 @@ static void start_connect(struct run_sup *s, struct run_call *c)
 		free(a);
 		unpark(s, c);
 		finish(s, c, -EAGAIN);
-		call_free(c, true);
+		call_free(c);
 	}
 }
 
@@ -1073,7 +1073,7 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 		err = msg_dest(c, &c->msgs[i]);
 	/* what was read is the caller's: it still waits (its pid was not reused) */
 	if (!id_valid(s, c->id)) {
-		call_free(c, false);
+		call_free(c);
 		return;
 	}
 	for (unsigned int i = 0; i < c->nmsgs; i++) {
@@ -1108,12 +1108,12 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 		c->nallowed = 0;
 		c->stop_err = 0;
 		finish(s, c, err);
-		call_free(c, false);
+		call_free(c);
 		return;
 	}
 	if (c->syscall == SG_SYSCALL_SENDMMSG && c->vlen == 0) {
 		finish(s, c, 0);
-		call_free(c, false);
+		call_free(c);
 		return;
 	}
 	if (c->syscall == SG_SYSCALL_CONNECT && c->nallowed) {
@@ -1125,7 +1125,7 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 		return;
 	}
 	finish(s, c, 0);
-	call_free(c, false);
+	call_free(c);
 }
 
 void run_sup_notification(struct run_sup *s)

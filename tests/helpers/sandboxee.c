@@ -95,7 +95,7 @@ static socklen_t dest(const char *fam, const char *addr, const char *port,
 		struct sockaddr_un *u = (struct sockaddr_un *)ss;
 
 		u->sun_family = AF_UNIX;
-		snprintf(u->sun_path, sizeof(u->sun_path), "%s", port);
+		memcpy(u->sun_path, port, strnlen(port, sizeof(u->sun_path) - 1));
 		*domain = AF_UNIX;
 		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(u->sun_path) +
 				   1);
