@@ -559,6 +559,46 @@ def t_in_kernel(res, env):
         res.report(name, problems)
 
 
+def t_trace_all(res, env):
+    """--trace-all: one event per send, with the fields of that send."""
+    name = "trace_all_one_event_per_send"
+    if not res.wanted(name):
+        return
+    a = Udp()
+    lines = [f"sendto 4 127.0.0.1 {a.port} 64 10", f"sendmsg 4 127.0.0.1 {a.port} 0 20",
+             f"sendmmsg 4 127.0.0.1 {a.port} 0 30", f"csend 4 127.0.0.1 {a.port} 0 40"] * 5
+    rc, out, err, events = env.run([env.helper, "script"], stdin="".join(x + "\n" for x in lines),
+                                   trace_all=True)
+    sends = [e for e in events if e.get("type") == "send"]
+    connects = [e for e in events if e.get("type") == "connect"]
+    problems = []
+    if len(sends) != len(lines) or len(connects) != 5:
+        problems.append(f"{len(sends)} send and {len(connects)} connect events for "
+                        f"{len(lines)} sends and 5 connects")
+    want = {"sendto": (10, "msg", ["MSG_DONTWAIT"]), "sendmsg": (20, "msg", []),
+            "sendmmsg": (30, "msg", []), "csend": (40, "peer", [])}
+    for line, e in zip(lines, sends):
+        op = line.split()[0]
+        ln, source, flags = want[op]
+        got = (e["syscall"], e["len"], e["ret"], e["dst_source"], e["dst"], e["flags"],
+               e["sock"], e["policy"])
+        exp = ("sendto" if op == "csend" else op, ln, ln, source,
+               {"family": "inet", "addr": "127.0.0.1", "port": a.port}, flags,
+               {"family": "inet", "type": "dgram", "protocol": "udp"},
+               {"verdict": "allow", "rule": None, "version": 1, "enforced_by": None})
+        if got != exp:
+            problems.append(f"{line}: event {got}, expected {exp}")
+            break
+    seqs = [e["seq"] for e in events]
+    if seqs != list(range(1, len(events) + 1)):
+        problems.append(f"seq is not 1, 2, 3, ...: {seqs[:10]}")
+    if a.count() != len(lines):
+        problems.append("the receiver did not get every datagram")
+    problems += env.schema_problems(events)
+    a.close()
+    res.report(name, problems)
+
+
 def t_races(res, env, n):
     for name, scenario in (("race_address_flip", "flip"), ("race_msg_name_null_swap", "nullflip")):
         if not res.wanted(name):
@@ -886,6 +926,7 @@ def main():
             t_eintr(res, env)
             t_misc(res, env)
             t_in_kernel(res, env)
+            t_trace_all(res, env)
             t_matrix(res, env)
             t_unix(res, env)
             t_races(res, env, args.race_sends)
