@@ -27,6 +27,8 @@
  *   sandboxee exit N | raise SIG     exit status / death by signal
  *   sandboxee efault PORT            sendto with an unreadable buffer, address
  *   sandboxee connected PORT N       connect once, then N send()s
+ *   sandboxee int80                  an i386 system call (int $0x80): the
+ *                                    filter kills the process (x86-64 only)
  *   sandboxee protect                ptrace, process_vm_writev, pidfd_open of
  *                                    the parent (the supervisor)
  *
@@ -562,6 +564,17 @@ int main(int argc, char **argv)
 
 		printf("{\"buf\":{\"ret\":%ld,\"errno\":%d},\"addr\":{\"ret\":%ld,\"errno\":%d}}\n",
 		       r1, e1, r2, errno);
+	} else if (!strcmp(argv[1], "int80")) {
+#if defined(__x86_64__)
+		long r = 20; /* getpid in the i386 table */
+
+		printf("{\"ready\":true}\n");
+		fflush(stdout);
+		__asm__ volatile("int $0x80" : "+a"(r) : : "memory");
+		printf("{\"survived\":%ld}\n", r);
+#else
+		printf("{\"skip\":\"not x86-64\"}\n");
+#endif
 	} else if (!strcmp(argv[1], "protect")) {
 		pid_t sup = getppid();
 		char b[8] = { 0 };

@@ -647,6 +647,20 @@ def t_misc(res, env):
         rc, info, err, _ = env.helper_json(["uring"])
         res.report(name, [] if info and info["ret"] == -1 and info["errno"] == errno.ENOSYS
                    else [f"io_uring_setup: {info}, expected ENOSYS"])
+    name = "foreign_abi_killed"
+    if res.wanted(name) and os.uname().machine == "x86_64":
+        # outside the sandbox first: a kernel without ia32 emulation faults (SIGSEGV) and
+        # has no foreign ABI to close
+        native = subprocess.run([env.helper, "int80"], capture_output=True, text=True)
+        rc, out, err, _ = env.run([env.helper, "int80"])
+        if native.returncode == -signal.SIGSEGV:
+            print(f"# {name}: this kernel has no ia32 emulation (int $0x80 faults outside "
+                  f"the sandbox too); run exited {rc}", flush=True)
+            res.report(name, [] if "survived" not in out else ["the i386 call ran"])
+        else:
+            res.report(name, [] if rc == 128 + signal.SIGSYS and "survived" not in out else
+                       [f"an i386 int $0x80 call: run exited {rc} ({out.strip()!r}), "
+                        f"expected {128 + signal.SIGSYS} (killed by SIGSYS)"])
     name = "supervisor_protected"
     if res.wanted(name):
         rc, info, err, _ = env.helper_json(["protect"])
