@@ -162,6 +162,39 @@ static void print_plan(const struct run_tree *t, bool trace_all)
 	}
 }
 
+/*
+ * A signal sent to run: to CMD while it lives (pid), afterwards (pid -1) to
+ * the processes it left behind, which are our children as their subreaper.
+ */
+static void forward(pid_t pid, int sig)
+{
+	char path[64], buf[4096], *p, *end;
+	ssize_t n;
+	int fd;
+
+	if (pid > 0) {
+		kill(pid, sig);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (p = buf; *p; p = end) {
+		long c = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (c > 0)
+			kill((pid_t)c, sig);
+	}
+}
+
 /* What the child reports before exec. */
 struct child_report {
 	int listener; /* its number in the child */
@@ -267,7 +300,7 @@ int do_run(int argc, char **argv)
 	int nsinks = 0, opt, ret = SG_EXIT_USAGE, err, exec_errno = 0;
 	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, execerr[2] = { -1, -1 };
 	int epfd = -1, sfd = -1, pidfd = -1, listener = -1, status = 0;
-	bool verbose = false, sup_ready = false, child_done = false;
+	bool verbose = false, sup_ready = false, child_done = false, all_done = false;
 	sigset_t mask, oldmask;
 	pid_t child = -1;
 
@@ -422,7 +455,7 @@ int do_run(int argc, char **argv)
 		goto reap;
 	}
 
-	while (!child_done) {
+	while (!all_done) {
 		struct epoll_event evs[32];
 		int timeout = run_sup_flush(&sup, false), n;
 
@@ -455,13 +488,16 @@ int do_run(int argc, char **argv)
 						 * member of our process group; from kill(): pass it on.
 						 */
 						if (si.ssi_code != SI_KERNEL)
-							kill(child, (int)si.ssi_signo);
+							forward(child_done ? -1 : child,
+								(int)si.ssi_signo);
 						continue;
 					}
 					for (;;) {
 						int st;
 						pid_t p = waitpid(-1, &st, WNOHANG);
 
+						if (p < 0 && errno == ECHILD)
+							all_done = child_done;
 						if (p <= 0)
 							break;
 						if (p == child) {

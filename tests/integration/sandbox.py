@@ -249,6 +249,37 @@ def t_exit_status(res, env):
     res.report(name, problems)
 
 
+def t_leftovers(res, env):
+    """Processes CMD leaves behind stay supervised; run waits for them, exits with CMD's status."""
+    name = "leftover_processes_supervised"
+    if not res.wanted(name):
+        return
+    d = Udp()
+    out = env.path("leftover.out")
+    pol = env.policy([{"name": "d", "action": "deny", "match": {"dst": [f"127.0.0.1:{d.port}"]}}])
+    script = f"sendto 4 127.0.0.1 {d.port} 0 8"
+    t0 = time.monotonic()
+    rc, _, err, events = env.run(["/bin/sh", "-c", f"(sleep 0.5; echo '{script}' | {env.helper} "
+                                  f"script > {out}) & exit 3"], policy=pol)
+    took = time.monotonic() - t0
+    problems = []
+    if rc != 3:
+        problems.append(f"exit {rc}, expected CMD's 3 ({err.strip()[-200:]})")
+    if took < 0.5:
+        problems.append(f"run returned after {took:.2f} s, before the process left behind")
+    try:
+        with open(out) as f:
+            got = json.loads(f.read().strip() or "null")
+    except (OSError, ValueError) as e:
+        got = repr(e)
+    if got != {"ret": -1, "errno": errno.EPERM}:
+        problems.append(f"the process left behind: {got}, expected its send denied (EPERM)")
+    if d.count():
+        problems.append("the denied port got the datagram")
+    d.close()
+    res.report(name, problems)
+
+
 def t_sigint(res, env):
     name = "sigint_reaches_cmd"
     if not res.wanted(name):
@@ -937,6 +968,7 @@ def main():
             t_usage(res, env)
             t_exit_status(res, env)
             t_sigint(res, env)
+            t_leftovers(res, env)
             t_eintr(res, env)
             t_misc(res, env)
             t_in_kernel(res, env)
