@@ -690,7 +690,7 @@ static void park(struct run_sup *s, struct run_call *c)
 	struct itimerspec it = { .it_interval = { 0, RUN_POLL_MS * 1000000L },
 				 .it_value = { 0, RUN_POLL_MS * 1000000L } };
 
-	/* the copies must outlive this notification's scratch space */
+	/* the cache may drop the thread (exit, execve) while the call waits */
 	if (!c->own_strings) {
 		c->exe = c->exe ? strdup(c->exe) : NULL;
 		c->cgroup = c->cgroup ? strdup(c->cgroup) : NULL;
