@@ -49,6 +49,8 @@
 /* Control bytes per message, as the kernel's optmem limits: more is ENOBUFS. */
 #define RUN_CONTROL_MAX (256u << 10)
 #define RUN_UIO_MAXIOV	1024
+/* Descriptors in the SCM_RIGHTS of one message, as the kernel's SCM_MAX_FD. */
+#define RUN_SCM_MAX_FD 253
 /* The kernel's "restart the call after the handler" (include/linux/errno.h). */
 #define RUN_ERESTARTSYS 512
 
@@ -63,7 +65,7 @@ struct run_msg {
 	bool has_name;
 	uint8_t *control; /* translated: our descriptors in SCM_RIGHTS */
 	size_t controllen;
-	int fds[64];
+	int *fds; /* our SCM_RIGHTS descriptors, closed after the call */
 	int nfds;
 	int pin_fd; /* O_PATH of a unix path destination, -1 */
 	int result; /* after performing: 0 ok, -errno */
@@ -141,6 +143,8 @@ static void msg_release(struct run_msg *m)
 {
 	for (int i = 0; i < m->nfds; i++)
 		close(m->fds[i]);
+	free(m->fds);
+	m->fds = NULL;
 	m->nfds = 0;
 	if (m->pin_fd >= 0)
 		close(m->pin_fd);
@@ -431,11 +435,17 @@ static int translate_control(struct run_sup *s, struct run_call *c, struct run_m
 			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			int *fds = (int *)CMSG_DATA(cm);
 
+			int *more;
+
+			if (m->nfds + nfd > RUN_SCM_MAX_FD)
+				return -EINVAL;
+			more = realloc(m->fds, (m->nfds + nfd) * sizeof(int));
+			if (!more)
+				return -ENOMEM;
+			m->fds = more;
 			for (size_t i = 0; i < nfd; i++) {
 				int f;
 
-				if (m->nfds >= (int)(sizeof(m->fds) / sizeof(m->fds[0])))
-					return -EINVAL; /* the kernel's SCM_MAX_FD is 253 */
 				f = (int)syscall(SYS_pidfd_getfd, pidfd, fds[i], 0);
 				if (f < 0)
 					return -EBADF;
