@@ -283,9 +283,14 @@ static int dup_udp, dup_tcp, dup_target;
 static void *fd_flipper(void *p)
 {
 	(void)p;
+	/* each socket stays in place a little while, so calls land on both */
 	while (!atomic_load(&stop)) {
 		dup2(dup_tcp, dup_target);
+		for (volatile int k = 0; k < 2000; k++)
+			;
 		dup2(dup_udp, dup_target);
+		for (volatile int k = 0; k < 2000; k++)
+			;
 	}
 	return NULL;
 }

@@ -684,7 +684,7 @@ def t_misc(res, env):
         # has no foreign ABI to close
         native = subprocess.run([env.helper, "int80"], capture_output=True, text=True)
         rc, out, err, _ = env.run([env.helper, "int80"])
-        if native.returncode == -signal.SIGSEGV:
+        if native.returncode != 0 and "survived" not in native.stdout:
             print(f"# {name}: this kernel has no ia32 emulation (int $0x80 faults outside "
                   f"the sandbox too); run exited {rc}", flush=True)
             res.report(name, [] if "survived" not in out else ["the i386 call ran"])
