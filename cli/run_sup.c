@@ -735,8 +735,19 @@ static void unpark(struct run_sup *s, struct run_call *c)
 
 void run_sup_parked_ready(struct run_sup *s, uint64_t tag)
 {
-	struct run_call *c = (struct run_call *)(uintptr_t)(tag & ~RUN_TAG_MASK);
+	struct run_call *c = (struct run_call *)(uintptr_t)(tag & ~RUN_TAG_MASK), *p;
 	struct epoll_event ev = { .events = EPOLLOUT | EPOLLONESHOT, .data.u64 = tag };
+
+	/*
+	 * One epoll_wait can return the poll timer and this socket's EPOLLOUT
+	 * together; the timer may have ended the call already. Only a call still
+	 * parked is touched (at worst a new call at the same address gets a
+	 * spurious, harmless retry).
+	 */
+	for (p = s->parked; p && p != c; p = p->pnext)
+		;
+	if (!p || c->in_worker)
+		return;
 
 	if (!s->killable && !id_valid(s, c->id)) {
 		unpark(s, c);

@@ -325,6 +325,31 @@ def t_eintr(res, env):
         problems.append(f"SA_RESTART: {info}, expected the handler to run and the call to "
                         f"complete (4096) after the room was made at 600 ms ({err.strip()})")
     res.report(name, problems)
+    # The supervisor stopped from 250 to 750 ms: the signal (300 ms) and the room (600 ms)
+    # reach it in one epoll batch; the call ended by the signal must not be touched again.
+    name = "parked_call_signal_and_room_together"
+    if res.wanted(name):
+        ev = env.path("stop.jsonl")
+        p = subprocess.Popen(env.prefix() + [env.sg, "run", "-p", pol, "-o", "file:" + ev, "--",
+                                             env.helper, "eintr", "restart"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=env.dir)
+        time.sleep(0.25)
+        p.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGCONT)
+        try:
+            out, err = p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        lines = [x for x in out.splitlines() if x.startswith("{")]
+        info = json.loads(lines[-1]) if lines else None
+        problems = []
+        if p.returncode != 0 or not info or info.get("ret") != 4096:
+            problems.append(f"run exit {p.returncode}, sandboxee {info}: expected the restarted "
+                            f"call to complete ({err.strip()[-200:]})")
+        res.report(name, problems)
 
 
 def t_matrix(res, env):
