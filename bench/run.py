@@ -174,14 +174,16 @@ def proc_cpu_s(pid):
 # --- the workload --------------------------------------------------------------------------
 
 
-def run_sendloop(ctx, connected=False):
-    cmd = [ctx.sendloop, "--warmup", str(ctx.args.warmup),
-           "--chunks", str(max(1, min(10000, ctx.args.iterations // 4000)))]
+def run_sendloop(ctx, connected=False, prefix=(), iterations=None):
+    """sendloop, under PREFIX (e.g. `sendguard run --`) when given."""
+    n = iterations or ctx.args.iterations
+    cmd = list(prefix) + [ctx.sendloop, "--warmup", str(ctx.args.warmup),
+                          "--chunks", str(max(1, min(10000, n // 4000)))]
     if connected:
         cmd.append("--connected")
     if ctx.loop_cpu is not None:
         cmd += ["--cpu", str(ctx.loop_cpu)]
-    cmd.append(str(ctx.args.iterations))
+    cmd.append(str(n))
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise BenchError(f"sendloop exited {p.returncode}: {p.stderr.strip()}")
@@ -202,13 +204,35 @@ class Untraced:
 
     label = "untraced"
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, iterations=None):
         self.ctx = ctx
+        self.iterations = iterations
 
     def run(self, connected=False):
         self.ctx.check_quiet()
-        res = run_sendloop(self.ctx, connected)
+        res = run_sendloop(self.ctx, connected, iterations=self.iterations)
         return {"loop": res}
+
+
+class Wrapped:
+    """sendloop under a wrapper command: `sendguard run` or the notify_floor helper."""
+
+    def __init__(self, ctx, label, prefix, iterations=None, events=None):
+        self.ctx = ctx
+        self.label = label
+        self.prefix = prefix
+        self.iterations = iterations
+        self.events = events  # the file sink to count and remove after each run
+
+    def run(self, connected=False):
+        self.ctx.check_quiet()
+        res = run_sendloop(self.ctx, connected, prefix=self.prefix, iterations=self.iterations)
+        out = {"loop": res}
+        if self.events and os.path.exists(self.events):
+            with open(self.events, "rb") as f:
+                out["events"] = sum(1 for _ in f)
+            os.unlink(self.events)
+        return out
 
 
 class Daemon:
@@ -426,7 +450,8 @@ def pct(x):
 def run_pairs(ctx, title, base, cand, connected=False):
     """Alternating (base, cand) pairs; returns (median overhead by --stat, per-pair dicts)."""
     n = ctx.args.pairs
-    log(f"\n== {title}: {base.label} vs {cand.label}, {n} pairs x {ctx.args.iterations} sends"
+    sends = getattr(cand, "iterations", None) or ctx.args.iterations
+    log(f"\n== {title}: {base.label} vs {cand.label}, {n} pairs x {sends} sends"
         f"{' (connected)' if connected else ''}")
     hdr = (f"{'pair':>4} {'order':<5} {base.label + ' ns/op':>16} {cand.label + ' ns/op':>16} "
            f"{'overhead':>9} {'chunk':>8}")
@@ -611,6 +636,58 @@ def scenario_connected(ctx):
                f"median {pct(med)}")
 
 
+RUN_KERNEL_TARGET = 0.05
+RUN_FLOOR_TARGET = 1.5
+
+
+def scenario_run(ctx):
+    """sendguard run: a send the kernel allows <= 5% over no sandbox; a notified send
+    within 1.5x of a supervisor that answers CONTINUE at once (the floor)."""
+    sg = os.path.join(ctx.build, "sendguard")
+    floor = os.path.join(ctx.build, "bench", "notify_floor")
+    for path in (sg, floor):
+        if not os.access(path, os.X_OK):
+            raise BenchError(f"{path} not built (run make)")
+    # A deny rule on a destination the workload never uses: every unconnected sendto
+    # names a destination, so it goes to the supervisor, which judges and performs it; a
+    # connected send() has none, and its peer passed connect(): the kernel allows it.
+    pol = os.path.join(ctx.tmpdir, "policy-run.json")
+    with open(pol, "w") as f:
+        json.dump({"name": "bench-run", "default": "allow", "rules": [
+            {"name": "bench-deny", "action": "deny", "match": {"dst": ["192.0.2.1/32"]}}]}, f)
+    events = os.path.join(ctx.tmpdir, "run-events.jsonl")
+    run_arm = [sg, "run", "-p", pol, "-o", f"file:{events}", "--"]
+    n_notified = max(5000, ctx.args.iterations // 4)
+    log(f"\nsendguard run: policy {pol} (one deny rule the workload never meets); notified "
+        f"runs use {n_notified} sends")
+
+    med_k, _ = run_pairs(ctx, "run: connected send() allowed in the kernel",
+                         Untraced(ctx), Wrapped(ctx, "sendguard run", run_arm, events=events),
+                         connected=True)
+    ctx.target("run: send allowed in the kernel <= 5% over no sandbox",
+               med_k <= RUN_KERNEL_TARGET, f"median {pct(med_k)}")
+
+    med_f, pf = run_pairs(ctx, "run floor: sendto() notified, answered CONTINUE at once",
+                          Untraced(ctx, n_notified),
+                          Wrapped(ctx, "notify_floor", [floor, "--"], n_notified))
+    med_n, pn = run_pairs(ctx, "run: sendto() notified, judged and performed by the supervisor",
+                          Wrapped(ctx, "notify_floor", [floor, "--"], n_notified),
+                          Wrapped(ctx, "sendguard run", run_arm, n_notified, events=events))
+    ev = [p["cand"].get("events") for p in pn]
+    want = n_notified + ctx.args.warmup
+    if any(e != want for e in ev):
+        warn(f"sendguard run wrote {ev} events, expected {want} per run (one per send)")
+    base_ns = statistics.median(p["base"]["loop"]["ns_per_op"] for p in pf)
+    floor_ns = statistics.median(p["base"]["loop"]["ns_per_op"] for p in pn)
+    run_ns = statistics.median(p["cand"]["loop"]["ns_per_op"] for p in pn)
+    log(f"   per send (medians): no sandbox {base_ns:.0f} ns, floor {floor_ns:.0f} ns "
+        f"({1 + med_f:.2f}x no sandbox), sendguard run {run_ns:.0f} ns "
+        f"({run_ns / base_ns:.2f}x no sandbox, {1 + med_n:.2f}x the floor)")
+    ctx.target("run: notified send within 1.5x of the CONTINUE floor",
+               1 + med_n <= RUN_FLOOR_TARGET, f"median {1 + med_n:.2f}x the floor "
+               f"(floor {1 + med_f:.2f}x no sandbox)")
+
+
 def write_policy(path, name, n_rules, n_cidrs):
     """n_rules audit rules that do not match the workload, then one audit rule that does:
     every send walks past all the others before its rule decides (worst case for an
@@ -777,9 +854,10 @@ SCENARIOS = {
     "enforce": scenario_enforce,
     "connected": scenario_connected,
     "noise": scenario_noise,
+    "run": scenario_run,
 }
 DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
-           "floor-hook", "enforce"]
+           "floor-hook", "enforce", "run"]
 
 
 # --- driver --------------------------------------------------------------------------------

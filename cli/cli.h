@@ -38,6 +38,8 @@ int sg_cmd_select(const char *what, const struct sg_cmd *cmds, int argc, char **
 int sg_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int do_policy(int argc, char **argv);
+/* sendguard run: CMD under the seccomp sandbox (cmd_run.c, docs/sandbox.md). */
+int do_run(int argc, char **argv);
 
 /* --- the control socket of sendguardd (cmd_control.c, docs/control.md) --- */
 

@@ -57,6 +57,9 @@ static int do_help(int argc, char **argv)
 	       "  policy show [-j]                print the policy the daemon has in force\n"
 	       "  policy check FILE [-j]          validate a policy offline\n"
 	       "  policy test FILE [SEND...] [-j] judge one synthetic send offline\n"
+	       "  run [-p POLICY] [-o SINK]... [--trace-all] [--] CMD [ARGS...]\n"
+	       "                                  run CMD under a seccomp sandbox that\n"
+	       "                                  enforces POLICY on its sends (no root)\n"
 	       "  help                            this text\n"
 	       "\n"
 	       "Options:\n"
@@ -72,10 +75,8 @@ static int do_help(int argc, char **argv)
 }
 
 static const struct sg_cmd main_cmds[] = {
-	{ "status", do_status },
-	{ "events", do_events },
-	{ "policy", do_policy },
-	{ NULL, NULL },
+	{ "status", do_status }, { "events", do_events }, { "policy", do_policy },
+	{ "run", do_run },	 { NULL, NULL },
 };
 
 int main(int argc, char **argv)

@@ -1731,6 +1731,8 @@ cleanup:
 	return ret;
 }
 
+const char sg_policy_default_json[] = "{\"name\":\"observe\",\"default\":\"allow\",\"rules\":[]}";
+
 void sg_policy_free(struct sg_policy *p)
 {
 	uint32_t i;

@@ -277,6 +277,12 @@ int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *
 void sg_policy_free(struct sg_policy *p);
 
 /*
+ * The embedded default policy of sendguardd and `sendguard run` when no -p is
+ * given: "observe", allow everything (the same as policies/observe.json).
+ */
+extern const char sg_policy_default_json[];
+
+/*
  * stat() every exe path of p on this machine and fill dev/ino/resolved.
  * Every failure is appended to errs as `rules[0].match.exe[1]: "/x": cannot
  * stat: No such file or directory`; such entries never match. Returns 0 when

@@ -10,9 +10,6 @@
 #include "mounts.h"
 #include "policy_mgr.h"
 
-/* Same as policies/observe.json (a test checks they agree). */
-const char policy_mgr_default_json[] = "{\"name\":\"observe\",\"default\":\"allow\",\"rules\":[]}";
-
 /*
  * A program reads the active slot once per send and may still be judging by
  * the old slot right after the switch. Programs run for microseconds; a slot
@@ -33,7 +30,7 @@ static int parse(const char *path, struct sg_policy **out, struct sg_errlist *er
 {
 	if (path)
 		return sg_policy_load(path, out, errs);
-	return sg_policy_parse(policy_mgr_default_json, strlen(policy_mgr_default_json),
+	return sg_policy_parse(sg_policy_default_json, strlen(sg_policy_default_json),
 			       "<default policy>", out, errs);
 }
 

@@ -19,9 +19,6 @@ struct bpf_object;
 
 #define POLICY_MGR_RECENT 4
 
-/* The embedded default: trace everything, allow everything. */
-extern const char policy_mgr_default_json[];
-
 struct policy_mgr {
 	int map_fd[SG_PMAP_COUNT];
 	int active_fd; /* sg_pol_active */

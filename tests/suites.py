@@ -8,7 +8,7 @@ Each suite prints its own tests and ends with `N passed, N failed`; a suite that
 crashes or prints no such line counts as failed and the next one runs anyway. The end is
 a table of the suites and one line `N passed, N failed` summing them; exit status 1 if
 any suite failed. The suites that need root and BPF (integration, enforce, persist,
-control, cli_control, kernels) run as root, and always with CI=true, where a missing
+control, cli_control, sandbox, kernels) run as root, and always with CI=true, where a missing
 privilege is a failure; otherwise they are skipped, saying why.
 """
 
@@ -33,7 +33,7 @@ def suites(build, kernels):
         ("fuzz", ["make", "--no-print-directory", "-C", ROOT, "OUTPUT=" + build, "fuzz-short"],
          False),
     ]
-    for name in ("run", "enforce", "persist", "control", "cli_control"):
+    for name in ("run", "enforce", "persist", "control", "cli_control", "sandbox"):
         out.append(("integration" if name == "run" else name,
                     [PY, os.path.join(integ, name + ".py"), "--build", build], True))
     if kernels != "none":

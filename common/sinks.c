@@ -24,6 +24,8 @@ int sink__parse(const char *spec, struct sink *s)
 	s->fd = -1;
 	if (strcmp(spec, "stdout") == 0) {
 		s->kind = SINK_STDOUT;
+	} else if (strcmp(spec, "stderr") == 0) {
+		s->kind = SINK_STDERR;
 	} else if (strcmp(spec, "syslog") == 0) {
 		s->kind = SINK_SYSLOG;
 	} else if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/') {
@@ -42,6 +44,8 @@ const char *sink__name(const struct sink *s)
 	switch (s->kind) {
 	case SINK_STDOUT:
 		return "stdout";
+	case SINK_STDERR:
+		return "stderr";
 	case SINK_SYSLOG:
 		return "syslog";
 	default:
@@ -71,23 +75,26 @@ static int file_open(struct sink *s)
 static unsigned int count_lines(const char *buf, size_t len);
 
 /*
- * stdout: a pipe gets a file description of our own opened non-blocking
- * (O_NONBLOCK on fd 1 itself would change it for everyone sharing it, the
- * shell's terminal included); a socket is written with MSG_DONTWAIT. Files
- * and terminals are written as they are.
+ * stdout (stderr): a pipe gets a file description of our own opened
+ * non-blocking (O_NONBLOCK on fd 1 itself would change it for everyone
+ * sharing it, the shell's terminal included); a socket is written with
+ * MSG_DONTWAIT. Files and terminals are written as they are.
  */
 static int stream_open(struct sink *s)
 {
+	int std = s->kind == SINK_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+	char path[32];
 	struct stat st;
 	int fd;
 
-	s->fd = STDOUT_FILENO;
-	if (fstat(STDOUT_FILENO, &st))
+	s->fd = std;
+	if (fstat(std, &st))
 		return 0;
 	if (S_ISSOCK(st.st_mode)) {
 		s->stream = s->is_socket = true;
 	} else if (S_ISFIFO(st.st_mode)) {
-		fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", std);
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0) {
 			s->fd = fd;
 			s->stream = true;
@@ -246,8 +253,8 @@ static int syslog_write(struct sink *s, const char *buf, size_t len, uint64_t *d
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-	hlen = snprintf(hdr, sizeof(hdr), "<%d>%s sendguardd[%d]: ", LOG_DAEMON | LOG_INFO, stamp,
-			(int)getpid());
+	hlen = snprintf(hdr, sizeof(hdr), "<%d>%s %.24s[%d]: ", LOG_DAEMON | LOG_INFO, stamp,
+			program_invocation_short_name, (int)getpid());
 	for (const char *p = buf, *end = buf + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t ln = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -282,6 +289,7 @@ int sink__open(struct sink *s)
 {
 	switch (s->kind) {
 	case SINK_STDOUT:
+	case SINK_STDERR:
 		return stream_open(s);
 	case SINK_SYSLOG:
 		s->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -297,7 +305,8 @@ int sink__open(struct sink *s)
 void sink__close(struct sink *s)
 {
 	if ((s->kind == SINK_FILE || s->kind == SINK_SYSLOG ||
-	     (s->kind == SINK_STDOUT && s->fd != STDOUT_FILENO)) &&
+	     (s->kind == SINK_STDOUT && s->fd != STDOUT_FILENO) ||
+	     (s->kind == SINK_STDERR && s->fd != STDERR_FILENO)) &&
 	    s->fd >= 0)
 		close(s->fd);
 	free(s->tail);
@@ -430,6 +439,7 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 
 	switch (s->kind) {
 	case SINK_STDOUT:
+	case SINK_STDERR:
 		if (s->stream) {
 			uint64_t dropped = 0;
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Event sinks: stdout, file:PATH (size rotation, reopen on SIGUSR1), syslog.
+ * Event sinks of sendguardd and `sendguard run`: stdout, stderr, file:PATH
+ * (size rotation, reopen on SIGUSR1), syslog (tagged with the program's name).
  * A sink receives whole JSON lines in batches. A failing sink (disk full,
  * closed pipe) counts the error and the records it could not take, and keeps
- * the daemon running; a file never keeps a partial line.
+ * the program running; a file never keeps a partial line.
  */
 #ifndef SG_SINKS_H
 #define SG_SINKS_H
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG };
+enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG, SINK_STDERR };
 
 struct sink {
 	enum sink_kind kind;
@@ -26,8 +27,8 @@ struct sink {
 	uint64_t dropped; /* records not written */
 	int last_err; /* -errno of the last failure, 0 once writes succeed again */
 	/*
-	 * stdout on a pipe or socket: written without blocking (a reader that
-	 * stops reading must not stall the daemon), waiting at most
+	 * stdout/stderr on a pipe or socket: written without blocking (a reader
+	 * that stops reading must not stall the daemon), waiting at most
 	 * STREAM_WAIT_MS per batch; the rest of a line cut short is kept here and
 	 * written first next time, so the reader never sees a partial line.
 	 */
@@ -38,7 +39,7 @@ struct sink {
 	size_t tail_len;
 };
 
-/* Parse "stdout", "syslog" or "file:PATH". 0, or -EINVAL for anything else. */
+/* Parse "stdout", "stderr", "syslog" or "file:PATH". 0, or -EINVAL for anything else. */
 int sink__parse(const char *spec, struct sink *s);
 int sink__open(struct sink *s);
 /* Write nrec whole lines. 0 or -errno (counted in errors/dropped). */
