@@ -10,8 +10,9 @@ here for tracing, the cgroup hooks and BPF-LSM ("none": not loaded), attaches BP
 where expected and the cgroup hooks it should. Then the integration suites, each with
 its own `N passed, N failed`: every syscall, destination family and field of
 tests/integration/run.py's sender scenarios and its policy verdicts, the enforcement
-suite (cgroup hooks; BPF-LSM, which must enforce, not skip, with --expect-lsm) and the
---persist lifecycle. Ends with `SG-GUEST-RESULT passed=N failed=M` for the host.
+suite (cgroup hooks; BPF-LSM, which must enforce, not skip, with --expect-lsm), the
+--persist lifecycle, and sendguard run's seccomp sandbox (sandbox.py).
+Ends with `SG-GUEST-RESULT passed=N failed=M` for the host.
 """
 
 import argparse
@@ -36,6 +37,7 @@ SUITES = [
     ("run.py", r"^(send_|policy_|file_schema_seq$|flush_on_sigterm$|sigterm_exit_0$)"),
     ("enforce.py", None),
     ("persist.py", False),
+    ("sandbox.py", None),
 ]
 
 
