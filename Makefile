@@ -183,7 +183,7 @@ run: $(PROGS)
 unit-test: $(UNIT_BINS)
 	$(Q)$(PYTHON) tests/run_unit.py $(UNIT_BINS)
 
-cli-test: $(OUTPUT)/sendguard
+cli-test: $(OUTPUT)/sendguard $(OUTPUT)/sendguardd
 	$(Q)$(PYTHON) tests/cli/run.py --build $(OUTPUT)
 
 # Integration tests need root and BPF. In CI (CI=true) they always run and

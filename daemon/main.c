@@ -34,8 +34,8 @@
 #include "persist.h"
 #include "policy_mgr.h"
 #include "sinks.h"
+#include "version.h"
 
-#define SG_VERSION  "0.1.0"
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
 #define DEFAULT_LOG "/var/log/sendguard/events.jsonl"

@@ -256,5 +256,20 @@ expect("test without FILE", ["policy", "test"], 2, stderr="sendguard: policy tes
 expect("test invalid policy", ["policy", "test", bad, "--flags", "MSG_OOB"], 1, stdout="",
        stderr=want_err)
 
+# --- -V: one version for the CLI and the daemon ------------------------------
+
+SGD = os.path.join(os.path.dirname(SG), "sendguardd")
+cli_v = subprocess.run([SG, "-V"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+daemon_v = subprocess.run([SGD, "-V"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=30)
+cli_words = cli_v.stdout.decode().split()
+daemon_words = daemon_v.stdout.decode().split()
+check("version: sendguard -V and sendguardd -V agree",
+      cli_v.returncode == 0 and daemon_v.returncode == 0 and len(cli_words) == 2 and
+      len(daemon_words) == 2 and cli_words[0] == "sendguard" and
+      daemon_words[0] == "sendguardd" and cli_words[1] == daemon_words[1],
+      f"sendguard -V: rc {cli_v.returncode} {cli_v.stdout!r}; "
+      f"sendguardd -V: rc {daemon_v.returncode} {daemon_v.stdout!r}")
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
