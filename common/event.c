@@ -5,6 +5,7 @@
  * reserved once, then written without per-field checks.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -111,6 +112,23 @@ static void put_control(struct sg_outbuf *b, const struct sg_event *e)
 	sg_json_put_char(b, '}');
 }
 
+/*
+ * The address a failed call named but that could not be read: the kernel's
+ * copy failed (EFAULT) and so did ours, which leaves zeroes. Its family would
+ * read as AF_UNSPEC; the destination is unknown instead.
+ */
+static bool addr_unreadable(const struct sg_event *e)
+{
+	size_t n = e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX;
+
+	if (e->dst_source != SG_DST_MSG || e->ret >= 0 || (e->err != EFAULT && e->err != -EFAULT))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (e->addr[i])
+			return false;
+	return true;
+}
+
 int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
 		     const struct sg_enrich *x, struct sg_clock *clk)
 {
@@ -183,6 +201,8 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	sg_json_put_lit(b, ",\"dst\":");
 	if (e->dst_source == SG_DST_NONE) {
 		sg_json_put_lit(b, "null,\"dst_source\":null");
+	} else if (addr_unreadable(e)) {
+		sg_json_put_lit(b, "null,\"dst_source\":\"msg\"");
 	} else {
 		sg_addr_put_json(b, e->addr, e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX);
 		if (e->dst_source == SG_DST_MSG)

@@ -521,6 +521,42 @@ static void test_failing_sends(void **state)
 	json_object_put(o);
 }
 
+/* An address the call named but nobody could read (EFAULT): dst null, not AF_UNSPEC. */
+static void test_unreadable_dst(void **state)
+{
+	struct sg_event e = spec_event();
+	struct json_object *o;
+
+	(void)state;
+	memset(e.addr, 0, sizeof(e.addr));
+	e.addr_len = 16;
+	e.dst_source = SG_DST_MSG;
+	e.ret = -1;
+	e.err = EFAULT;
+	o = encode(&e, NULL, 1, NULL);
+	expect_null(o, "dst");
+	expect_str(o, "dst_source", "msg");
+	expect_str(o, "errno", "EFAULT");
+	json_object_put(o);
+	/* the same zeroes in a call that did not fault are what the caller gave */
+	e.err = EINVAL;
+	o = encode(&e, NULL, 2, NULL);
+	expect_json(o, "dst", "{\"family\":\"unspec\"}");
+	json_object_put(o);
+	e.ret = 41;
+	e.err = 0;
+	o = encode(&e, NULL, 3, NULL);
+	expect_json(o, "dst", "{\"family\":\"unspec\"}");
+	json_object_put(o);
+	/* a readable address of a call that faulted elsewhere (the buffer) stays */
+	e = spec_event();
+	e.ret = -1;
+	e.err = EFAULT;
+	o = encode(&e, NULL, 4, NULL);
+	expect_str(o, "dst.addr", "10.0.0.53");
+	json_object_put(o);
+}
+
 static void test_control(void **state)
 {
 	struct sg_event e = spec_event();
@@ -946,7 +982,7 @@ int main(void)
 		cmocka_unit_test(test_flags_and_names), cmocka_unit_test(test_dst_variants),
 		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
 		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
-		cmocka_unit_test(test_clock_ts),
+		cmocka_unit_test(test_clock_ts),	cmocka_unit_test(test_unreadable_dst),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
