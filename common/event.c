@@ -177,6 +177,21 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	/* exe and cgroup: null when unresolved, never "" */
 	sg_json_put_lit(b, ",\"exe\":");
 	put_cstr_or_null(b, exe, exe_len);
+	/*
+	 * The executable's identity, which the exe policy key matches and an
+	 * unprivileged user cannot fake the way it can fake the path (a mount
+	 * namespace). Device as MAJOR:MINOR, like mountinfo and stat %Hd:%Ld.
+	 */
+	if (e->flags & SG_EF_EXE) {
+		sg_json_put_lit(b, ",\"exe_dev\":\"");
+		sg_json_put_u64(b, e->exe_dev >> 20);
+		sg_json_put_char(b, ':');
+		sg_json_put_u64(b, e->exe_dev & 0xfffff);
+		sg_json_put_lit(b, "\",\"exe_ino\":");
+		sg_json_put_u64(b, e->exe_ino);
+	} else {
+		sg_json_put_lit(b, ",\"exe_dev\":null,\"exe_ino\":null");
+	}
 	sg_json_put_lit(b, ",\"cgroup_id\":");
 	sg_json_put_u64(b, e->cgroup_id);
 	sg_json_put_lit(b, ",\"cgroup\":");

@@ -223,7 +223,8 @@ static void test_spec_example(void **state)
 		"\"syscall\":\"sendmsg\","
 		"\"proc\":{\"pid\":812,\"tid\":815,\"ppid\":1,\"uid\":0,\"gid\":0,\"comm\":"
 		"\"resolver\","
-		"\"exe\":\"/usr/sbin/resolver\",\"cgroup_id\":4711,"
+		"\"exe\":\"/usr/sbin/resolver\",\"exe_dev\":\"259:1\",\"exe_ino\":1310722,"
+		"\"cgroup_id\":4711,"
 		"\"cgroup\":\"/system.slice/resolver.service\"},"
 		"\"fd\":7,\"sock\":{\"family\":\"inet\",\"type\":\"dgram\",\"protocol\":\"udp\"},"
 		"\"dst\":{\"family\":\"inet\",\"addr\":\"10.0.0.53\",\"port\":53},\"dst_source\":"
@@ -243,6 +244,9 @@ static void test_spec_example(void **state)
 	char *text;
 
 	(void)state;
+	e.flags |= SG_EF_EXE;
+	e.exe_dev = 259u << 20 | 1;
+	e.exe_ino = 1310722;
 	o = encode(&e, &x, 1042, &text);
 	assert_string_equal(text, want);
 	free(text);
@@ -260,8 +264,9 @@ static void test_key_order(void **state)
 		"proc", "fd",	  "sock",    "dst",  "dst_source", "flags",  "flags_raw",
 		"len",	"iovlen", "control", "ret",  "errno",	   "policy", NULL
 	};
-	static const char *const proc[] = { "pid",  "tid", "ppid",	"uid",	  "gid",
-					    "comm", "exe", "cgroup_id", "cgroup", NULL };
+	static const char *const proc[] = { "pid",     "tid",	    "ppid",   "uid",
+					    "gid",     "comm",	    "exe",    "exe_dev",
+					    "exe_ino", "cgroup_id", "cgroup", NULL };
 	static const char *const policy[] = { "verdict", "rule", "version", "enforced_by", NULL };
 	struct sg_event e = spec_event();
 	struct json_object *o;
@@ -518,6 +523,32 @@ static void test_failing_sends(void **state)
 	e.enforced_by = SG_ENF_SECCOMP;
 	o = encode(&e, &x, 4, NULL);
 	expect_str(o, "policy.enforced_by", "seccomp");
+	json_object_put(o);
+}
+
+/* exe_dev/exe_ino: the executable's identity, null when the kernel had none. */
+static void test_exe_identity(void **state)
+{
+	struct sg_event e = spec_event();
+	struct json_object *o;
+
+	(void)state;
+	o = encode(&e, NULL, 1, NULL);
+	expect_null(o, "proc.exe_dev");
+	expect_null(o, "proc.exe_ino");
+	json_object_put(o);
+	e.flags |= SG_EF_EXE;
+	e.exe_dev = 4095u << 20 | 0xfffff; /* the largest major and minor */
+	e.exe_ino = UINT64_MAX;
+	o = encode(&e, NULL, 2, NULL);
+	expect_str(o, "proc.exe_dev", "4095:1048575");
+	assert_true(json_object_get_uint64(get(o, "proc.exe_ino")) == UINT64_MAX);
+	json_object_put(o);
+	e.exe_dev = 8u << 20 | 3;
+	e.exe_ino = 42;
+	o = encode(&e, NULL, 3, NULL);
+	expect_str(o, "proc.exe_dev", "8:3");
+	expect_int(o, "proc.exe_ino", 42);
 	json_object_put(o);
 }
 
@@ -983,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
 		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
 		cmocka_unit_test(test_clock_ts),	cmocka_unit_test(test_unreadable_dst),
+		cmocka_unit_test(test_exe_identity),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
