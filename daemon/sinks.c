@@ -343,20 +343,26 @@ static int file_rotate(struct sink *s)
 	return file_open(s);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* *done (may be NULL): bytes written, also when it fails part way. */
+static int write_all(int fd, const char *buf, size_t len, size_t *done)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	size_t off = 0;
+	int err = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			err = -errno;
+			break;
 		}
-		buf += n;
-		len -= (size_t)n;
+		off += (size_t)n;
 	}
-	return 0;
+	if (done)
+		*done = off;
+	return err;
 }
 
 static unsigned int count_lines(const char *buf, size_t len)
@@ -381,6 +387,32 @@ static size_t lines_prefix(const char *buf, size_t len, uint64_t max)
 	return lim;
 }
 
+/* The file's real size: someone else may have truncated it (copytruncate). */
+static void file_resync(struct sink *s)
+{
+	struct stat st;
+
+	if (s->regular && !fstat(s->fd, &st))
+		s->size = (uint64_t)st.st_size;
+}
+
+/*
+ * After a write that failed part way (disk full): take the partial line,
+ * the last `partial` bytes at the real end of the file, back out. Never
+ * extends the file: its size is read now, not remembered.
+ */
+static void file_cut_back(struct sink *s, size_t partial)
+{
+	struct stat st;
+
+	if (!s->regular || fstat(s->fd, &st))
+		return;
+	if (partial && (uint64_t)st.st_size >= partial &&
+	    ftruncate(s->fd, st.st_size - (off_t)partial) == 0)
+		st.st_size -= (off_t)partial;
+	s->size = (uint64_t)st.st_size;
+}
+
 /* *done: bytes (whole lines) that reached the file. */
 static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 {
@@ -390,8 +422,9 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 
 	if (s->fd < 0 && (err = file_open(s)))
 		return err;
+	file_resync(s);
 	while (len) {
-		size_t chunk = len;
+		size_t chunk = len, wrote;
 
 		if (s->regular && s->rotate_size && s->size + len > s->rotate_size) {
 			chunk = s->size < s->rotate_size
@@ -408,11 +441,13 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 				continue;
 			}
 		}
-		err = write_all(s->fd, buf, chunk);
+		err = write_all(s->fd, buf, chunk, &wrote);
 		if (err) {
-			/* Never leave a partial line: cut the file back. */
-			if (s->regular && ftruncate(s->fd, (off_t)s->size) == 0)
-				lseek(s->fd, 0, SEEK_END);
+			/* Never leave a partial line: keep the whole lines written. */
+			size_t whole = lines_prefix(buf, wrote, wrote);
+
+			file_cut_back(s, wrote - whole);
+			*done += whole;
 			return err;
 		}
 		s->size += chunk;
@@ -442,7 +477,7 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 			}
 			break;
 		}
-		err = write_all(s->fd, buf, len);
+		err = write_all(s->fd, buf, len, NULL);
 		break;
 	case SINK_SYSLOG: {
 		uint64_t dropped = 0;

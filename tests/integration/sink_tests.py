@@ -217,6 +217,47 @@ def test_disk_full(res, build, workdir):
     res.report(name, problems)
 
 
+def test_disk_full_truncated(res, build, workdir):
+    """copytruncate, then a full disk: the cut back after the failed write goes by the file's
+    real size, so the file holds whole lines only, never NUL bytes or a partial line."""
+    name = "sink_disk_full_truncated"
+    mnt = os.path.join(workdir, "full2")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]).returncode:
+        res.report(name, ["cannot mount a small tmpfs"])
+        return
+    full = os.path.join(mnt, "events.jsonl")
+    problems = []
+    try:
+        d = SinkDaemon(build, ["-o", "file:" + full, "--stats-interval", "3600"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        burst(build, 40)  # ~25 KB the daemon counts as written
+        if not wait_for(lambda: os.path.getsize(full) > 20000):
+            problems.append(f"the first burst did not reach the file ({os.path.getsize(full)} B)")
+        subprocess.run(["truncate", "-s", "0", full], check=True)  # logrotate's copytruncate
+        burst(build, 1000)  # more than the 64 KiB file system holds
+        time.sleep(1.5)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        if "No space left on device" not in d.stderr:
+            problems.append(f"the disk never filled: {d.stderr[-300:]!r}")
+        with open(full, "rb") as f:
+            data = f.read()
+        nuls = data.count(b"\0")
+        if nuls:
+            problems.append(f"{nuls} NUL bytes in the file (of {len(data)})")
+        _, p = read_lines(full)
+        problems += p[:3]
+    finally:
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+    res.report(name, problems)
+
+
 def test_closed_pipe(res, build, workdir):
     name = "sink_closed_pipe"
     path = os.path.join(workdir, "pipe.jsonl")
@@ -425,8 +466,8 @@ def test_syslog(res, build, workdir):
 
 
 def run_sink_tests(res, build, workdir):
-    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_stuck_pipe,
-                 test_device, test_syslog):
+    for test in (test_rotation, test_reopen, test_disk_full, test_disk_full_truncated,
+                 test_closed_pipe, test_stuck_pipe, test_device, test_syslog):
         name = "sink_" + test.__name__[len("test_"):]
         if name == "sink_reopen":
             name = "sink_reopen_sigusr1"
