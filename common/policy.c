@@ -1673,18 +1673,82 @@ cleanup:
 	return ret;
 }
 
+/* Why a file that is not a regular one is refused. */
+static const char *not_regular(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "not a regular file (a FIFO)";
+	if (S_ISDIR(mode))
+		return "not a regular file (a directory)";
+	if (S_ISCHR(mode))
+		return "not a regular file (a character device)";
+	if (S_ISBLK(mode))
+		return "not a regular file (a block device)";
+	if (S_ISSOCK(mode))
+		return "not a regular file (a socket)";
+	return "not a regular file";
+}
+
+/*
+ * Open path for reading only if it is a regular file, without ever opening
+ * anything else: a FIFO would block the reader until someone writes, a
+ * device may act on being opened. The file is looked up once (O_PATH) and
+ * that very inode is opened through /proc/self/fd; where /proc is missing,
+ * the path is opened again, non-blocking, and must still be the same inode.
+ * Returns the fd, or -errno with the reason in *why.
+ */
+static int open_regular(const char *path, const char **why)
+{
+	struct stat st, st2;
+	char proc[64];
+	int pfd, fd, err;
+
+	*why = NULL;
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st)) {
+		err = -errno;
+		close(pfd);
+		return err;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		*why = not_regular(st.st_mode);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	close(pfd);
+	if (err)
+		return err;
+	if (fstat(fd, &st2) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+		close(fd);
+		*why = "replaced while it was being opened";
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *errs)
 {
 	struct ctx c = { .errs = errs, .source = path };
 	size_t len = 0, cap = 64 * 1024;
+	const char *why;
 	char *buf = NULL;
 	int fd, ret;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, &why);
 	if (fd < 0) {
-		ret = -errno;
-		err(&c, "", "cannot open: %s", strerror(-ret));
+		ret = fd;
+		if (why)
+			err(&c, "", "%s", why);
+		else
+			err(&c, "", "cannot open: %s", strerror(-ret));
 		return ret;
 	}
 	buf = malloc(cap);

@@ -120,6 +120,19 @@ check("check -j valid", ok, f"rc={rc} out={out!r}")
 
 expect("check missing file", ["policy", "check", "/nonexistent/p.json"], 1, stdout="",
        stderr="/nonexistent/p.json: cannot open: No such file or directory\n")
+# Policy files must be regular files: a FIFO is refused at once (reading it would wait for a
+# writer), a directory too, each with the reason.
+fifo = os.path.join(tmpdir, "fifo.json")
+os.mkfifo(fifo)
+os.mkdir(os.path.join(tmpdir, "dir.json"))
+for what, path, kind in (("FIFO", fifo, "a FIFO"),
+                         ("directory", os.path.join(tmpdir, "dir.json"), "a directory")):
+    for cmd in (["policy", "check", path], ["policy", "test", path, "--dst", "10.0.0.1:53"]):
+        try:
+            expect(f"{cmd[1]} a {what}", cmd, 1, stdout="",
+                   stderr=f"{path}: not a regular file ({kind})\n{path}: invalid (1 error)\n")
+        except subprocess.TimeoutExpired:
+            check(f"{cmd[1]} a {what}", False, "still running after 30 s (blocked on the open)")
 notjson = write("notjson.json", '{"rules": []} trailing\n')
 expect("check trailing garbage", ["policy", "check", notjson], 1, stdout="",
        stderr=f"{notjson}: not JSON: trailing garbage after the JSON value at line 1, "

@@ -401,6 +401,34 @@ def main():
         c.close()
         res.report("control_policy_load", p)
 
+        # --- policy files that are not regular files: refused at once, the loop goes on ---
+        p = []
+        fifo = os.path.join(work, "fifo.json")
+        os.mkfifo(fifo)
+        c = Conn(sock, timeout=5)
+        try:
+            r = c.ask({"cmd": "policy_load", "path": fifo})
+            if r.get("ok") is not False or \
+                    r.get("errors") != [f"{fifo}: not a regular file (a FIFO)"]:
+                p.append(f"policy_load of a FIFO: {r}")
+            # The policy file SIGHUP reloads becomes a FIFO: refused, requests still answered.
+            os.unlink(pol2)
+            os.mkfifo(pol2)
+            d.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            r = c.ask({"cmd": "status"})
+            if (r["policy"]["name"], r["policy"]["version"]) != ("ctl-two-b", 3):
+                p.append(f"status after SIGHUP on a FIFO: {r['policy']}")
+            if time.monotonic() - t0 > 2:
+                p.append(f"status took {time.monotonic() - t0:.1f} s after SIGHUP on a FIFO")
+        except (OSError, EOFError) as e:
+            p.append(f"no answer with a FIFO as the policy file: {e!r}")
+        c.close()
+        if not any(f"{pol2}: not a regular file (a FIFO)" in line for line in d.log):
+            p.append("the log does not say why the FIFO was refused")
+        res.report("control_policy_fifo", p)
+
         # --- a second daemon on the same socket -----------------------------------------------
         p = []
         d2 = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock, "-o",
@@ -416,6 +444,8 @@ def main():
 
     # --- the sinks lost nothing to the slow subscriber; the socket is gone -----------------
     p = []
+    if d.proc.returncode != 0:
+        p.append(f"exit status after SIGTERM: {d.proc.returncode}")
     flood = sum(1 for r in recs if r.get("type") == "send" and r["proc"]["pid"] == me and
                 dport(r) == PORT + 5)
     if flood != n_flood:
