@@ -19,7 +19,7 @@ static void report_sink_error(struct sink *s, int err)
 	/* Say it when a sink starts failing, not for every batch. */
 	if (s->errors == 1 || (s->errors & 1023) == 0)
 		log_err("sink %s: write failed: %s (%llu failures, %llu records dropped so far)",
-			sink__name(s), strerror(-err), (unsigned long long)s->errors,
+			sink__name(s), sink__strerror(s, err), (unsigned long long)s->errors,
 			(unsigned long long)s->dropped);
 }
 

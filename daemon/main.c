@@ -273,7 +273,7 @@ static int open_sinks(struct options *o)
 		}
 		err = sink__open(s);
 		if (err) {
-			log_err("cannot open sink %s: %s", sink__name(s), strerror(-err));
+			log_err("cannot open sink %s: %s", sink__name(s), sink__strerror(s, err));
 			return err;
 		}
 	}
@@ -705,7 +705,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 						if (err)
 							log_err("cannot reopen %s: %s",
 								sink__name(&o->sinks[s]),
-								strerror(-err));
+								sink__strerror(&o->sinks[s], err));
 					}
 					break;
 				default:

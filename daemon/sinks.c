@@ -49,21 +49,76 @@ const char *sink__name(const struct sink *s)
 	}
 }
 
+/*
+ * file:PATH is never reached through a symbolic link at PATH (O_NOFOLLOW)
+ * and is created with mode 0600. An existing file must belong to root or the
+ * daemon's user, whatever its type, so nothing another user planted at PATH
+ * (a FIFO to read the events from, a hard link to redirect them) is ever
+ * written; a regular file must have one link. Besides regular files, a
+ * character device or a FIFO is written (not rotated, not truncated) when
+ * it is at PATH itself: that is naming it explicitly. The open never blocks:
+ * a FIFO nobody reads is an error (ENXIO), not a hang.
+ */
 static int file_open(struct sink *s)
 {
 	struct stat st;
+	int err;
 
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (s->fd < 0)
-		return -errno;
-	if (fstat(s->fd, &st)) {
-		st.st_mode = 0;
-		st.st_size = 0;
+	s->why = NULL;
+	s->stream = false;
+	s->fd = open(s->path,
+		     O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		     0600);
+	if (s->fd < 0) {
+		err = -errno;
+		if (err == -ELOOP)
+			s->why = "a symbolic link: refused (a file sink never follows one)";
+		else if (err == -ENXIO)
+			s->why = "a FIFO without a reader";
+		return err;
 	}
-	/* A device or FIFO (file:/dev/null) is written, never renamed or truncated. */
+	if (fstat(s->fd, &st)) {
+		err = -errno;
+		goto refuse;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		err = -EPERM;
+		s->why = "owned by another user: refused (only root's or the daemon's own files "
+			 "are written)";
+		goto refuse;
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		err = -EMLINK;
+		s->why = "a regular file with more than one link: refused";
+		goto refuse;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		err = -EINVAL;
+		s->why = "neither a regular file, a character device nor a FIFO: refused";
+		goto refuse;
+	}
+	/* A device or FIFO is written, never renamed or truncated. */
 	s->regular = S_ISREG(st.st_mode);
-	s->size = (uint64_t)st.st_size;
+	s->size = s->regular ? (uint64_t)st.st_size : 0;
+	if (!s->regular) {
+		/* Like stdout on a pipe: bounded waits, whole lines (stream_write). */
+		s->stream = true;
+		if (S_ISFIFO(st.st_mode)) {
+			s->pipe_size = fcntl(s->fd, F_GETPIPE_SZ);
+			if (s->pipe_size < PIPE_BUF)
+				s->pipe_size = PIPE_BUF;
+		}
+	}
 	return 0;
+refuse:
+	close(s->fd);
+	s->fd = -1;
+	return err;
+}
+
+const char *sink__strerror(const struct sink *s, int err)
+{
+	return s->why ? s->why : strerror(-err);
 }
 
 #define STREAM_WAIT_MS 1000
@@ -463,20 +518,25 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 	size_t done = 0;
 	int err = 0;
 
+	if (s->kind == SINK_FILE && s->fd < 0 && (err = file_open(s))) {
+		s->errors++;
+		s->dropped += nrec;
+		s->last_err = err;
+		return err;
+	}
+	if (s->stream) {
+		uint64_t dropped = 0;
+
+		err = stream_write(s, buf, len, &dropped);
+		if (err) {
+			s->errors++;
+			s->dropped += dropped;
+		}
+		s->last_err = err;
+		return err;
+	}
 	switch (s->kind) {
 	case SINK_STDOUT:
-		if (s->stream) {
-			uint64_t dropped = 0;
-
-			err = stream_write(s, buf, len, &dropped);
-			if (err) {
-				s->errors++;
-				s->dropped += dropped;
-				s->last_err = err;
-				return err;
-			}
-			break;
-		}
 		err = write_all(s->fd, buf, len, NULL);
 		break;
 	case SINK_SYSLOG: {
