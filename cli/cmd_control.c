@@ -34,6 +34,36 @@ const char *sg_control_path = SG_CONTROL_DEFAULT;
 
 /* --- the connection -------------------------------------------------------- */
 
+/*
+ * The process that listens must run as root or as us (SO_PEERCRED: the
+ * credentials it had at listen(2)), else nothing is sent to it. 0 or -EPERM
+ * (the connection closed, the cause printed).
+ */
+static int peer_check(struct sg_ctl *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "sendguard: %s: cannot tell who listens there: %s\n", c->path,
+			strerror(-err));
+		close(c->fd);
+		c->fd = -1;
+		return err;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 0;
+	fprintf(stderr,
+		"sendguard: %s: the process listening there (pid %d) runs as uid %u, not root or "
+		"you: refusing to talk to it (not sendguardd's)\n",
+		c->path, (int)cred.pid, (unsigned int)cred.uid);
+	close(c->fd);
+	c->fd = -1;
+	return -EPERM;
+}
+
 int sg_ctl_open(struct sg_ctl *c, const char *path, int timeout_ms)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -70,8 +100,22 @@ int sg_ctl_open(struct sg_ctl *c, const char *path, int timeout_ms)
 			goto fail;
 		}
 	}
+	/*
+	 * Only a socket of root's or ours is the daemon's: one another user
+	 * created at the path would be told our requests (policy load paths)
+	 * and could answer anything (a fake status).
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid != 0 &&
+	    st.st_uid != geteuid()) {
+		fprintf(stderr,
+			"sendguard: %s: the socket belongs to uid %u, not root or you: refusing to "
+			"talk to it (not sendguardd's)\n",
+			path, (unsigned int)st.st_uid);
+		err = -EPERM;
+		goto fail;
+	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return 0;
+		return peer_check(c);
 	err = -errno;
 	if (err == -EAGAIN)
 		err = -ETIMEDOUT; /* the daemon's listen queue stayed full */
