@@ -19,6 +19,7 @@
 #include "enforce.skel.h"
 #include "lsm.skel.h"
 #include "enforce.h"
+#include "loader.h"
 #include "log.h"
 #include "names.h"
 #include "policy_compile.h"
@@ -94,7 +95,7 @@ static int load_cgroup(struct enforce_bpf **out, struct trace_bpf *trace, bool w
 	s = enforce_bpf__open();
 	if (!s)
 		return -errno;
-	s->rodata->self_tgid = (__u32)getpid();
+	s->rodata->self_tgid = loader__self_tgid();
 	if (with_unix) {
 		err = bpf_program__set_expected_attach_type(s->progs.sg_connect_unix,
 							    SG_ATTACH_UNIX_CONNECT);
@@ -252,7 +253,7 @@ static void start_lsm(struct enforce *en, struct trace_bpf *trace)
 		en->lsm_err = -errno;
 		goto out;
 	}
-	s->rodata->self_tgid = (__u32)getpid();
+	s->rodata->self_tgid = loader__self_tgid();
 	err = share_maps(s->obj, trace->obj);
 	if (!err)
 		err = lsm_bpf__load(s);

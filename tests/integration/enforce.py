@@ -50,6 +50,7 @@ P_RELOAD_A = BASE + 9
 P_RELOAD_B = BASE + 10
 P_EXE = BASE + 11
 P_FOLLOW = BASE + 12
+P_PIDNS = BASE + 13
 
 CHILD = r"""
 import ctypes, errno, os, socket, sys
@@ -925,6 +926,100 @@ def test_no_enforce(build, res):
     res.report("no-enforce", problems)
 
 
+PIDNS_TARGET = r"""
+import errno, os, socket, sys
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("127.0.0.1", int(sys.argv[1])))
+    print("ok", flush=True)
+except OSError as e:
+    print(errno.errorcode[e.errno], flush=True)
+"""
+
+
+def nspids(pid):
+    """The NSpid fields of a process (outermost first), [] if it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
+    return []
+
+
+def test_pid_namespace(build, res):
+    """The daemon in a PID namespace of its own, where its pid is the pid a host process has:
+    that host process is still traced and its denied send still fails (the self filters use
+    the daemon's pid as the kernel sees it, not getpid()), and the daemon's own sends are
+    still left out."""
+    name = "pid-namespace"
+    if not res.wanted(name):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    target = subprocess.Popen([sys.executable, "-c", PIDNS_TARGET, str(P_PIDNS)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    host = int(target.stdout.readline())
+    policy = {"name": "pidns", "default": "allow",
+              "rules": [{"name": "deny-pidns", "action": "deny",
+                         "match": {"dst": ["127.0.0.1:%d" % P_PIDNS]}}]}
+    d = Daemon(build, tmp, policy)
+    # In the new namespace sh is pid 1; the daemon it starts gets the pid after
+    # ns_last_pid: the host process's.
+    d.args = ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c",
+              'echo "$1" > /proc/sys/kernel/ns_last_pid; shift; "$@" & wait $!',
+              "sh", str(host - 1)] + d.args
+    problems = []
+    daemon_pid = None
+    why = d.start()
+    try:
+        if why:
+            problems.append(why)
+            return
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+            ns = nspids(pid)
+            if len(ns) == 2 and ns[1] == host and pid != host:
+                daemon_pid = pid
+        if not daemon_pid:
+            problems.append("no process has pid %d in the daemon's namespace" % host)
+            return
+        target.stdin.write("\n")
+        target.stdin.flush()
+        r = target.stdout.readline().strip()
+        if r != "EPERM":
+            problems.append("the host process %d (the daemon's pid in its namespace): send to "
+                            "a denied port: %s, want EPERM" % (host, r or "no answer"))
+        # The daemon's reply is a send of its own: still left out of the stream.
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(5)
+        c.connect(CONTROL)
+        c.sendall(b'{"cmd":"status"}\n')
+        reply = c.recv(65536)
+        c.close()
+        if b'"ok":true' not in reply:
+            problems.append("status: %r" % reply[:200])
+        time.sleep(0.6)
+    finally:
+        target.kill()
+        target.wait()
+        if daemon_pid:
+            os.kill(daemon_pid, signal.SIGTERM)
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not why:
+            expect_event(problems, "host process's send", find(events, host, dst_port(P_PIDNS)),
+                         False, "deny", "cgroup", "deny-pidns")
+            own = [e for e in events if daemon_pid and
+                   e.get("proc", {}).get("pid") == daemon_pid]
+            if own:
+                problems.append("%d events of the daemon's own sends, e.g. %s" %
+                                (len(own), json.dumps(own[0])[:200]))
+        res.report(name, problems)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
@@ -938,7 +1033,7 @@ def main():
         return 1
     build = os.path.abspath(a.build)
     for t in (test_main, test_reload, test_hooks_follow_policy, test_default_deny_cgroup,
-              test_default_deny_host, test_lsm, test_no_enforce):
+              test_default_deny_host, test_lsm, test_no_enforce, test_pid_namespace):
         t(build, res)
     print("%d passed, %d failed" % (res.passed, res.failed))
     return 1 if res.failed else 0
