@@ -524,10 +524,13 @@ static void print_status(struct json_object *r)
 	       s ? s : "?");
 
 	enf = sg_jget(e, "enforce");
-	printf(LABEL "%s", "enforcement",
-	       !json_object_is_type(enf, json_type_boolean) ? "?"
-	       : json_object_get_boolean(enf)		    ? "on"
-							    : "off (--no-enforce)");
+	if (!json_object_is_type(enf, json_type_boolean))
+		printf(LABEL "?", "enforcement");
+	else if (json_object_get_boolean(enf))
+		printf(LABEL "on", "enforcement");
+	else
+		printf(LABEL "off (%s)", "enforcement",
+		       (s = sg_jstr(e, "off_reason")) ? s : "--no-enforce");
 	if ((s = sg_jstr(e, "cgroup")))
 		printf(", cgroup %s", s);
 	printf("\n" LABEL "attached: ", "hooks");

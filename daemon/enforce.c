@@ -155,9 +155,14 @@ static bool adopt_link(struct enforce *en, int h, const char *dir)
 	return false;
 }
 
-/* Attach (or adopt) the available cgroup hooks that are not attached yet. */
-static void attach_cgroup(struct enforce *en)
+/*
+ * Attach (or adopt) the available cgroup hooks that are not attached yet.
+ * 0, or the -errno of the first that failed (*failed: its index).
+ */
+static int attach_cgroup(struct enforce *en, int *failed)
 {
+	int ret = 0;
+
 	for (int h = 0; h < ENF_NHOOKS; h++) {
 		if (en->links[h] || !en->avail[h])
 			continue;
@@ -166,7 +171,12 @@ static void attach_cgroup(struct enforce *en)
 		en->links[h] = bpf_program__attach_cgroup(hook_prog(en->cg, h), en->cg_fd);
 		if (!en->links[h]) {
 			en->hook_err[h] = -errno;
-			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
+			log_warn("cgroup hook %s not attached to cgroup %s: %s", hook_names[h],
+				 en->cgroup, strerror(errno));
+			if (!ret) {
+				ret = en->hook_err[h];
+				*failed = h;
+			}
 			continue;
 		}
 		en->hook_err[h] = 0;
@@ -179,6 +189,7 @@ static void attach_cgroup(struct enforce *en)
 					 strerror(errno));
 		}
 	}
+	return ret;
 }
 
 /* Detach the cgroup hooks, pinned ones included (the programs stay loaded). */
@@ -193,14 +204,22 @@ static void detach_cgroup(struct enforce *en)
 	}
 }
 
+static bool hooks_available(const struct enforce *en)
+{
+	for (int h = 0; h < ENF_NHOOKS; h++)
+		if (en->avail[h])
+			return true;
+	return false;
+}
+
 /*
  * Load the cgroup programs and probe which hooks this kernel attaches, by
  * attaching them (enforce__apply detaches them again while the policy cannot
  * deny): those are avail[]; a hook the kernel refused is not tried again.
  */
-static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
+static int start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
 {
-	int h, err, unix_err = 0;
+	int h, err, unix_err = 0, failed = 0;
 
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->hook_err[h] = -ENOENT;
@@ -216,7 +235,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			strerror(-err));
 		for (h = 0; h < ENF_NHOOKS; h++)
 			en->hook_err[h] = err;
-		return;
+		return err;
 	}
 	en->cg_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (en->cg_fd < 0) {
@@ -225,7 +244,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			strerror(-err));
 		for (h = 0; h < ENF_NHOOKS; h++)
 			en->hook_err[h] = err;
-		return;
+		return err;
 	}
 	snprintf(en->cg_dir, sizeof(en->cg_dir), "%s", dir);
 	for (h = 0; h < ENF_NHOOKS; h++) {
@@ -234,13 +253,14 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 		en->avail[h] = !(unix_err && is_unix);
 		en->hook_err[h] = en->avail[h] ? 0 : unix_err;
 	}
-	attach_cgroup(en);
+	err = attach_cgroup(en, &failed);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->avail[h] = en->links[h] != NULL;
 	if (unix_err)
 		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable on this kernel (%s): "
 			 "unix destinations are observe-only without BPF-LSM",
 			 strerror(-unix_err));
+	return hooks_available(en) ? 0 : err ? err : -ENOENT;
 }
 
 static void start_lsm(struct enforce *en, struct trace_bpf *trace)
@@ -277,18 +297,11 @@ out:
 			 strerror(-en->lsm_err));
 }
 
-static bool hooks_available(const struct enforce *en)
-{
-	for (int h = 0; h < ENF_NHOOKS; h++)
-		if (en->avail[h])
-			return true;
-	return false;
-}
-
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
-		   const char *label)
+		   const char *label, bool cgroup_required)
 {
 	libbpf_print_fn_t old;
+	int err = 0;
 
 	if (!en || !trace || !cgroup_dir)
 		return -EINVAL;
@@ -297,12 +310,23 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 	/* Probes are expected to fail on some kernels: keep libbpf's log of them out. */
 	old = libbpf_set_print(quiet_print);
 	start_lsm(en, trace);
-	start_cgroup(en, trace, cgroup_dir);
+	if (cgroup_dir[0])
+		err = start_cgroup(en, trace, cgroup_dir);
+	else
+		for (int h = 0; h < ENF_NHOOKS; h++)
+			en->hook_err[h] = -ENOENT;
 	libbpf_set_print(old);
 	en->started = true;
-	if (!en->lsm && !hooks_available(en))
+	if (cgroup_required && err)
+		return err;
+	if (!enforce__available(en))
 		log_warn("no enforcement mechanism available: every deny is observe-only");
 	return 0;
+}
+
+bool enforce__available(const struct enforce *en)
+{
+	return !en->off && (en->lsm || hooks_available(en));
 }
 
 /* "connect4 sendmsg4 ..." of the hooks attached, into buf. */
@@ -317,27 +341,41 @@ static void attached_names(const struct enforce *en, char *buf, size_t len)
 					      hook_names[h]);
 }
 
-void enforce__apply(struct enforce *en, const struct sg_policy *p)
+int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, size_t why_len)
 {
 	bool need_cg, need_lsm, had_cg = false, had_lsm;
+	int h, failed = 0, err = 0;
 	char buf[256];
-	int h;
 
+	if (why && why_len)
+		why[0] = '\0';
 	if (!en || !p || !en->started || en->off)
-		return;
+		return 0;
 	need_cg = sg_policy_hook_can_deny(p);
 	need_lsm = sg_policy_can_deny(p);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		had_cg |= en->links[h] != NULL;
 	had_lsm = en->lsm_link != NULL;
-	if (need_cg && !had_cg && en->cg)
-		attach_cgroup(en);
+	if (need_cg && !had_cg && en->cg) {
+		err = attach_cgroup(en, &failed);
+		if (err && why)
+			snprintf(why, why_len, "cannot attach cgroup hook %s to cgroup %s: %s",
+				 hook_names[failed], en->cgroup, strerror(-err));
+	}
 	if (!need_cg && had_cg)
 		detach_cgroup(en);
 	if (need_lsm && !had_lsm && en->lsm) {
 		en->lsm_link = bpf_program__attach_lsm(en->lsm->progs.sg_lsm_sendmsg);
-		if (!en->lsm_link)
+		if (!en->lsm_link) {
 			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
+			if (!err) {
+				err = -errno;
+				if (why)
+					snprintf(why, why_len,
+						 "cannot attach BPF-LSM socket_sendmsg: %s",
+						 strerror(-err));
+			}
+		}
 	}
 	if (!need_lsm && had_lsm) {
 		bpf_link__destroy(en->lsm_link);
@@ -358,6 +396,7 @@ void enforce__apply(struct enforce *en, const struct sg_policy *p)
 	if (en->adopted && !en->applied)
 		log_info("cgroup hooks adopted from an earlier --persist run");
 	en->applied = true;
+	return err;
 }
 
 /* Both hooks of a family available (attached while the policy can deny). */

@@ -48,7 +48,9 @@ struct options {
 	uint64_t rotate_size;
 	uint64_t rotate_keep;
 	const char *policy; /* -p FILE; NULL: the embedded default */
-	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
+	const char *cgroup; /* --cgroup PATH: enforce there (full, or relative to the mount) */
+	char cgroup_dir[PATH_MAX]; /* --cgroup resolved: the directory */
+	char cgroup_rel[PATH_MAX]; /* and its path in the hierarchy ("/system.slice") */
 	const char *control; /* --control PATH; NULL: none */
 	int check;
 	int no_enforce; /* --no-enforce */
@@ -388,19 +390,63 @@ static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct o
 /* Enforcement hooks (enforce.c); zero when none are loaded. */
 static struct enforce enforcer;
 
-/* A reload to a policy that can deny: the hooks attach before the switch. */
-static void hooks_before_switch(const struct sg_policy *next, void *ctx)
+/*
+ * A reload to a policy that can deny: the hooks attach before the switch. A
+ * hook that no longer attaches (its cgroup was removed) refuses the reload:
+ * the policy would not be enforced as the coverage report says.
+ */
+static int hooks_before_switch(const struct sg_policy *next, void *ctx, struct sg_errlist *errs)
 {
+	char why[512];
+	int err;
+
 	(void)ctx;
-	if (sg_policy_hook_can_deny(next) || sg_policy_can_deny(next))
-		enforce__apply(&enforcer, next);
+	if (!sg_policy_hook_can_deny(next) && !sg_policy_can_deny(next))
+		return 0;
+	err = enforce__apply(&enforcer, next, why, sizeof(why));
+	if (err)
+		sg_errlist_add(errs, "cannot enforce this policy: %s", why);
+	return err;
 }
 
-/* Attach the enforcement hooks (the policy maps must be complete) and report. */
-static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, struct pipeline *p,
-			      const struct options *o, const char *cg2)
+/*
+ * --cgroup: the cgroup must exist under the cgroup v2 mount (named in full or
+ * relative to it). 0, or 1 with the cause logged.
+ */
+static int resolve_cgroup_option(struct options *o, const char *cg2)
 {
-	char dir[PATH_MAX];
+	int err;
+
+	if (!o->cgroup)
+		return 0;
+	if (!cg2[0]) {
+		log_err("--cgroup %s: no cgroup v2 mount found (see /proc/self/mountinfo)",
+			o->cgroup);
+		return 1;
+	}
+	err = mounts_resolve_cgroup(cg2, o->cgroup, o->cgroup_dir, sizeof(o->cgroup_dir),
+				    o->cgroup_rel, sizeof(o->cgroup_rel));
+	if (err == -ENOENT)
+		log_err("--cgroup %s: no such cgroup under the cgroup v2 mount %s", o->cgroup, cg2);
+	else if (err == -EXDEV)
+		log_err("--cgroup %s: not under the cgroup v2 mount %s", o->cgroup, cg2);
+	else if (err == -ENOTDIR || err == -EMEDIUMTYPE)
+		log_err("--cgroup %s: not a cgroup v2 directory", o->cgroup);
+	else if (err)
+		log_err("--cgroup %s: %s", o->cgroup, strerror(-err));
+	return err ? 1 : 0;
+}
+
+/*
+ * Attach the enforcement hooks (the policy maps must be complete) and report.
+ * 0, or 1 when the enforcement asked for cannot be set up (a --cgroup where
+ * no hook attaches, a policy whose hooks do not attach): the cause is logged.
+ */
+static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, struct pipeline *p,
+			     const struct options *o, const char *cg2)
+{
+	char dir[PATH_MAX], why[512];
+	int err;
 
 	enforcer.persist = o->persist;
 	if (o->no_enforce) {
@@ -411,20 +457,31 @@ static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, str
 		}
 		log_info("--no-enforce: deny verdicts are reported, not enforced");
 		enforce__report(&enforcer, policy_mgr__current(pm));
-		return;
+		return 0;
 	}
-	if (!cg2[0]) {
+	if (o->cgroup) {
+		snprintf(dir, sizeof(dir), "%s", o->cgroup_dir);
+	} else if (!cg2[0]) {
 		log_warn("no cgroup v2 mount: cgroup enforcement unavailable");
 		dir[0] = '\0';
 	} else {
-		snprintf(dir, sizeof(dir), "%s%s", cg2, o->cgroup ? o->cgroup : "");
+		snprintf(dir, sizeof(dir), "%s", cg2);
 	}
-	enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup : "/");
+	err = enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup_rel : "/", o->cgroup);
+	if (err) {
+		log_err("--cgroup %s: cannot attach the cgroup enforcement hooks there: %s",
+			o->cgroup, strerror(-err));
+		return 1;
+	}
 	if (enforce__lost_counter(&enforcer))
 		pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer));
-	enforce__apply(&enforcer, policy_mgr__current(pm));
+	if (enforce__apply(&enforcer, policy_mgr__current(pm), why, sizeof(why))) {
+		log_err("cannot enforce the policy: %s", why);
+		return 1;
+	}
 	pm->before_switch = hooks_before_switch;
 	enforce__report(&enforcer, policy_mgr__current(pm));
+	return 0;
 }
 
 /*
@@ -439,7 +496,8 @@ static int reload(struct policy_mgr *pm, struct pipeline *p, const struct option
 
 	pipeline__drain(p);
 	err = load_policy(pm, p, o, 1000, errs);
-	enforce__apply(&enforcer, policy_mgr__current(pm));
+	/* The policy in force had its hooks: this attaches nothing new, it may detach. */
+	enforce__apply(&enforcer, policy_mgr__current(pm), NULL, 0);
 	if (!err)
 		enforce__report(&enforcer, policy_mgr__current(pm));
 	return err;
@@ -563,9 +621,17 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 	if (!err)
 		err = put_str_member(b, "default",
 				     pol ? sg_verdict_name(pol->default_action) : NULL);
+	/* "enforce" true only where a deny can be enforced (by what coverage says). */
 	if (!err)
-		err = enforcer.off ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":false")
-				   : sg_json_lit(b, "},\"enforcement\":{\"enforce\":true");
+		err = enforce__available(&enforcer)
+			      ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":true")
+			      : sg_json_lit(b, "},\"enforcement\":{\"enforce\":false");
+	if (!err)
+		err = put_str_member(b, "off_reason",
+				     enforcer.off		      ? "--no-enforce"
+				     : !enforce__available(&enforcer) ? "no enforcement mechanism "
+									"could be loaded here"
+								      : NULL);
 	if (!err)
 		err = put_str_member(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
 	if (!err)
@@ -772,7 +838,7 @@ int main(int argc, char **argv)
 		rc = check_policy(&o, cg2[0] ? cg2 : NULL);
 		goto cleanup;
 	}
-	if (open_sinks(&o)) {
+	if (resolve_cgroup_option(&o, cg2) || open_sinks(&o)) {
 		rc = 1;
 		goto cleanup;
 	}
@@ -829,7 +895,10 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
-	start_enforcement(skel, &pm, &p, &o, cg2);
+	if (start_enforcement(skel, &pm, &p, &o, cg2)) {
+		rc = 1;
+		goto cleanup;
+	}
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",

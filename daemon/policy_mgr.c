@@ -244,8 +244,12 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 		sg_policy_free(p);
 		return err;
 	}
-	if (m->before_switch)
-		m->before_switch(p, m->before_switch_ctx);
+	if (m->before_switch && (err = m->before_switch(p, m->before_switch_ctx, errs))) {
+		/* Keep c so that its entries are removed before the slot is reused. */
+		m->compiled[slot] = c;
+		sg_policy_free(p);
+		return err;
+	}
 	if (m->active_fd >= 0 && bpf_map_update_elem(m->active_fd, &key, &val, BPF_ANY)) {
 		err = -errno;
 		sg_errlist_add(errs, "cannot switch to the new policy: %s", strerror(-err));

@@ -39,9 +39,11 @@ struct policy_mgr {
 	/*
 	 * Called with the next policy, its maps written, just before the
 	 * programs switch to it (the enforcement hooks attach there when it can
-	 * deny, so that it is enforced from its first judged send).
+	 * deny, so that it is enforced from its first judged send). Not 0: the
+	 * policy cannot be enforced as reported; the load is refused (the
+	 * reason added to errs) and the policy in force stays.
 	 */
-	void (*before_switch)(const struct sg_policy *next, void *ctx);
+	int (*before_switch)(const struct sg_policy *next, void *ctx, struct sg_errlist *errs);
 	void *before_switch_ctx;
 };
 
