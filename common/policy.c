@@ -1678,8 +1678,6 @@ static const char *not_regular(mode_t mode)
 {
 	if (S_ISFIFO(mode))
 		return "not a regular file (a FIFO)";
-	if (S_ISDIR(mode))
-		return "not a regular file (a directory)";
 	if (S_ISCHR(mode))
 		return "not a regular file (a character device)";
 	if (S_ISBLK(mode))
@@ -1711,6 +1709,11 @@ static int open_regular(const char *path, const char **why)
 		err = -errno;
 		close(pfd);
 		return err;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(pfd);
+		*why = "cannot read: Is a directory"; /* what read(2) would say */
+		return -EISDIR;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(pfd);

@@ -125,12 +125,13 @@ expect("check missing file", ["policy", "check", "/nonexistent/p.json"], 1, stdo
 fifo = os.path.join(tmpdir, "fifo.json")
 os.mkfifo(fifo)
 os.mkdir(os.path.join(tmpdir, "dir.json"))
-for what, path, kind in (("FIFO", fifo, "a FIFO"),
-                         ("directory", os.path.join(tmpdir, "dir.json"), "a directory")):
+dirpath = os.path.join(tmpdir, "dir.json")
+for what, path, want in (("FIFO", fifo,
+                          f"{fifo}: not a regular file (a FIFO)\n{fifo}: invalid (1 error)\n"),
+                         ("directory", dirpath, f"{dirpath}: cannot read: Is a directory\n")):
     for cmd in (["policy", "check", path], ["policy", "test", path, "--dst", "10.0.0.1:53"]):
         try:
-            expect(f"{cmd[1]} a {what}", cmd, 1, stdout="",
-                   stderr=f"{path}: not a regular file ({kind})\n{path}: invalid (1 error)\n")
+            expect(f"{cmd[1]} a {what}", cmd, 1, stdout="", stderr=want)
         except subprocess.TimeoutExpired:
             check(f"{cmd[1]} a {what}", False, "still running after 30 s (blocked on the open)")
 notjson = write("notjson.json", '{"rules": []} trailing\n')
