@@ -82,7 +82,7 @@ help:
 	@echo 'make deps            install build and test dependencies (apt, root)'
 	@echo 'make run             run sendguardd on the default policy (root)'
 	@echo 'make test            unit, CLI and short fuzz tests; integration tests when root or CI=true'
-	@echo 'make fuzz            long libFuzzer run of the policy parser (FUZZ_TIME=600)'
+	@echo 'make fuzz            long libFuzzer runs: policy parser, control requests (FUZZ_TIME=600 each)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'

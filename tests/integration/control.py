@@ -95,14 +95,17 @@ class Conn:
     def send(self, data):
         self.s.sendall(data if isinstance(data, bytes) else data.encode())
 
-    def line(self):
+    def raw_line(self):
         while b"\n" not in self.buf:
             d = self.s.recv(65536)
             if not d:
                 raise EOFError("connection closed")
             self.buf += d
         l, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(l)
+        return l
+
+    def line(self):
+        return json.loads(self.raw_line())
 
     def ask(self, obj):
         self.send(json.dumps(obj) + "\n")
@@ -239,6 +242,55 @@ def main():
             p.append(f"connection unusable after errors: {r}")
         c.close()
         res.report("control_malformed", p)
+
+        # --- requests are strict JSON; a reply never carries what is not JSON ------------
+        p = []
+        c = Conn(sock)
+        cases = [
+            (b'{"cmd":"stats","id":NaN}\n', "not JSON: unexpected character 'N'"),
+            (b'{"cmd":"stats","id":Infinity}\n', "not JSON"),
+            (b'{"cmd":"stats","id":"\xff\xfe"}\n', "not JSON: invalid UTF-8"),
+            (b'{"cmd":"stats","id":"\xc0\x80"}\n', "not JSON: invalid UTF-8"),
+            (b'{"cmd":"stats","id":"\\ud800"}\n', "not JSON: lone UTF-16 surrogate"),
+            (b'{"cmd":"stats\\u0000x"}\n', "not JSON: NUL"),
+            (b'{"cmd":"policy_load","path":"' + pol2.encode() + b'\\u0000y"}\n', "not JSON: NUL"),
+            (b'{"cmd":"stats","cmd":"status"}\n', 'duplicate key "cmd"'),
+            (b'{"cmd":"subscribe","filter":{"pid":1,"pid":2}}\n', 'duplicate key "pid"'),
+            (b"{'cmd':'stats'}\n", "not JSON"),
+            (b'{"cmd":"stats",}\n', "not JSON"),
+            (b'{"cmd":"stats"} {}\n', "not JSON: trailing garbage"),
+        ]
+        for raw, text in cases:
+            c.send(raw)
+            try:
+                line = c.raw_line()
+            except (OSError, EOFError) as e:
+                p.append(f"{raw[:60]!r}: no reply ({e!r})")
+                c.close()
+                c = Conn(sock)
+                continue
+            try:
+                r = json.loads(line.decode("utf-8"), parse_constant=lambda x: 1 / 0)
+            except (UnicodeDecodeError, ValueError, ZeroDivisionError) as e:
+                p.append(f"{raw[:60]!r}: the reply is not strict JSON ({e!r}): {line[:120]!r}")
+                continue
+            if r.get("ok") is not False or r.get("cmd") is not None or "id" in r or \
+                    text not in r.get("error", ""):
+                p.append(f"{raw[:60]!r} -> {r}")
+        # Valid ids of every kind are echoed exactly as sent.
+        for idtext in (b'1e400', b'-0.5', b'"\xc3\xa9\\u00e9"', b'[1, {"a": null}]', b'true'):
+            c.send(b'{"cmd":"stats", "id": ' + idtext + b'}\n')
+            line = c.raw_line()
+            if b'"id":' + idtext + b',' not in line:
+                p.append(f"id {idtext!r} not echoed as sent: {line[:120]!r}")
+        r = c.ask({"cmd": "stats"})
+        if not r.get("ok"):
+            p.append(f"connection unusable after the strict-JSON errors: {r}")
+        c.close()
+        st = Conn(sock).ask({"cmd": "status"})
+        if (st["policy"]["name"], st["policy"]["version"]) != ("ctl-one", 1):
+            p.append(f"a refused request changed the policy: {st['policy']}")
+        res.report("control_strict_requests", p)
 
         p = []
         c = Conn(sock)
