@@ -522,6 +522,10 @@ static void print_status(struct json_object *r)
 	s = sg_jstr(p, "default");
 	printf(LABEL "%s, default %s\n", "rules", num_or_unknown(num, sizeof(num), p, "rules"),
 	       s ? s : "?");
+	if (json_object_is_type(sg_jget(r, "policy_pending"), json_type_object)) {
+		s = sg_jstr(sg_jget(r, "policy_pending"), "source");
+		printf(LABEL "%s (waits for its switch)\n", "pending", s ? s : "embedded default");
+	}
 
 	enf = sg_jget(e, "enforce");
 	if (!json_object_is_type(enf, json_type_boolean))

@@ -48,6 +48,15 @@ struct ctl_client {
 	size_t discard_budget; /* bytes still dropped before giving up on the peer */
 	struct ctl_filter f;
 	uint64_t dropped, dropped_seq;
+	uint64_t serial; /* this connection, for control__policy_load_done */
+	/*
+	 * A policy_load that waits for its switch: nothing more is read until
+	 * the reply is out (replies stay in order); wait_id is its id (owned).
+	 */
+	bool waiting;
+	bool resume; /* the wait is over: requests already read are handled next */
+	char *wait_id;
+	size_t wait_id_len;
 };
 
 struct ctl_slot {
@@ -65,6 +74,7 @@ struct control {
 	unsigned int nsubs;
 	struct ctl_slot recent[CTL_BACKLOG];
 	unsigned int recent_next, recent_n;
+	uint64_t next_serial;
 	struct sg_clock clk;
 };
 
@@ -80,7 +90,7 @@ static void update_events(struct control *c, struct ctl_client *cl)
 {
 	struct epoll_event ev = { .data.ptr = cl };
 
-	ev.events = (cl->eof ? 0 : EPOLLIN) | (pending(cl) ? EPOLLOUT : 0);
+	ev.events = (cl->eof || cl->waiting ? 0 : EPOLLIN) | (pending(cl) ? EPOLLOUT : 0);
 	if (ev.events == cl->events)
 		return;
 	if (!epoll_ctl(c->ep, EPOLL_CTL_MOD, cl->fd, &ev))
@@ -98,6 +108,7 @@ static void client_free(struct control *c, int i)
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
 	free(cl->in);
+	free(cl->wait_id);
 	sg_outbuf_free(&cl->out);
 	free(cl);
 	c->cl[i] = NULL;
@@ -133,7 +144,7 @@ again:
 		cl->out_off = 0;
 		if (cl->discard && !cl->eof)
 			shutdown(cl->fd, SHUT_WR); /* the reply is out: EOF for the peer */
-		else if (cl->closing)
+		else if (cl->closing && !cl->waiting)
 			cl->dead = true;
 	} else if (cl->out_off > CTL_OUT_MAX / 2) {
 		memmove(cl->out.data, cl->out.data + cl->out_off, pending(cl));
@@ -325,25 +336,23 @@ static void cmd_policy_show(struct control *c, struct ctl_client *cl, const stru
 		cl->dead = true;
 }
 
-static void cmd_policy_load(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
+/* The reply to a policy_load: the policy now in force, or why the file was refused. */
+static void put_policy_load_reply(struct ctl_client *cl, const char *id, size_t id_len, int err,
+				  const struct sg_policy *p, const struct sg_errlist *errs)
 {
-	struct sg_errlist errs = { 0 };
-	const struct sg_policy *p = NULL;
 	struct sg_outbuf *b = &cl->out;
-	int err;
 
-	err = c->ops.policy_load(c->ops.ctx, r->path, &p, &errs);
 	if (err) {
-		if (ctl_reply_begin(b, false, "policy_load", r->id, r->id_len) ||
+		if (ctl_reply_begin(b, false, "policy_load", id, id_len) ||
 		    sg_json_lit(b, ",\"error\":\"policy refused\",\"errors\":["))
 			goto oom;
-		for (size_t i = 0; i < sg_errlist_count(&errs); i++) {
-			if ((i && sg_json_lit(b, ",")) || sg_json_str(b, sg_errlist_get(&errs, i)))
+		for (size_t i = 0; i < sg_errlist_count(errs); i++) {
+			if ((i && sg_json_lit(b, ",")) || sg_json_str(b, sg_errlist_get(errs, i)))
 				goto oom;
 		}
 		if (sg_json_lit(b, "]") || reply_end(b))
 			goto oom;
-	} else if (ctl_reply_begin(b, true, "policy_load", r->id, r->id_len) ||
+	} else if (ctl_reply_begin(b, true, "policy_load", id, id_len) ||
 		   sg_json_lit(b, ",\"name\":") || sg_json_str(b, p->name[0] ? p->name : NULL) ||
 		   sg_json_lit(b, ",\"version\":") || sg_json_u64(b, p->version) ||
 		   sg_json_lit(b, ",\"rules\":") || sg_json_u64(b, p->nrules) ||
@@ -351,11 +360,50 @@ static void cmd_policy_load(struct control *c, struct ctl_client *cl, const stru
 		   sg_json_str(b, sg_verdict_name(p->default_action)) || reply_end(b)) {
 		goto oom;
 	}
-	sg_errlist_free(&errs);
 	return;
 oom:
-	sg_errlist_free(&errs);
 	cl->dead = true;
+}
+
+static void cmd_policy_load(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
+{
+	struct sg_errlist errs = { 0 };
+	const struct sg_policy *p = NULL;
+	int err;
+
+	err = c->ops.policy_load(c->ops.ctx, r->path, cl->serial, &p, &errs);
+	if (err == -EINPROGRESS) {
+		/* The switch waits for its slot: control__policy_load_done replies. */
+		cl->waiting = true;
+		if (r->id) {
+			cl->wait_id = malloc(r->id_len);
+			if (!cl->wait_id)
+				cl->dead = true;
+			else
+				memcpy(cl->wait_id, r->id, r->id_len);
+			cl->wait_id_len = r->id_len;
+		}
+	} else {
+		put_policy_load_reply(cl, r->id, r->id_len, err, p, &errs);
+	}
+	sg_errlist_free(&errs);
+}
+
+void control__policy_load_done(struct control *c, uint64_t serial, int err,
+			       const struct sg_policy *p, const struct sg_errlist *errs)
+{
+	struct ctl_client *cl = NULL;
+
+	for (int i = 0; c && i < CTL_MAX_CLIENTS && !cl; i++)
+		if (c->cl[i] && c->cl[i]->serial == serial && c->cl[i]->waiting)
+			cl = c->cl[i];
+	if (!cl)
+		return; /* it went away meanwhile */
+	put_policy_load_reply(cl, cl->wait_id, cl->wait_id_len, err, p, errs);
+	free(cl->wait_id);
+	cl->wait_id = NULL;
+	cl->waiting = false;
+	cl->resume = true; /* control__flush handles what it sent meanwhile */
 }
 
 static void cmd_members(struct ctl_client *cl, const struct ctl_request *r,
@@ -402,11 +450,27 @@ static void handle_request(struct control *c, struct ctl_client *cl, char *line,
 	ctl_request_free(&r);
 }
 
+/* Handle the whole request lines read so far, in order, until one has to wait. */
+static void handle_lines(struct control *c, struct ctl_client *cl)
+{
+	char *nl;
+
+	while (!cl->sub && !cl->closing && !cl->dead && !cl->waiting &&
+	       (nl = memchr(cl->in, '\n', cl->in_len))) {
+		size_t len = (size_t)(nl - cl->in);
+
+		handle_request(c, cl, cl->in, len);
+		memmove(cl->in, nl + 1, cl->in_len - len - 1);
+		cl->in_len -= len + 1;
+	}
+	if (!cl->sub && pending(cl) > CTL_OUT_MAX)
+		cl->dead = true; /* asks without reading the answers */
+}
+
 static void client_read(struct control *c, struct ctl_client *cl)
 {
 	for (;;) {
 		ssize_t n;
-		char *nl;
 
 		if (cl->in_len == CTL_LINE_MAX && !cl->discard) {
 			/*
@@ -437,7 +501,7 @@ static void client_read(struct control *c, struct ctl_client *cl)
 			cl->eof = true;
 			if (!cl->sub || cl->discard)
 				cl->closing = true;
-			if (cl->closing && !pending(cl))
+			if (cl->closing && !pending(cl) && !cl->waiting)
 				cl->dead = true;
 			if (!cl->dead)
 				update_events(c, cl);
@@ -454,17 +518,8 @@ static void client_read(struct control *c, struct ctl_client *cl)
 			continue;
 		}
 		cl->in_len += (size_t)n;
-		while (!cl->sub && !cl->closing && !cl->dead &&
-		       (nl = memchr(cl->in, '\n', cl->in_len))) {
-			size_t len = (size_t)(nl - cl->in);
-
-			handle_request(c, cl, cl->in, len);
-			memmove(cl->in, nl + 1, cl->in_len - len - 1);
-			cl->in_len -= len + 1;
-		}
-		if (!cl->sub && pending(cl) > CTL_OUT_MAX)
-			cl->dead = true; /* asks without reading the answers */
-		if (cl->dead || cl->closing)
+		handle_lines(c, cl);
+		if (cl->dead || cl->closing || cl->waiting)
 			return;
 	}
 }
@@ -530,6 +585,7 @@ static void accept_all(struct control *c)
 		}
 		cl->fd = fd;
 		cl->events = EPOLLIN;
+		cl->serial = ++c->next_serial;
 		c->cl[i] = cl;
 	}
 }
@@ -579,6 +635,14 @@ void control__flush(struct control *c)
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *cl = c->cl[i];
 
+		if (cl && cl->resume && !cl->dead) {
+			/* Its policy_load was answered: on with what it sent after it. */
+			cl->resume = false;
+			handle_lines(c, cl);
+			if (!cl->dead)
+				client_write(c, cl); /* and it is read again */
+			continue;
+		}
 		if (cl && !cl->dead && pending(cl))
 			client_write(c, cl);
 	}
