@@ -365,3 +365,37 @@ int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
 	}
 	return sg_json_raw(b, "]}\n", 3);
 }
+
+int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_gap *g,
+		   struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !g || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX + SG_CLOCK_TS_JSON_LEN);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"gap\",\"untraced\":true,\"since\":");
+	if (g->known)
+		sg_clock_put_ts(b, clk, g->last_ns);
+	else
+		sg_json_put_lit(b, "null");
+	sg_json_put_lit(b, ",\"previous_seq\":");
+	if (g->known)
+		sg_json_put_u64(b, g->last_seq);
+	else
+		sg_json_put_lit(b, "null");
+	sg_json_put_lit(b, ",\"previous_exit\":");
+	if (!g->known)
+		sg_json_put_lit(b, "null");
+	else if (g->clean)
+		sg_json_put_lit(b, "\"clean\"");
+	else
+		sg_json_put_lit(b, "\"unclean\"");
+	sg_json_put_lit(b, ",\"queued\":");
+	sg_json_put_u64(b, g->queued);
+	sg_json_put_lit(b, "}\n");
+	return 0;
+}

@@ -81,7 +81,7 @@ static inline void sg_json_put_raw(struct sg_outbuf *b, const char *s, size_t n)
 }
 
 /* A string literal (keys, punctuation): its length is known at compile time. */
-#define sg_json_put_lit(b, lit) sg_json_put_raw((b), (lit), sizeof(lit) - 1)
+#define sg_json_put_lit(b, lit) sg_json_put_raw((b), "" lit, sizeof(lit) - 1) /* literals only */
 
 static inline void sg_json_put_char(struct sg_outbuf *b, char c)
 {
@@ -109,7 +109,7 @@ static inline void sg_json_put_name(struct sg_outbuf *b, const char *s)
 
 int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n);
 /* A string literal, checked. */
-#define sg_json_lit(b, lit) sg_json_raw((b), (lit), sizeof(lit) - 1)
+#define sg_json_lit(b, lit) sg_json_raw((b), "" lit, sizeof(lit) - 1) /* literals only */
 int sg_json_u64(struct sg_outbuf *b, uint64_t v);
 int sg_json_i64(struct sg_outbuf *b, int64_t v);
 int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n);

@@ -24,6 +24,7 @@ enum sg_rec_type {
 	SG_REC_LOST,
 	SG_REC_STATS,
 	SG_REC_POLICY,
+	SG_REC_GAP,
 	SG_REC_NTYPES
 };
 

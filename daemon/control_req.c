@@ -18,7 +18,7 @@
 #include "names.h"
 
 static const char *const rec_type_names[SG_REC_NTYPES] = {
-	"send", "connect", "lost", "stats", "policy",
+	"send", "connect", "lost", "stats", "policy", "gap",
 };
 
 static const struct {
@@ -60,7 +60,8 @@ static const char *filter_member(struct ctl_filter *f, const char *key, struct j
 				return NULL;
 			}
 		}
-		return "must be \"send\", \"connect\", \"lost\", \"stats\" or \"policy\"";
+		return "must be \"send\", \"connect\", \"lost\", \"stats\", \"policy\" or "
+		       "\"gap\"";
 	}
 	if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
 		if (!json_object_is_type(v, json_type_int))

@@ -1037,6 +1037,26 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
+	/*
+	 * Pins of an earlier run: nothing traced since it stopped. Say so first
+	 * (what its state file knows, what waits in the pinned ring buffer),
+	 * and keep a state of our own for the daemon after us.
+	 */
+	if (lo.adopted) {
+		struct sg_gap gap = { 0 };
+
+		persist__state_read(&gap);
+		err = persist__ring_queued(bpf_map__fd(skel->maps.events),
+					   bpf_map__max_entries(skel->maps.events), &gap.queued);
+		if (err)
+			log_warn("cannot count the records queued in the pinned ring buffer: %s",
+				 strerror(-err));
+		pipeline__gap(&p, &gap);
+		log_info("adopted the pins of an earlier run: sends since %s were not traced",
+			 gap.known ? "its last record" : "it stopped (when is not known)");
+	}
+	if (o.persist || lo.adopted)
+		p.state = persist__state_open();
 	err = load_start(&view, o.policy, 0, NULL);
 	if (err) {
 		rc = err == -ENOMEM ? 1 : 2;
@@ -1077,6 +1097,8 @@ int main(int argc, char **argv)
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
 	pipeline__finish(&p);
+	persist__state_close(p.state, rc == 0); /* without --persist, already removed */
+	p.state = NULL;
 	control__flush(ctl); /* subscribers get the last records too */
 	for (int i = 0; i < o.nsinks; i++) {
 		if (o.sinks[i].dropped)
@@ -1084,6 +1106,7 @@ int main(int argc, char **argv)
 				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
 	}
 cleanup:
+	persist__state_close(p.state, false);
 	control__close(ctl);
 	p.ctl = NULL;
 	free(view.loaded_path);

@@ -819,6 +819,43 @@ static void test_dst_variants(void **state)
 	json_object_put(o);
 }
 
+/* The gap record of a daemon that adopted an earlier run's pins. */
+static void test_gap(void **state)
+{
+	struct sg_clock clk = test_clock();
+	struct sg_gap g = { .known = true,
+			    .clean = false,
+			    .last_seq = 41,
+			    .last_ns = TS_BOOT - 3000000000ULL,
+			    .queued = 2 };
+	struct sg_outbuf b;
+	const char *want =
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":\"2026-11-22T21:49:58.123456789Z\",\"previous_seq\":"
+		"41,"
+		"\"previous_exit\":\"unclean\",\"queued\":2}\n"
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":\"2026-11-22T21:49:58.123456789Z\",\"previous_seq\":"
+		"41,"
+		"\"previous_exit\":\"clean\",\"queued\":2}\n"
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":null,\"previous_seq\":null,\"previous_exit\":null,"
+		"\"queued\":0}\n";
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 8), 0);
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	g.clean = true;
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	record(b.data, b.len);
+	assert_int_equal(sg_json_raw(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	sg_outbuf_free(&b);
+	assert_int_equal(sg_gap_to_json(&b, 1, 0, NULL, &clk), -EINVAL);
+}
+
 static void test_lost_and_stats(void **state)
 {
 	struct sg_clock clk = test_clock();
@@ -1014,7 +1051,7 @@ int main(void)
 		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
 		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
 		cmocka_unit_test(test_clock_ts),	cmocka_unit_test(test_unreadable_dst),
-		cmocka_unit_test(test_exe_identity),
+		cmocka_unit_test(test_exe_identity),	cmocka_unit_test(test_gap),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
