@@ -328,13 +328,24 @@ def test_symlink_start(res, build, workdir):
         # The same user's FIFO, with that user reading it: refused, whoever reads it.
         os.unlink(path)
         as_nobody("mkfifo", path)
-        reader = subprocess.Popen(NOBODY + ["cat", path], stdout=subprocess.PIPE)
-        time.sleep(0.2)
+        code = ("import os,sys,time\n"
+                "fd=os.open(sys.argv[1],os.O_RDONLY|os.O_NONBLOCK)\n"
+                "print('open',flush=True)\n"
+                "got=b''\n"
+                "end=time.monotonic()+30\n"
+                "while time.monotonic()<end:\n"
+                "    try: got+=os.read(fd,65536)\n"
+                "    except BlockingIOError: time.sleep(0.05)\n"
+                "    if b'\\n' in got: break\n"
+                "sys.stdout.write(got.decode('utf-8','replace'))\n")
+        reader = subprocess.Popen(NOBODY + [sys.executable, "-c", code, path],
+                                  stdout=subprocess.PIPE)
+        reader.stdout.readline()  # "open": the FIFO has a reader now
         d = SinkDaemon(build, ["-o", "file:" + path, "--stats-interval", "3600"])
         d.wait_ready()
         rc = d.stop()
         reader.kill()
-        leaked = reader.communicate()[0]
+        leaked = reader.communicate()[0].strip()
         if rc != 1 or "owned by another user" not in d.stderr:
             problems.append(f"another user's FIFO: exit {rc}, stderr {d.stderr[-300:]!r}")
         if leaked:
