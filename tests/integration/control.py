@@ -68,7 +68,8 @@ class Daemon:
             return "daemon did not start: " + " | ".join(self.log[-5:])
         return None
 
-    def stop(self):
+    def terminate(self):
+        """SIGTERM, and SIGKILL if it does not exit within 20 s."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -76,6 +77,9 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def stop(self):
+        self.terminate()
         recs = []
         if os.path.exists(self.events):
             with open(self.events) as f:
@@ -260,12 +264,7 @@ def reload_no_stall(res, build, work):
             p.append(f"after the superseding SIGHUP: {r['policy']}, want stall-8 (SIGHUP "
                      "reloads the file policy_load made the policy file)")
     finally:
-        d.proc.send_signal(signal.SIGTERM)
-        try:
-            d.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            d.proc.kill()
-            d.proc.wait()
+        d.terminate()  # not stop(): the file holds the host's traffic too
     if d.proc.returncode != 0:
         p.append(f"exit status {d.proc.returncode}")
     loaded = []
