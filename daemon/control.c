@@ -469,6 +469,8 @@ static void handle_lines(struct control *c, struct ctl_client *cl)
 
 static void client_read(struct control *c, struct ctl_client *cl)
 {
+	if (cl->waiting)
+		return; /* read again once its policy_load is answered (update_events) */
 	for (;;) {
 		ssize_t n;
 
