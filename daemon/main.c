@@ -551,13 +551,11 @@ static void arm_grace(struct daemon_view *v, uint64_t ms)
 		log_err("cannot arm the policy grace timer: %s", strerror(errno));
 }
 
-/* A waiting load that will never be committed: its connection is told why. */
-static void load_cancel(struct daemon_view *v, const char *why)
+/* The waiting load will not be committed (why): logged, its connection told. */
+static void load_forget(struct daemon_view *v, const char *why)
 {
 	struct sg_errlist errs = { 0 };
 
-	if (!v->pending)
-		return;
 	if (v->pending_client) {
 		sg_errlist_add(&errs, "%s", why);
 		control__policy_load_done(v->p->ctl, v->pending_client, -ECANCELED, NULL, &errs);
@@ -565,11 +563,19 @@ static void load_cancel(struct daemon_view *v, const char *why)
 	}
 	log_info("%s: policy load not in force: %s",
 		 v->pending_path ? v->pending_path : "<default policy>", why);
-	policy_mgr__drop_pending(v->pm);
 	free(v->pending_path);
 	v->pending_path = NULL;
 	v->pending_client = 0;
 	v->pending = false;
+}
+
+/* At exit: the waiting load, if any, is dropped. */
+static void load_cancel(struct daemon_view *v, const char *why)
+{
+	if (!v->pending)
+		return;
+	policy_mgr__drop_pending(v->pm);
+	load_forget(v, why);
 }
 
 /*
@@ -605,22 +611,12 @@ static int load_start(struct daemon_view *v, const char *path, uint64_t client,
 	}
 	sg_errlist_free(&errs);
 	if (v->pending) {
+		/* policy_mgr__prepare replaced it already. */
 		char why[PATH_MAX + 64];
 
 		snprintf(why, sizeof(why), "superseded by a newer load (%s) before it took effect",
 			 path ? path : "<default policy>");
-		v->pending = false; /* the prepared load replaced it in policy_mgr already */
-		if (v->pending_client) {
-			struct sg_errlist e = { 0 };
-
-			sg_errlist_add(&e, "%s", why);
-			control__policy_load_done(v->p->ctl, v->pending_client, -ECANCELED, NULL,
-						  &e);
-			sg_errlist_free(&e);
-		}
-		log_info("%s: policy load not in force: %s",
-			 v->pending_path ? v->pending_path : "<default policy>", why);
-		free(v->pending_path);
+		load_forget(v, why);
 	}
 	v->pending = true;
 	v->pending_path = copy;
