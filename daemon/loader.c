@@ -56,19 +56,24 @@ static const char *hint(int err)
 
 static uint32_t self_tgid;
 
-/* The tgid bpf/self.bpf.c sees for us, or 0 where the kernel cannot run it. */
-static uint32_t self_tgid_bpf(void)
+/*
+ * The tgid bpf/self.bpf.c sees for us into *tgid (0 where the kernel cannot
+ * run it). Returns the -errno of a failed load: -EPERM/-EACCES say that no
+ * BPF program can be loaded here at all.
+ */
+static int self_tgid_bpf(uint32_t *tgid)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	libbpf_print_fn_t old = libbpf_set_print(NULL); /* a probe: failure is expected */
 	struct self_bpf *skel = self_bpf__open_and_load();
-	uint32_t tgid = 0;
+	int err = skel ? 0 : -errno;
 
 	libbpf_set_print(old);
+	*tgid = 0;
 	if (skel && !bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sg_self), &opts))
-		tgid = skel->bss->self_tgid;
+		*tgid = skel->bss->self_tgid;
 	self_bpf__destroy(skel);
-	return tgid;
+	return err;
 }
 
 /*
@@ -122,25 +127,27 @@ static bool in_initial_pidns(void)
  * number in a PID namespace, and filtering by it would hide (and exempt from
  * enforcement) the host process that has that number.
  */
-static void find_self_tgid(void)
+static int find_self_tgid(void)
 {
-	int fields;
+	int fields, err = self_tgid_bpf(&self_tgid);
 
-	self_tgid = self_tgid_bpf();
+	if (err == -EPERM || err == -EACCES)
+		return err; /* no BPF here at all: the caller says why */
 	if (self_tgid) {
 		log_debug("own tgid in the initial PID namespace: %u (getpid %d)", self_tgid,
 			  (int)getpid());
-		return;
+		return 0;
 	}
 	self_tgid = self_tgid_proc(&fields);
 	if (self_tgid && (fields > 1 || in_initial_pidns()))
-		return;
+		return 0;
 	if (!self_tgid)
 		self_tgid = (uint32_t)getpid();
 	log_warn("cannot tell this daemon's pid in the initial PID namespace (no BPF syscall "
 		 "programs, /proc of a PID namespace): using %u; if that is not it, the daemon's "
 		 "own sends are traced and another process's are not",
 		 self_tgid);
+	return 0;
 }
 
 uint32_t loader__self_tgid(void)
@@ -164,7 +171,12 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 	if (err)
 		log_warn("cannot mount bpffs at %s: %s", SG_BPFFS, strerror(-err));
 
-	find_self_tgid();
+	/* First, before anything is opened: it also tells whether BPF can be loaded at all. */
+	err = find_self_tgid();
+	if (err) {
+		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
+		return err;
+	}
 	skel = trace_bpf__open();
 	if (!skel) {
 		err = -errno;
