@@ -156,25 +156,29 @@ def gap_tests(run, build, work, pa, validator):
     if not d.ready():
         run.report("persist_gap_after_kill", [f"daemon not ready: {d.err!r}"])
         return
-    send(PORT_B)
-    time.sleep(1.0)  # written out
-    st = os.lstat(STATE) if os.path.lexists(STATE) else None
-    if not st or not os.path.isfile(STATE) or os.path.islink(STATE) or st.st_uid != 0 or \
-            (st.st_mode & 0o777) != 0o600:
-        p.append(f"{STATE}: {st}, want a regular file of root's with mode 0600")
-    d.proc.kill()  # kill -9
-    d.proc.wait()
+    try:
+        send(PORT_B)
+        time.sleep(1.0)  # written out
+        st = os.lstat(STATE) if os.path.lexists(STATE) else None
+        if not st or not os.path.isfile(STATE) or os.path.islink(STATE) or st.st_uid != 0 or \
+                (st.st_mode & 0o777) != 0o600:
+            p.append(f"{STATE}: {st}, want a regular file of root's with mode 0600")
+    finally:
+        d.proc.kill()  # kill -9
+        d.proc.wait()
     with open(d.path, "rb") as f:  # a kill may cut the last line
         first = [json.loads(line) for line in f if line.endswith(b"\n")]
     cpid, cerr = connect_refused(PORT_A)  # no daemon: the hooks refuse and queue an event
     if cerr != os.strerror(1):
         p.append(f"connect to the denied port with no daemon running: {cerr or 'succeeded'}")
     d = Daemon(build, work, "gap2", ["--persist", "-p", pa])
-    if not d.ready():
+    ok = d.ready()
+    if ok:
+        time.sleep(0.6)
+    d.stop()
+    if not ok:
         run.report("persist_gap_after_kill", p + [f"daemon not ready: {d.err!r}"])
         return
-    time.sleep(0.6)
-    d.stop()
     second = d.records()
     gap = second[0] if second else {}
     if gap.get("type") != "gap" or gap.get("seq") != 1:
@@ -203,10 +207,11 @@ def gap_tests(run, build, work, pa, validator):
     # A clean --persist exit, then a daemon without --persist: a gap record saying "clean".
     p = []
     d = Daemon(build, work, "gap3", ["-p", pa])
-    if not d.ready():
+    ok = d.ready()
+    d.stop()
+    if not ok:
         run.report("persist_gap_after_clean_exit", [f"daemon not ready: {d.err!r}"])
         return
-    d.stop()
     third = d.records()
     gap = third[0] if third else {}
     if (gap.get("type"), gap.get("previous_exit"), gap.get("previous_seq")) != \
@@ -228,7 +233,7 @@ def gap_tests(run, build, work, pa, validator):
     if ok:
         send(PORT_B)
         time.sleep(0.6)
-        d.stop()
+    d.stop()
     with open(victim) as f:
         if f.read() != "untouched\n":
             p.append("the daemon wrote its state through a symlink")
