@@ -84,7 +84,7 @@ help:
 	@echo 'make test            unit, CLI and short fuzz tests; as root or with CI=true also the'
 	@echo '                     integration tests and the kernel matrix (KERNELS=none: without it)'
 	@echo 'make test-kernels    the integration tests on Debian 5.10, 6.1, 6.12 under qemu (root)'
-	@echo 'make fuzz            long libFuzzer run of the policy parser (FUZZ_TIME=600)'
+	@echo 'make fuzz            long libFuzzer runs: policy parser, control requests (FUZZ_TIME=600 each)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
@@ -197,13 +197,13 @@ run: $(PROGS)
 KERNELS ?= 5.10,6.1,6.12
 SUITES = $(PYTHON) tests/suites.py --build $(OUTPUT) --kernels $(KERNELS)
 
-test: all $(OUTPUT)/fuzz/fuzz_policy
+test: all $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_control
 	$(Q)$(SUITES)
 
 unit-test: $(UNIT_BINS)
 	$(Q)$(SUITES) --only unit
 
-cli-test: $(OUTPUT)/sendguard
+cli-test: $(OUTPUT)/sendguard $(OUTPUT)/sendguardd
 	$(Q)$(SUITES) --only cli
 
 integration-test: all

@@ -34,6 +34,36 @@ const char *sg_control_path = SG_CONTROL_DEFAULT;
 
 /* --- the connection -------------------------------------------------------- */
 
+/*
+ * The process that listens must run as root or as us (SO_PEERCRED: the
+ * credentials it had at listen(2)), else nothing is sent to it. 0 or -EPERM
+ * (the connection closed, the cause printed).
+ */
+static int peer_check(struct sg_ctl *c)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "sendguard: %s: cannot tell who listens there: %s\n", c->path,
+			strerror(-err));
+		close(c->fd);
+		c->fd = -1;
+		return err;
+	}
+	if (cred.uid == 0 || cred.uid == geteuid())
+		return 0;
+	fprintf(stderr,
+		"sendguard: %s: the process listening there (pid %d) runs as uid %u, not root or "
+		"you: refusing to talk to it (not sendguardd's)\n",
+		c->path, (int)cred.pid, (unsigned int)cred.uid);
+	close(c->fd);
+	c->fd = -1;
+	return -EPERM;
+}
+
 int sg_ctl_open(struct sg_ctl *c, const char *path, int timeout_ms)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -70,8 +100,22 @@ int sg_ctl_open(struct sg_ctl *c, const char *path, int timeout_ms)
 			goto fail;
 		}
 	}
+	/*
+	 * Only a socket of root's or ours is the daemon's: one another user
+	 * created at the path would be told our requests (policy load paths)
+	 * and could answer anything (a fake status).
+	 */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid != 0 &&
+	    st.st_uid != geteuid()) {
+		fprintf(stderr,
+			"sendguard: %s: the socket belongs to uid %u, not root or you: refusing to "
+			"talk to it (not sendguardd's)\n",
+			path, (unsigned int)st.st_uid);
+		err = -EPERM;
+		goto fail;
+	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return 0;
+		return peer_check(c);
 	err = -errno;
 	if (err == -EAGAIN)
 		err = -ETIMEDOUT; /* the daemon's listen queue stayed full */
@@ -478,12 +522,19 @@ static void print_status(struct json_object *r)
 	s = sg_jstr(p, "default");
 	printf(LABEL "%s, default %s\n", "rules", num_or_unknown(num, sizeof(num), p, "rules"),
 	       s ? s : "?");
+	if (json_object_is_type(sg_jget(r, "policy_pending"), json_type_object)) {
+		s = sg_jstr(sg_jget(r, "policy_pending"), "source");
+		printf(LABEL "%s (waits for its switch)\n", "pending", s ? s : "embedded default");
+	}
 
 	enf = sg_jget(e, "enforce");
-	printf(LABEL "%s", "enforcement",
-	       !json_object_is_type(enf, json_type_boolean) ? "?"
-	       : json_object_get_boolean(enf)		    ? "on"
-							    : "off (--no-enforce)");
+	if (!json_object_is_type(enf, json_type_boolean))
+		printf(LABEL "?", "enforcement");
+	else if (json_object_get_boolean(enf))
+		printf(LABEL "on", "enforcement");
+	else
+		printf(LABEL "off (%s)", "enforcement",
+		       (s = sg_jstr(e, "off_reason")) ? s : "--no-enforce");
 	if ((s = sg_jstr(e, "cgroup")))
 		printf(", cgroup %s", s);
 	printf("\n" LABEL "attached: ", "hooks");

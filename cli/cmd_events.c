@@ -38,15 +38,15 @@ static int events_help(void)
 	printf("Usage: sendguard [--control PATH] events [-f] [--filter EXPR]\n"
 	       "                 [--format json|text] [--backlog N]\n"
 	       "\n"
-	       "Print the records sendguardd writes (send, connect, lost, stats, policy).\n"
+	       "Print the records sendguardd writes (send, connect, lost, stats, policy, gap).\n"
 	       "Without --follow: the most recent records the daemon holds, then exit.\n"
 	       "\n"
 	       "  -f, --follow         then every new record, until interrupted or the\n"
 	       "                       daemon closes the connection\n"
 	       "  --filter EXPR        KEY=VALUE[,KEY=VALUE...], all must hold; keys: type\n"
-	       "                       (send, connect, lost, stats, policy), pid, uid, comm,\n"
-	       "                       syscall (sendto, sendmsg, sendmmsg, connect), verdict\n"
-	       "                       (allow, audit, deny, kill)\n"
+	       "                       (send, connect, lost, stats, policy, gap), pid, uid,\n"
+	       "                       comm, syscall (sendto, sendmsg, sendmmsg, connect),\n"
+	       "                       verdict (allow, audit, deny, kill)\n"
 	       "  --format json|text   JSON Lines as the daemon writes them, or one\n"
 	       "                       readable line per record [json]\n"
 	       "  --backlog N          first up to N (0-%d) recent records [%d, with\n"
@@ -58,7 +58,8 @@ static int events_help(void)
 
 /* --- --filter EXPR ------------------------------------------------------- */
 
-static const char *const record_types[] = { "send", "connect", "lost", "stats", "policy", NULL };
+static const char *const record_types[] = { "send",   "connect", "lost", "stats",
+					    "policy", "gap",	 NULL };
 
 /*
  * One "key=value" of --filter into filter. 0, or a usage error (exit code)
@@ -78,7 +79,7 @@ static int add_filter_term(struct json_object *filter, const char *part, char *k
 			;
 		if (!record_types[i])
 			return sg_usage_error("--filter: '%s': unknown record type (send, connect, "
-					      "lost, stats, policy)",
+					      "lost, stats, policy, gap)",
 					      part);
 		v = json_object_new_string(value);
 	} else if (!strcmp(key, "pid") || !strcmp(key, "uid")) {

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-#define SG_VERSION "0.1"
+#include "version.h"
 
 enum {
 	OPT_CONTROL = 256,

@@ -5,6 +5,7 @@
  * reserved once, then written without per-field checks.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -111,6 +112,23 @@ static void put_control(struct sg_outbuf *b, const struct sg_event *e)
 	sg_json_put_char(b, '}');
 }
 
+/*
+ * The address a failed call named but that could not be read: the kernel's
+ * copy failed (EFAULT) and so did ours, which leaves zeroes. Its family would
+ * read as AF_UNSPEC; the destination is unknown instead.
+ */
+static bool addr_unreadable(const struct sg_event *e)
+{
+	size_t n = e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX;
+
+	if (e->dst_source != SG_DST_MSG || e->ret >= 0 || (e->err != EFAULT && e->err != -EFAULT))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (e->addr[i])
+			return false;
+	return true;
+}
+
 int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
 		     const struct sg_enrich *x, struct sg_clock *clk)
 {
@@ -159,6 +177,21 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	/* exe and cgroup: null when unresolved, never "" */
 	sg_json_put_lit(b, ",\"exe\":");
 	put_cstr_or_null(b, exe, exe_len);
+	/*
+	 * The executable's identity, which the exe policy key matches and an
+	 * unprivileged user cannot fake the way it can fake the path (a mount
+	 * namespace). Device as MAJOR:MINOR, like mountinfo and stat %Hd:%Ld.
+	 */
+	if (e->flags & SG_EF_EXE) {
+		sg_json_put_lit(b, ",\"exe_dev\":\"");
+		sg_json_put_u64(b, e->exe_dev >> 20);
+		sg_json_put_char(b, ':');
+		sg_json_put_u64(b, e->exe_dev & 0xfffff);
+		sg_json_put_lit(b, "\",\"exe_ino\":");
+		sg_json_put_u64(b, e->exe_ino);
+	} else {
+		sg_json_put_lit(b, ",\"exe_dev\":null,\"exe_ino\":null");
+	}
 	sg_json_put_lit(b, ",\"cgroup_id\":");
 	sg_json_put_u64(b, e->cgroup_id);
 	sg_json_put_lit(b, ",\"cgroup\":");
@@ -183,6 +216,8 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	sg_json_put_lit(b, ",\"dst\":");
 	if (e->dst_source == SG_DST_NONE) {
 		sg_json_put_lit(b, "null,\"dst_source\":null");
+	} else if (addr_unreadable(e)) {
+		sg_json_put_lit(b, "null,\"dst_source\":\"msg\"");
 	} else {
 		sg_addr_put_json(b, e->addr, e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX);
 		if (e->dst_source == SG_DST_MSG)
@@ -329,4 +364,42 @@ int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
 			return err;
 	}
 	return sg_json_raw(b, "]}\n", 3);
+}
+
+int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_gap *g,
+		   struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !g || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX + SG_CLOCK_TS_JSON_LEN);
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"gap\",\"untraced\":true,\"since\":");
+	if (g->known) {
+		/* Already real time, as the previous run wrote it: no offset of ours. */
+		struct sg_clock real = { .boot_to_real_ns = 0, .cached_sec = -1 };
+
+		sg_clock_put_ts(b, &real, g->last_real_ns);
+	}
+	else
+		sg_json_put_lit(b, "null");
+	sg_json_put_lit(b, ",\"previous_seq\":");
+	if (g->known)
+		sg_json_put_u64(b, g->last_seq);
+	else
+		sg_json_put_lit(b, "null");
+	sg_json_put_lit(b, ",\"previous_exit\":");
+	if (!g->known)
+		sg_json_put_lit(b, "null");
+	else if (g->clean)
+		sg_json_put_lit(b, "\"clean\"");
+	else
+		sg_json_put_lit(b, "\"unclean\"");
+	sg_json_put_lit(b, ",\"queued\":");
+	sg_json_put_u64(b, g->queued);
+	sg_json_put_lit(b, "}\n");
+	return 0;
 }

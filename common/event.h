@@ -9,6 +9,7 @@
 #define SG_EVENT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <linux/types.h>
 
@@ -84,6 +85,18 @@ struct sg_policy_note {
 };
 
 /*
+ * What a daemon that adopted the pinned maps of an earlier --persist run
+ * knows about the time no daemon traced (the "gap" record).
+ */
+struct sg_gap {
+	bool known; /* the previous run's state was found: the three below are valid */
+	bool clean; /* it exited normally (else it was killed, or crashed) */
+	uint64_t last_seq; /* the last record it wrote */
+	uint64_t last_real_ns; /* that record's time (CLOCK_REALTIME ns, as its ts said) */
+	uint64_t queued; /* records found queued in the pinned ring buffer (they follow) */
+};
+
+/*
  * Each appends exactly one JSON object and a '\n' to b.
  * Return 0 or -errno (-ENOMEM when the buffer cannot grow).
  */
@@ -107,5 +120,11 @@ int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s);
  */
 int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
 			   const struct sg_policy_note *n, struct sg_clock *clk);
+/*
+ * {"v":1,"seq":N,"ts":...,"type":"gap","untraced":true,"since":TS|null,
+ *  "previous_seq":N|null,"previous_exit":"clean"|"unclean"|null,"queued":K}
+ */
+int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_gap *g,
+		   struct sg_clock *clk);
 
 #endif /* SG_EVENT_H */

@@ -118,7 +118,7 @@ void sg_json_put_hex(struct sg_outbuf *b, uint64_t v)
 
 /*
  * Per byte: 0 copied as is, 1 ASCII that must be escaped (controls, '"', '\\'),
- * 2 start of (or inside) a multi-byte sequence, checked by utf8_seq().
+ * 2 start of (or inside) a multi-byte sequence, checked by sg_utf8_seq().
  */
 static const unsigned char str_class[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
@@ -138,39 +138,6 @@ static const unsigned char str_class[256] = {
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
 	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xf0 */
 };
-
-static inline int is_cont(unsigned char c)
-{
-	return (c & 0xc0) == 0x80;
-}
-
-/*
- * Length of the valid UTF-8 sequence at p (n bytes left), or 0 when p[0] does
- * not start one (RFC 3629 table 4: the second byte's range excludes overlongs,
- * surrogates and code points above U+10FFFF).
- */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		return n >= 2 && is_cont(p[1]) ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		return n >= 3 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		return n >= 4 && p[1] >= lo && p[1] <= hi && is_cont(p[2]) && is_cont(p[3]) ? 4 : 0;
-	}
-	return 0;
-}
 
 static void put_escape(struct sg_outbuf *b, unsigned char c)
 {
@@ -232,7 +199,7 @@ void sg_json_put_str(struct sg_outbuf *b, const void *s, size_t n)
 			put_escape(b, *p++);
 			continue;
 		}
-		k = utf8_seq(p, (size_t)(end - p));
+		k = sg_utf8_seq(p, (size_t)(end - p));
 		if (k) {
 			sg_json_put_raw(b, (const char *)p, k);
 			p += k;

@@ -29,6 +29,39 @@
 /* Worst-case output of sg_json_put_u64/i64: "-9223372036854775808", "18446744073709551615". */
 #define SG_JSON_INT_MAX 20
 
+/*
+ * Length of the valid UTF-8 sequence at p (n > 0 bytes left), or 0 when p[0]
+ * does not start one (RFC 3629 table 4: the second byte's range excludes
+ * overlongs, surrogates and code points above U+10FFFF). ASCII is 1.
+ */
+static inline size_t sg_utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+				       (p[3] & 0xc0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
 /* Grow b so that at least n more bytes fit. 0 or -ENOMEM. */
 int sg_outbuf_grow(struct sg_outbuf *b, size_t n);
 
@@ -48,7 +81,7 @@ static inline void sg_json_put_raw(struct sg_outbuf *b, const char *s, size_t n)
 }
 
 /* A string literal (keys, punctuation): its length is known at compile time. */
-#define sg_json_put_lit(b, lit) sg_json_put_raw((b), (lit), sizeof(lit) - 1)
+#define sg_json_put_lit(b, lit) sg_json_put_raw((b), "" lit, sizeof(lit) - 1) /* literals only */
 
 static inline void sg_json_put_char(struct sg_outbuf *b, char c)
 {
@@ -76,7 +109,7 @@ static inline void sg_json_put_name(struct sg_outbuf *b, const char *s)
 
 int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n);
 /* A string literal, checked. */
-#define sg_json_lit(b, lit) sg_json_raw((b), (lit), sizeof(lit) - 1)
+#define sg_json_lit(b, lit) sg_json_raw((b), "" lit, sizeof(lit) - 1) /* literals only */
 int sg_json_u64(struct sg_outbuf *b, uint64_t v);
 int sg_json_i64(struct sg_outbuf *b, int64_t v);
 int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n);

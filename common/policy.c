@@ -3,12 +3,12 @@
  * Policy parser and validator: JSON text -> struct sg_policy (see policy.h and
  * sendguard-policy(5)).
  *
- * Two passes over the input. json-c builds the tree (with a depth limit);
- * then a small RFC 8259 scanner walks the raw text, because json-c accepts
- * things that are not JSON ('single quotes', NaN) and keeps only the last of
- * duplicate keys, which would silently drop half of a rule. The tree is then
- * validated as a whole: every problem is recorded with its JSON path and the
- * walk goes on, so one run lists them all.
+ * Two passes over the input. The strict scanner (jscan.c) walks the raw
+ * text first, because json-c accepts things that are not JSON ('single
+ * quotes', NaN) and keeps only the last of duplicate keys, which would
+ * silently drop half of a rule; then json-c builds the tree (with a depth
+ * limit). The tree is validated as a whole: every problem is recorded with
+ * its JSON path and the walk goes on, so one run lists them all.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,15 +24,13 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "jscan.h"
 #include "names.h"
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Longest quoted value shown in a message before it is cut with "...". */
-#define SHOW_MAX 80
-/* Room for a JSON path: "rules[1023].match.flags_none[16383]" and quoted keys. */
-#define PATH_MAX_LEN 256
+#define SHOW_MAX SG_JSCAN_SHOW_MAX
 
 /* --- error list --------------------------------------------------------- */
 
@@ -122,43 +120,6 @@ static void err(struct ctx *c, const char *path, const char *fmt, ...)
 		c->oom = true;
 }
 
-/*
- * s (n bytes) as a JSON string literal for a message: quoted, escaped, cut
- * after SHOW_MAX bytes with "...". out needs SHOW_MAX * 6 + 8 bytes.
- */
-#define SHOW_BUF (SHOW_MAX * 6 + 8)
-static const char *show_str(char *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, o = 0;
-
-	out[o++] = '"';
-	for (i = 0; i < n && i < SHOW_MAX; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'u';
-			out[o++] = '0';
-			out[o++] = '0';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (i < n) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = 0;
-	return out;
-}
-
 /* A JSON value as shown in a message: strings quoted, the rest as JSON text. */
 static const char *show(char *out, struct json_object *v)
 {
@@ -166,8 +127,8 @@ static const char *show(char *out, struct json_object *v)
 	size_t n;
 
 	if (json_object_is_type(v, json_type_string))
-		return show_str(out, json_object_get_string(v),
-				(size_t)json_object_get_string_len(v));
+		return sg_jscan_show(out, json_object_get_string(v),
+				     (size_t)json_object_get_string_len(v));
 	t = json_object_to_json_string_ext(v,
 					   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!t)
@@ -185,425 +146,16 @@ static const char *show(char *out, struct json_object *v)
 /* path + "." + key (or key at the root) */
 static void path_key(char *out, const char *path, const char *key)
 {
-	/* a path cut at PATH_MAX_LEN still names the place well enough */
-	if (snprintf(out, PATH_MAX_LEN, "%s%s%s", path, path[0] ? "." : "", key) >= PATH_MAX_LEN)
-		out[PATH_MAX_LEN - 1] = 0;
+	/* a path cut at SG_JSCAN_PATH_MAX still names the place well enough */
+	if (snprintf(out, SG_JSCAN_PATH_MAX, "%s%s%s", path, path[0] ? "." : "", key) >=
+	    SG_JSCAN_PATH_MAX)
+		out[SG_JSCAN_PATH_MAX - 1] = 0;
 }
 
 static void path_idx(char *out, const char *path, size_t i)
 {
-	if (snprintf(out, PATH_MAX_LEN, "%s[%zu]", path, i) >= PATH_MAX_LEN)
-		out[PATH_MAX_LEN - 1] = 0;
-}
-
-/* --- strict JSON scan: syntax json-c lets through, and duplicate keys ------ */
-
-struct scan {
-	struct ctx *c;
-	const char *s;
-	size_t n;
-	size_t i;
-	bool bad;
-};
-
-struct key {
-	char *s; /* decoded */
-	size_t n;
-	size_t pos; /* document order */
-};
-
-static void scan_fail(struct scan *sc, const char *what)
-{
-	size_t line = 1, col = 1, k;
-
-	if (sc->bad)
-		return;
-	sc->bad = true;
-	for (k = 0; k < sc->i && k < sc->n; k++) {
-		if (sc->s[k] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	err(sc->c, "", "not JSON: %s at line %zu, column %zu", what, line, col);
-}
-
-static void scan_ws(struct scan *sc)
-{
-	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' ||
-				 sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
-		sc->i++;
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | (cp >> 6));
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xe0 | (cp >> 12));
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | (cp >> 18));
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/*
- * A string at sc->i (on the opening quote). With out, the decoded bytes are
- * stored there (it needs as many bytes as the raw text) and *outn set.
- */
-static void scan_string(struct scan *sc, char *out, size_t *outn)
-{
-	size_t o = 0;
-
-	sc->i++;
-	while (sc->i < sc->n) {
-		unsigned char ch = (unsigned char)sc->s[sc->i];
-
-		if (ch == '"') {
-			sc->i++;
-			if (outn)
-				*outn = o;
-			return;
-		}
-		if (ch < 0x20) {
-			scan_fail(sc, "control character in string");
-			return;
-		}
-		if (ch != '\\') {
-			if (out)
-				out[o++] = (char)ch;
-			sc->i++;
-			continue;
-		}
-		if (sc->i + 1 >= sc->n)
-			break;
-		ch = (unsigned char)sc->s[sc->i + 1];
-		sc->i += 2;
-		if (ch == 'u') {
-			uint32_t cp = 0;
-			int k;
-
-			for (k = 0; k < 4; k++) {
-				int h = sc->i < sc->n ? hexval(sc->s[sc->i]) : -1;
-
-				if (h < 0) {
-					scan_fail(sc, "bad \\u escape");
-					return;
-				}
-				cp = cp << 4 | (uint32_t)h;
-				sc->i++;
-			}
-			/* a surrogate pair makes one code point; a lone one stays as is */
-			if (cp >= 0xd800 && cp < 0xdc00 && sc->i + 6 <= sc->n &&
-			    sc->s[sc->i] == '\\' && sc->s[sc->i + 1] == 'u') {
-				uint32_t lo = 0;
-
-				for (k = 0; k < 4; k++) {
-					int h = hexval(sc->s[sc->i + 2 + k]);
-
-					if (h < 0)
-						break;
-					lo = lo << 4 | (uint32_t)h;
-				}
-				if (k == 4 && lo >= 0xdc00 && lo < 0xe000) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					sc->i += 6;
-				}
-			}
-			if (out)
-				o += put_utf8(out + o, cp);
-			continue;
-		}
-		if (!strchr("\"\\/bfnrt", ch) || ch == 0) {
-			scan_fail(sc, "bad escape in string");
-			return;
-		}
-		if (out) {
-			static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-
-			out[o++] = to[strchr(from, ch) - from];
-		}
-	}
-	scan_fail(sc, "unterminated string");
-}
-
-static void scan_number(struct scan *sc)
-{
-	size_t d;
-
-	if (sc->s[sc->i] == '-')
-		sc->i++;
-	if (sc->i < sc->n && sc->s[sc->i] == '0') {
-		sc->i++;
-	} else {
-		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
-			sc->i++;
-		if (!d) {
-			scan_fail(sc, "bad number");
-			return;
-		}
-	}
-	if (sc->i < sc->n && sc->s[sc->i] == '.') {
-		sc->i++;
-		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
-			sc->i++;
-		if (!d) {
-			scan_fail(sc, "bad number");
-			return;
-		}
-	}
-	if (sc->i < sc->n && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
-		sc->i++;
-		if (sc->i < sc->n && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
-			sc->i++;
-		for (d = 0; sc->i < sc->n && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9'; d++)
-			sc->i++;
-		if (!d) {
-			scan_fail(sc, "bad number");
-			return;
-		}
-	}
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	const struct key *x = a, *y = b;
-	size_t n = x->n < y->n ? x->n : y->n;
-	int r = memcmp(x->s, y->s, n);
-
-	if (r)
-		return r;
-	if (x->n != y->n)
-		return x->n < y->n ? -1 : 1;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
-static bool simple_key(const char *s, size_t n)
-{
-	size_t i;
-
-	if (!n)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* path of member key k of the object at path: .key or ["odd key"] */
-static void path_member(char *out, const char *path, const char *k, size_t n)
-{
-	char shown[SHOW_BUF];
-
-	if (simple_key(k, n))
-		n = (size_t)snprintf(out, PATH_MAX_LEN, "%s%s%.*s", path, path[0] ? "." : "",
-				     (int)n, k);
-	else
-		n = (size_t)snprintf(out, PATH_MAX_LEN, "%s[%s]", path, show_str(shown, k, n));
-	if (n >= PATH_MAX_LEN)
-		out[PATH_MAX_LEN - 1] = 0;
-}
-
-static void scan_value(struct scan *sc, const char *path, int depth);
-
-static void scan_object(struct scan *sc, const char *path, int depth)
-{
-	struct key *keys = NULL;
-	size_t nkeys = 0, cap = 0, k;
-	char sub[PATH_MAX_LEN];
-
-	sc->i++; /* { */
-	scan_ws(sc);
-	if (sc->i < sc->n && sc->s[sc->i] == '}') {
-		sc->i++;
-		return;
-	}
-	while (!sc->bad) {
-		size_t start;
-		char *dec;
-
-		scan_ws(sc);
-		if (sc->i >= sc->n || sc->s[sc->i] != '"') {
-			scan_fail(sc, "expected a double-quoted key");
-			break;
-		}
-		/* the decoded key is never longer than its raw text */
-		for (start = sc->i + 1; start < sc->n && sc->s[start] != '"'; start++)
-			start += sc->s[start] == '\\';
-		dec = malloc(start - sc->i + 1);
-		if (!dec) {
-			sc->c->oom = true;
-			sc->bad = true;
-			break;
-		}
-		if (nkeys == cap) {
-			struct key *nk;
-
-			cap = cap ? cap * 2 : 8;
-			nk = realloc(keys, cap * sizeof(*keys));
-			if (!nk) {
-				free(dec);
-				sc->c->oom = true;
-				sc->bad = true;
-				break;
-			}
-			keys = nk;
-		}
-		keys[nkeys].s = dec;
-		keys[nkeys].pos = nkeys;
-		scan_string(sc, dec, &keys[nkeys].n);
-		nkeys++;
-		if (sc->bad)
-			break;
-		scan_ws(sc);
-		if (sc->i >= sc->n || sc->s[sc->i] != ':') {
-			scan_fail(sc, "expected ':'");
-			break;
-		}
-		sc->i++;
-		path_member(sub, path, keys[nkeys - 1].s, keys[nkeys - 1].n);
-		scan_value(sc, sub, depth + 1);
-		scan_ws(sc);
-		if (sc->i < sc->n && sc->s[sc->i] == ',') {
-			sc->i++;
-			continue;
-		}
-		if (sc->i < sc->n && sc->s[sc->i] == '}') {
-			sc->i++;
-			break;
-		}
-		scan_fail(sc, "expected ',' or '}'");
-	}
-	if (!sc->bad && nkeys > 1) {
-		/* sorted by (key, position): a duplicate follows its first occurrence */
-		qsort(keys, nkeys, sizeof(*keys), key_cmp);
-		for (k = 1; k < nkeys; k++) {
-			char shown[SHOW_BUF];
-
-			if (keys[k].n == keys[k - 1].n &&
-			    memcmp(keys[k].s, keys[k - 1].s, keys[k].n) == 0 &&
-			    (k < 2 || keys[k - 2].n != keys[k].n ||
-			     memcmp(keys[k].s, keys[k - 2].s, keys[k].n) != 0))
-				err(sc->c, path, "duplicate key %s",
-				    show_str(shown, keys[k].s, keys[k].n));
-		}
-	}
-	for (k = 0; k < nkeys; k++)
-		free(keys[k].s);
-	free(keys);
-}
-
-static void scan_value(struct scan *sc, const char *path, int depth)
-{
-	char sub[PATH_MAX_LEN];
-	size_t idx = 0;
-
-	scan_ws(sc);
-	if (sc->i >= sc->n) {
-		scan_fail(sc, "unexpected end of input");
-		return;
-	}
-	if (depth >= SG_POLICY_JSON_DEPTH) {
-		scan_fail(sc, "nesting too deep");
-		return;
-	}
-	switch (sc->s[sc->i]) {
-	case '{': {
-		scan_object(sc, path, depth);
-		return;
-	}
-	case '[':
-		sc->i++;
-		scan_ws(sc);
-		if (sc->i < sc->n && sc->s[sc->i] == ']') {
-			sc->i++;
-			return;
-		}
-		while (!sc->bad) {
-			path_idx(sub, path, idx++);
-			scan_value(sc, sub, depth + 1);
-			scan_ws(sc);
-			if (sc->i < sc->n && sc->s[sc->i] == ',') {
-				sc->i++;
-				continue;
-			}
-			if (sc->i < sc->n && sc->s[sc->i] == ']') {
-				sc->i++;
-				return;
-			}
-			scan_fail(sc, "expected ',' or ']'");
-		}
-		return;
-	case '"': {
-		scan_string(sc, NULL, NULL);
-		return;
-	}
-	case 't':
-		if (sc->n - sc->i >= 4 && !memcmp(sc->s + sc->i, "true", 4)) {
-			sc->i += 4;
-			return;
-		}
-		break;
-	case 'f':
-		if (sc->n - sc->i >= 5 && !memcmp(sc->s + sc->i, "false", 5)) {
-			sc->i += 5;
-			return;
-		}
-		break;
-	case 'n':
-		if (sc->n - sc->i >= 4 && !memcmp(sc->s + sc->i, "null", 4)) {
-			sc->i += 4;
-			return;
-		}
-		break;
-	case '\'': {
-		scan_fail(sc, "single-quoted string");
-		return;
-	}
-	default:
-		if (sc->s[sc->i] == '-' || (sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')) {
-			scan_number(sc);
-			return;
-		}
-		break;
-	}
-	if (sc->s[sc->i] > 0x20 && sc->s[sc->i] < 0x7f) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "unexpected character '%c'", sc->s[sc->i]);
-		scan_fail(sc, what);
-	} else {
-		scan_fail(sc, sc->s[sc->i] ? "unexpected character" : "NUL byte");
-	}
+	if (snprintf(out, SG_JSCAN_PATH_MAX, "%s[%zu]", path, i) >= SG_JSCAN_PATH_MAX)
+		out[SG_JSCAN_PATH_MAX - 1] = 0;
 }
 
 /* --- names and numbers ---------------------------------------------------- */
@@ -823,7 +375,7 @@ static bool count_entries(struct ctx *c, enum sg_match_key k, uint32_t n, const 
 			  struct json_object *v)
 {
 	uint32_t limit = k == SG_MK_DST ? SG_POLICY_MAX_DST : SG_POLICY_MAX_LIST;
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 
 	c->total[k] += n;
 	if (c->total[k] <= limit)
@@ -872,7 +424,7 @@ static bool want_string(struct ctx *c, struct json_object *v, const char *path)
 static bool want_uint(struct ctx *c, struct json_object *v, const char *path, uint64_t max,
 		      const char *kind, uint64_t *out)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	int64_t s;
 	uint64_t u;
 
@@ -902,7 +454,7 @@ typedef void (*entry_fn)(struct ctx *c, struct sg_policy_rule *r, struct json_ob
 static size_t each_entry(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			 const char *path, entry_fn fn)
 {
-	char sub[PATH_MAX_LEN];
+	char sub[SG_JSCAN_PATH_MAX];
 	size_t n = want_list(c, v, path), i;
 
 	for (i = 0; i < n; i++) {
@@ -915,7 +467,7 @@ static size_t each_entry(struct ctx *c, struct sg_policy_rule *r, struct json_ob
 static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		      const char *path, size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t x;
 
 	(void)i;
@@ -931,7 +483,7 @@ static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_objec
 static void e_family(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		     const char *path, size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t x;
 
 	(void)i;
@@ -946,7 +498,7 @@ static void e_family(struct ctx *c, struct sg_policy_rule *r, struct json_object
 static void e_type(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
 		   size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t x;
 
 	(void)i;
@@ -961,7 +513,7 @@ static void e_type(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 static void e_protocol(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		       const char *path, size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t x;
 	uint64_t u;
 
@@ -983,7 +535,7 @@ static void e_protocol(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
 		  size_t i)
 {
-	char shown[SHOW_BUF], whybuf[64];
+	char shown[SG_JSCAN_SHOW_BUF], whybuf[64];
 	struct sg_policy_dst e[2];
 	const char *why = NULL;
 	int n;
@@ -1006,7 +558,7 @@ static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 static void e_port(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
 		   size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	const char *why;
 	uint16_t lo, hi;
 	uint64_t u;
@@ -1035,7 +587,7 @@ static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 		   size_t i)
 {
 	struct sg_policy_unix *u = &r->unix_pats[i];
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s;
 	size_t n;
 	bool prefix;
@@ -1080,7 +632,7 @@ static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 
 static void flag_entry(struct ctx *c, uint32_t *mask, struct json_object *v, const char *path)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t f;
 
 	if (!want_string(c, v, path))
@@ -1115,7 +667,7 @@ static void e_flags_none(struct ctx *c, struct sg_policy_rule *r, struct json_ob
 static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
 		   size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t level, type;
 
 	(void)i;
@@ -1133,7 +685,7 @@ static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
 		   size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s;
 	size_t n;
 
@@ -1159,7 +711,7 @@ static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 /* An absolute path without NUL, up to SG_POLICY_PATH_MAX bytes. */
 static bool want_abs_path(struct ctx *c, struct json_object *v, const char *path)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s;
 	size_t n;
 
@@ -1223,7 +775,7 @@ static void e_gid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 static void e_cgroup(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		     const char *path, size_t i)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s, *comp;
 	size_t n;
 	char *p;
@@ -1325,7 +877,7 @@ static void free_rule(struct sg_policy_rule *r)
 static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_object *m,
 			const char *path)
 {
-	char sub[PATH_MAX_LEN], shown[SHOW_BUF];
+	char sub[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
 	struct json_object *lmin = NULL;
 	unsigned int k;
 
@@ -1345,7 +897,7 @@ static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_obj
 			}
 		}
 		if (!d) {
-			err(c, path, "unknown key %s", show_str(shown, key, strlen(key)));
+			err(c, path, "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
 			continue;
 		}
 		path_key(sub, path, key);
@@ -1440,7 +992,7 @@ static long name_set_add(struct name_set *ns, char (*names)[SG_POLICY_NAME_MAX +
 static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_object *o,
 		       const char *path, char *name_out)
 {
-	char sub[PATH_MAX_LEN], shown[SHOW_BUF];
+	char sub[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
 	bool have_name = false, have_action = false;
 
 	if (!json_object_is_type(o, json_type_object)) {
@@ -1472,7 +1024,7 @@ static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 		} else if (strcmp(key, "match") == 0) {
 			parse_match(c, r, v, sub);
 		} else {
-			err(c, path, "unknown key %s", show_str(shown, key, strlen(key)));
+			err(c, path, "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
 		}
 	}
 	if (!have_name)
@@ -1484,7 +1036,7 @@ static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 static void parse_rules(struct ctx *c, struct sg_policy *p, struct json_object *rules)
 {
 	char(*names)[SG_POLICY_NAME_MAX + 1] = NULL;
-	char path[PATH_MAX_LEN], sub[PATH_MAX_LEN];
+	char path[SG_JSCAN_PATH_MAX], sub[SG_JSCAN_PATH_MAX];
 	struct name_set ns = { 0 };
 	struct sg_policy_rule scratch;
 	size_t n, i, kept;
@@ -1537,7 +1089,7 @@ cleanup:
 
 static void parse_top(struct ctx *c, struct sg_policy *p, struct json_object *top)
 {
-	char shown[SHOW_BUF];
+	char shown[SG_JSCAN_SHOW_BUF];
 
 	if (!json_object_is_type(top, json_type_object)) {
 		err(c, "", "expected an object at the top level");
@@ -1564,7 +1116,7 @@ static void parse_top(struct ctx *c, struct sg_policy *p, struct json_object *to
 		} else if (strcmp(key, "rules") == 0) {
 			parse_rules(c, p, v);
 		} else {
-			err(c, "", "unknown key %s", show_str(shown, key, strlen(key)));
+			err(c, "", "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
 		}
 	}
 	p->ndst = c->total[SG_MK_DST];
@@ -1616,18 +1168,14 @@ int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_p
 	copy[len] = 0;
 	/* first the strict scan: its messages are the more precise ones */
 	{
-		struct scan sc = { .c = &c, .s = copy, .n = len };
+		unsigned int dups = 0;
+		int r = sg_jscan(copy, len, 0, SG_POLICY_JSON_DEPTH, c.source, errs, &dups, NULL,
+				 NULL);
 
-		scan_value(&sc, "", 0);
-		if (!sc.bad) {
-			scan_ws(&sc);
-			if (sc.i < len)
-				scan_fail(&sc, sc.s[sc.i] ? "trailing garbage after the JSON value"
-							  : "NUL byte");
-		}
-		if (c.oom)
+		if (r == -ENOMEM)
 			goto oom;
-		if (sc.bad)
+		c.nerr += dups; /* reported; the other problems are listed too */
+		if (r)
 			goto cleanup;
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
@@ -1673,18 +1221,85 @@ cleanup:
 	return ret;
 }
 
+/* Why a file that is not a regular one is refused. */
+static const char *not_regular(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "not a regular file (a FIFO)";
+	if (S_ISCHR(mode))
+		return "not a regular file (a character device)";
+	if (S_ISBLK(mode))
+		return "not a regular file (a block device)";
+	if (S_ISSOCK(mode))
+		return "not a regular file (a socket)";
+	return "not a regular file";
+}
+
+/*
+ * Open path for reading only if it is a regular file, without ever opening
+ * anything else: a FIFO would block the reader until someone writes, a
+ * device may act on being opened. The file is looked up once (O_PATH) and
+ * that very inode is opened through /proc/self/fd; where /proc is missing,
+ * the path is opened again, non-blocking, and must still be the same inode.
+ * Returns the fd, or -errno with the reason in *why.
+ */
+static int open_regular(const char *path, const char **why)
+{
+	struct stat st, st2;
+	char proc[64];
+	int pfd, fd, err;
+
+	*why = NULL;
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstat(pfd, &st)) {
+		err = -errno;
+		close(pfd);
+		return err;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(pfd);
+		*why = "cannot read: Is a directory"; /* what read(2) would say */
+		return -EISDIR;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		*why = not_regular(st.st_mode);
+		return -EINVAL;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	err = fd < 0 ? -errno : 0;
+	close(pfd);
+	if (err)
+		return err;
+	if (fstat(fd, &st2) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+		close(fd);
+		*why = "replaced while it was being opened";
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *errs)
 {
 	struct ctx c = { .errs = errs, .source = path };
 	size_t len = 0, cap = 64 * 1024;
+	const char *why;
 	char *buf = NULL;
 	int fd, ret;
 
 	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, &why);
 	if (fd < 0) {
-		ret = -errno;
-		err(&c, "", "cannot open: %s", strerror(-ret));
+		ret = fd;
+		if (why)
+			err(&c, "", "%s", why);
+		else
+			err(&c, "", "cannot open: %s", strerror(-ret));
 		return ret;
 	}
 	buf = malloc(cap);
@@ -1749,7 +1364,7 @@ void sg_policy_free(struct sg_policy *p)
 int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
 {
 	struct ctx c = { .errs = errs, .source = "<policy>" };
-	char path[PATH_MAX_LEN], shown[SHOW_BUF];
+	char path[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
 	uint32_t i, j;
 	int ret = 0;
 
@@ -1764,7 +1379,8 @@ int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
 				e->resolved = -errno;
 				snprintf(path, sizeof(path), "rules[%u].match.exe[%u]", i, j);
 				err(&c, path, "%s: cannot stat: %s",
-				    show_str(shown, e->path, strlen(e->path)), strerror(errno));
+				    sg_jscan_show(shown, e->path, strlen(e->path)),
+				    strerror(errno));
 				ret = -ENOENT;
 				continue;
 			}

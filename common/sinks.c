@@ -53,21 +53,76 @@ const char *sink__name(const struct sink *s)
 	}
 }
 
+/*
+ * file:PATH is never reached through a symbolic link at PATH (O_NOFOLLOW)
+ * and is created with mode 0600. An existing file must belong to root or the
+ * daemon's user, whatever its type, so nothing another user planted at PATH
+ * (a FIFO to read the events from, a hard link to redirect them) is ever
+ * written; a regular file must have one link. Besides regular files, a
+ * character device or a FIFO is written (not rotated, not truncated) when
+ * it is at PATH itself: that is naming it explicitly. The open never blocks:
+ * a FIFO nobody reads is an error (ENXIO), not a hang.
+ */
 static int file_open(struct sink *s)
 {
 	struct stat st;
+	int err;
 
-	s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (s->fd < 0)
-		return -errno;
-	if (fstat(s->fd, &st)) {
-		st.st_mode = 0;
-		st.st_size = 0;
+	s->why = NULL;
+	s->stream = false;
+	s->fd = open(s->path,
+		     O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		     0600);
+	if (s->fd < 0) {
+		err = -errno;
+		if (err == -ELOOP)
+			s->why = "a symbolic link: refused (a file sink never follows one)";
+		else if (err == -ENXIO)
+			s->why = "a FIFO without a reader";
+		return err;
 	}
-	/* A device or FIFO (file:/dev/null) is written, never renamed or truncated. */
+	if (fstat(s->fd, &st)) {
+		err = -errno;
+		goto refuse;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		err = -EPERM;
+		s->why = "owned by another user: refused (only root's or the daemon's own files "
+			 "are written)";
+		goto refuse;
+	}
+	if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+		err = -EMLINK;
+		s->why = "a regular file with more than one link: refused";
+		goto refuse;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		err = -EINVAL;
+		s->why = "neither a regular file, a character device nor a FIFO: refused";
+		goto refuse;
+	}
+	/* A device or FIFO is written, never renamed or truncated. */
 	s->regular = S_ISREG(st.st_mode);
-	s->size = (uint64_t)st.st_size;
+	s->size = s->regular ? (uint64_t)st.st_size : 0;
+	if (!s->regular) {
+		/* Like stdout on a pipe: bounded waits, whole lines (stream_write). */
+		s->stream = true;
+		if (S_ISFIFO(st.st_mode)) {
+			s->pipe_size = fcntl(s->fd, F_GETPIPE_SZ);
+			if (s->pipe_size < PIPE_BUF)
+				s->pipe_size = PIPE_BUF;
+		}
+	}
 	return 0;
+refuse:
+	close(s->fd);
+	s->fd = -1;
+	return err;
+}
+
+const char *sink__strerror(const struct sink *s, int err)
+{
+	return s->why ? s->why : strerror(-err);
 }
 
 #define STREAM_WAIT_MS 1000
@@ -352,20 +407,26 @@ static int file_rotate(struct sink *s)
 	return file_open(s);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* *done (may be NULL): bytes written, also when it fails part way. */
+static int write_all(int fd, const char *buf, size_t len, size_t *done)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	size_t off = 0;
+	int err = 0;
+
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			err = -errno;
+			break;
 		}
-		buf += n;
-		len -= (size_t)n;
+		off += (size_t)n;
 	}
-	return 0;
+	if (done)
+		*done = off;
+	return err;
 }
 
 static unsigned int count_lines(const char *buf, size_t len)
@@ -390,6 +451,32 @@ static size_t lines_prefix(const char *buf, size_t len, uint64_t max)
 	return lim;
 }
 
+/* The file's real size: someone else may have truncated it (copytruncate). */
+static void file_resync(struct sink *s)
+{
+	struct stat st;
+
+	if (s->regular && !fstat(s->fd, &st))
+		s->size = (uint64_t)st.st_size;
+}
+
+/*
+ * After a write that failed part way (disk full): take the partial line,
+ * the last `partial` bytes at the real end of the file, back out. Never
+ * extends the file: its size is read now, not remembered.
+ */
+static void file_cut_back(struct sink *s, size_t partial)
+{
+	struct stat st;
+
+	if (!s->regular || fstat(s->fd, &st))
+		return;
+	if (partial && (uint64_t)st.st_size >= partial &&
+	    ftruncate(s->fd, st.st_size - (off_t)partial) == 0)
+		st.st_size -= (off_t)partial;
+	s->size = (uint64_t)st.st_size;
+}
+
 /* *done: bytes (whole lines) that reached the file. */
 static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 {
@@ -399,8 +486,9 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 
 	if (s->fd < 0 && (err = file_open(s)))
 		return err;
+	file_resync(s);
 	while (len) {
-		size_t chunk = len;
+		size_t chunk = len, wrote;
 
 		if (s->regular && s->rotate_size && s->size + len > s->rotate_size) {
 			chunk = s->size < s->rotate_size
@@ -417,11 +505,13 @@ static int file_write(struct sink *s, const char *buf, size_t len, size_t *done)
 				continue;
 			}
 		}
-		err = write_all(s->fd, buf, chunk);
+		err = write_all(s->fd, buf, chunk, &wrote);
 		if (err) {
-			/* Never leave a partial line: cut the file back. */
-			if (s->regular && ftruncate(s->fd, (off_t)s->size) == 0)
-				lseek(s->fd, 0, SEEK_END);
+			/* Never leave a partial line: keep the whole lines written. */
+			size_t whole = lines_prefix(buf, wrote, wrote);
+
+			file_cut_back(s, wrote - whole);
+			*done += whole;
 			return err;
 		}
 		s->size += chunk;
@@ -437,22 +527,27 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 	size_t done = 0;
 	int err = 0;
 
+	if (s->kind == SINK_FILE && s->fd < 0 && (err = file_open(s))) {
+		s->errors++;
+		s->dropped += nrec;
+		s->last_err = err;
+		return err;
+	}
+	if (s->stream) {
+		uint64_t dropped = 0;
+
+		err = stream_write(s, buf, len, &dropped);
+		if (err) {
+			s->errors++;
+			s->dropped += dropped;
+		}
+		s->last_err = err;
+		return err;
+	}
 	switch (s->kind) {
 	case SINK_STDOUT:
 	case SINK_STDERR:
-		if (s->stream) {
-			uint64_t dropped = 0;
-
-			err = stream_write(s, buf, len, &dropped);
-			if (err) {
-				s->errors++;
-				s->dropped += dropped;
-				s->last_err = err;
-				return err;
-			}
-			break;
-		}
-		err = write_all(s->fd, buf, len);
+		err = write_all(s->fd, buf, len, NULL);
 		break;
 	case SINK_SYSLOG: {
 		uint64_t dropped = 0;

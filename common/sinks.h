@@ -22,13 +22,15 @@ struct sink {
 	uint64_t size; /* bytes in the current file */
 	uint64_t rotate_size; /* 0: never rotate */
 	bool regular; /* a regular file: only those are rotated and cut back */
+	const char *why; /* why file_open refused the path (static text), or NULL */
 	unsigned int rotate_keep; /* rotated files kept: PATH.1 .. PATH.N */
 	uint64_t errors; /* failed writes */
 	uint64_t dropped; /* records not written */
 	int last_err; /* -errno of the last failure, 0 once writes succeed again */
 	/*
-	 * stdout/stderr on a pipe or socket: written without blocking (a reader
-	 * that stops reading must not stall the daemon), waiting at most
+	 * stdout/stderr on a pipe or socket, a file sink on a FIFO or character
+	 * device: written without blocking (a reader that stops reading must
+	 * not stall the daemon), waiting at most
 	 * STREAM_WAIT_MS per batch; the rest of a line cut short is kept here and
 	 * written first next time, so the reader never sees a partial line.
 	 */
@@ -44,6 +46,8 @@ int sink__parse(const char *spec, struct sink *s);
 int sink__open(struct sink *s);
 /* Write nrec whole lines. 0 or -errno (counted in errors/dropped). */
 int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec);
+/* The reason an open or write failed: a refusal's own text, else strerror. */
+const char *sink__strerror(const struct sink *s, int err);
 /* Close and reopen a file sink (after logrotate moved it). */
 int sink__reopen(struct sink *s);
 void sink__close(struct sink *s);

@@ -21,10 +21,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <json-c/json.h>
 
 #include "clock.h"
 #include "control.h"
+#include "control_req.h"
 #include "json.h"
 #include "log.h"
 #include "names.h"
@@ -32,24 +32,6 @@
 #define CTL_MAX_CLIENTS 32
 #define CTL_LINE_MAX	65536 /* a request line, newline included */
 #define CTL_OUT_MAX	(4u << 20) /* unread output per client */
-#define CTL_BACKLOG	1024 /* recent records kept for subscribe's backlog */
-
-enum {
-	F_TYPE = 1 << 0,
-	F_PID = 1 << 1,
-	F_UID = 1 << 2,
-	F_COMM = 1 << 3,
-	F_SYSCALL = 1 << 4,
-	F_VERDICT = 1 << 5,
-	F_EVENT = F_PID | F_UID | F_COMM | F_SYSCALL | F_VERDICT,
-};
-
-struct ctl_filter {
-	unsigned int has; /* F_* */
-	uint8_t type, syscall, verdict;
-	uint32_t pid, uid;
-	char comm[16];
-};
 
 struct ctl_client {
 	int fd;
@@ -66,6 +48,15 @@ struct ctl_client {
 	size_t discard_budget; /* bytes still dropped before giving up on the peer */
 	struct ctl_filter f;
 	uint64_t dropped, dropped_seq;
+	uint64_t serial; /* this connection, for control__policy_load_done */
+	/*
+	 * A policy_load that waits for its switch: nothing more is read until
+	 * the reply is out (replies stay in order); wait_id is its id (owned).
+	 */
+	bool waiting;
+	bool resume; /* the wait is over: requests already read are handled next */
+	char *wait_id;
+	size_t wait_id_len;
 };
 
 struct ctl_slot {
@@ -83,11 +74,8 @@ struct control {
 	unsigned int nsubs;
 	struct ctl_slot recent[CTL_BACKLOG];
 	unsigned int recent_next, recent_n;
+	uint64_t next_serial;
 	struct sg_clock clk;
-};
-
-static const char *const rec_type_names[SG_REC_NTYPES] = {
-	"send", "connect", "lost", "stats", "policy",
 };
 
 /* --- output ----------------------------------------------------------------- */
@@ -102,7 +90,7 @@ static void update_events(struct control *c, struct ctl_client *cl)
 {
 	struct epoll_event ev = { .data.ptr = cl };
 
-	ev.events = (cl->eof ? 0 : EPOLLIN) | (pending(cl) ? EPOLLOUT : 0);
+	ev.events = (cl->eof || cl->waiting ? 0 : EPOLLIN) | (pending(cl) ? EPOLLOUT : 0);
 	if (ev.events == cl->events)
 		return;
 	if (!epoll_ctl(c->ep, EPOLL_CTL_MOD, cl->fd, &ev))
@@ -120,6 +108,7 @@ static void client_free(struct control *c, int i)
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, cl->fd, NULL);
 	close(cl->fd);
 	free(cl->in);
+	free(cl->wait_id);
 	sg_outbuf_free(&cl->out);
 	free(cl);
 	c->cl[i] = NULL;
@@ -155,7 +144,7 @@ again:
 		cl->out_off = 0;
 		if (cl->discard && !cl->eof)
 			shutdown(cl->fd, SHUT_WR); /* the reply is out: EOF for the peer */
-		else if (cl->closing)
+		else if (cl->closing && !cl->waiting)
 			cl->dead = true;
 	} else if (cl->out_off > CTL_OUT_MAX / 2) {
 		memmove(cl->out.data, cl->out.data + cl->out_off, pending(cl));
@@ -166,32 +155,16 @@ again:
 		update_events(c, cl);
 }
 
-/* {"ok":B,"cmd":CMD[,"id":ID] : the caller adds members and ends it. */
-static int reply_begin(struct sg_outbuf *b, bool ok, const char *cmd, const char *id)
-{
-	int err = ok ? sg_json_lit(b, "{\"ok\":true,\"cmd\":")
-		     : sg_json_lit(b, "{\"ok\":false,\"cmd\":");
-
-	if (!err)
-		err = sg_json_str(b, cmd);
-	if (!err && id) {
-		err = sg_json_lit(b, ",\"id\":");
-		if (!err)
-			err = sg_json_raw(b, id, strlen(id));
-	}
-	return err;
-}
-
 static int reply_end(struct sg_outbuf *b)
 {
 	return sg_json_lit(b, "}\n");
 }
 
-static void reply_error(struct ctl_client *cl, const char *cmd, const char *id, const char *fmt,
-			...) __attribute__((format(printf, 4, 5)));
+/* The error reply to r (parsed as far as it went): its cmd and id, and the message. */
+static void reply_error(struct ctl_client *cl, const struct ctl_request *r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void reply_error(struct ctl_client *cl, const char *cmd, const char *id, const char *fmt,
-			...)
+static void reply_error(struct ctl_client *cl, const struct ctl_request *r, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -199,8 +172,7 @@ static void reply_error(struct ctl_client *cl, const char *cmd, const char *id, 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (reply_begin(&cl->out, false, cmd, id) || sg_json_lit(&cl->out, ",\"error\":") ||
-	    sg_json_str(&cl->out, msg) || reply_end(&cl->out))
+	if (ctl_reply_error(&cl->out, r, msg))
 		cl->dead = true;
 }
 
@@ -223,72 +195,6 @@ static bool filter_match(const struct ctl_filter *f, const struct sg_rec_meta *m
 	if ((f->has & F_COMM) && strncmp(f->comm, m->comm, sizeof(f->comm)))
 		return false;
 	return true;
-}
-
-/* 0, or an error text for the filter member key. */
-static const char *filter_member(struct ctl_filter *f, const char *key, struct json_object *v)
-{
-	static const char *const known[] = { "type", "pid", "uid", "comm", "syscall", "verdict" };
-	bool ok = false;
-	uint32_t u;
-	int64_t n;
-
-	for (u = 0; u < sizeof(known) / sizeof(known[0]); u++)
-		ok |= !strcmp(key, known[u]);
-	if (!ok)
-		return "unknown filter member (type, pid, uid, comm, syscall, verdict)";
-	if (!strcmp(key, "type")) {
-		const char *s =
-			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-
-		for (u = 0; s && u < SG_REC_NTYPES; u++) {
-			if (!strcmp(s, rec_type_names[u])) {
-				f->type = (uint8_t)u;
-				f->has |= F_TYPE;
-				return NULL;
-			}
-		}
-		return "must be \"send\", \"connect\", \"lost\", \"stats\" or \"policy\"";
-	}
-	if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
-		if (!json_object_is_type(v, json_type_int))
-			return "must be a number";
-		n = json_object_get_int64(v);
-		if (n < 0 || n > UINT32_MAX)
-			return "must be between 0 and 4294967295";
-		if (key[0] == 'p') {
-			f->pid = (uint32_t)n;
-			f->has |= F_PID;
-		} else {
-			f->uid = (uint32_t)n;
-			f->has |= F_UID;
-		}
-		return NULL;
-	}
-	if (!json_object_is_type(v, json_type_string))
-		return "must be a string";
-	if (!strcmp(key, "comm")) {
-		if (json_object_get_string_len(v) >= (int)sizeof(f->comm))
-			return "longer than a comm (15 bytes)";
-		snprintf(f->comm, sizeof(f->comm), "%s", json_object_get_string(v));
-		f->has |= F_COMM;
-		return NULL;
-	}
-	if (!strcmp(key, "syscall")) {
-		if (sg_syscall_from_name(json_object_get_string(v), &u))
-			return "must be \"sendto\", \"sendmsg\", \"sendmmsg\" or \"connect\"";
-		f->syscall = (uint8_t)u;
-		f->has |= F_SYSCALL;
-		return NULL;
-	}
-	if (!strcmp(key, "verdict")) {
-		if (sg_verdict_from_name(json_object_get_string(v), &u))
-			return "must be \"allow\", \"audit\", \"deny\" or \"kill\"";
-		f->verdict = (uint8_t)u;
-		f->has |= F_VERDICT;
-		return NULL;
-	}
-	return "unknown filter member (type, pid, uid, comm, syscall, verdict)";
 }
 
 /* A lost record for the records a subscriber's full buffer could not take. */
@@ -368,46 +274,19 @@ subscribers:
 
 /* --- requests --------------------------------------------------------------- */
 
-static void cmd_subscribe(struct control *c, struct ctl_client *cl, struct json_object *req,
-			  const char *id)
+static void cmd_subscribe(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
 {
-	struct ctl_filter f = { 0 };
-	struct json_object *v;
-	int64_t backlog = 0;
-	bool follow = true;
+	const struct ctl_filter f = r->filter;
 	unsigned int first;
 
-	if (json_object_object_get_ex(req, "filter", &v)) {
-		if (!json_object_is_type(v, json_type_object))
-			return reply_error(cl, "subscribe", id, "filter: must be an object");
-		json_object_object_foreach(v, key, val)
-		{
-			const char *why = filter_member(&f, key, val);
-
-			if (why)
-				return reply_error(cl, "subscribe", id, "filter.%s: %s", key, why);
-		}
-	}
-	if (json_object_object_get_ex(req, "backlog", &v)) {
-		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
-		    json_object_get_int64(v) > CTL_BACKLOG)
-			return reply_error(cl, "subscribe", id,
-					   "backlog: must be a number from 0 to %d", CTL_BACKLOG);
-		backlog = json_object_get_int64(v);
-	}
-	if (json_object_object_get_ex(req, "follow", &v)) {
-		if (!json_object_is_type(v, json_type_boolean))
-			return reply_error(cl, "subscribe", id, "follow: must be true or false");
-		follow = json_object_get_boolean(v);
-	}
-	if (reply_begin(&cl->out, true, "subscribe", id) || reply_end(&cl->out)) {
+	if (ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len) || reply_end(&cl->out)) {
 		cl->dead = true;
 		return;
 	}
 	/* The most recent backlog matching records, oldest first. */
 	first = (c->recent_next + CTL_BACKLOG - c->recent_n) % CTL_BACKLOG;
-	if (backlog) {
-		int64_t want = backlog;
+	if (r->backlog) {
+		int64_t want = r->backlog;
 		unsigned int k = c->recent_n;
 
 		/* Walk back from the newest to find where the last `backlog` matches start. */
@@ -428,8 +307,8 @@ static void cmd_subscribe(struct control *c, struct ctl_client *cl, struct json_
 			}
 		}
 	}
-	if (!follow) {
-		if (reply_begin(&cl->out, true, "subscribe", id) ||
+	if (!r->follow) {
+		if (ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len) ||
 		    sg_json_lit(&cl->out, ",\"end\":true") || reply_end(&cl->out))
 			cl->dead = true;
 		cl->closing = true;
@@ -440,138 +319,160 @@ static void cmd_subscribe(struct control *c, struct ctl_client *cl, struct json_
 	c->nsubs++;
 }
 
-static void cmd_policy_show(struct control *c, struct ctl_client *cl, const char *id)
+static void cmd_policy_show(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
 {
 	const char *source = NULL;
 	const struct sg_policy *p = c->ops.policy(c->ops.ctx, &source);
 	struct sg_outbuf *b = &cl->out;
 
 	if (!p || !p->json)
-		return reply_error(cl, "policy_show", id, "no policy in force yet");
-	if (reply_begin(b, true, "policy_show", id) || sg_json_lit(b, ",\"name\":") ||
-	    sg_json_str(b, p->name[0] ? p->name : NULL) || sg_json_lit(b, ",\"version\":") ||
-	    sg_json_u64(b, p->version) || sg_json_lit(b, ",\"source\":") ||
-	    sg_json_str(b, source) || sg_json_lit(b, ",\"policy\":") ||
-	    sg_json_raw(b, p->json, strlen(p->json)) || reply_end(b))
+		return reply_error(cl, r, "no policy in force yet");
+	if (ctl_reply_begin(b, true, "policy_show", r->id, r->id_len) ||
+	    sg_json_lit(b, ",\"name\":") || sg_json_str(b, p->name[0] ? p->name : NULL) ||
+	    sg_json_lit(b, ",\"version\":") || sg_json_u64(b, p->version) ||
+	    sg_json_lit(b, ",\"source\":") || sg_json_str(b, source) ||
+	    sg_json_lit(b, ",\"policy\":") || sg_json_raw(b, p->json, strlen(p->json)) ||
+	    reply_end(b))
 		cl->dead = true;
 }
 
-static void cmd_policy_load(struct control *c, struct ctl_client *cl, struct json_object *req,
-			    const char *id)
+/* The reply to a policy_load: the policy now in force, or why the file was refused. */
+static void put_policy_load_reply(struct ctl_client *cl, const char *id, size_t id_len, int err,
+				  const struct sg_policy *p, const struct sg_errlist *errs)
 {
-	struct sg_errlist errs = { 0 };
-	const struct sg_policy *p = NULL;
 	struct sg_outbuf *b = &cl->out;
-	struct json_object *v;
-	const char *path;
-	int err;
 
-	if (!json_object_object_get_ex(req, "path", &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return reply_error(cl, "policy_load", id, "path: missing (a string)");
-	path = json_object_get_string(v);
-	if (path[0] != '/')
-		return reply_error(cl, "policy_load", id, "path: '%s' is not an absolute path",
-				   path);
-	err = c->ops.policy_load(c->ops.ctx, path, &p, &errs);
 	if (err) {
-		if (reply_begin(b, false, "policy_load", id) ||
+		if (ctl_reply_begin(b, false, "policy_load", id, id_len) ||
 		    sg_json_lit(b, ",\"error\":\"policy refused\",\"errors\":["))
 			goto oom;
-		for (size_t i = 0; i < sg_errlist_count(&errs); i++) {
-			if ((i && sg_json_lit(b, ",")) || sg_json_str(b, sg_errlist_get(&errs, i)))
+		for (size_t i = 0; i < sg_errlist_count(errs); i++) {
+			if ((i && sg_json_lit(b, ",")) || sg_json_str(b, sg_errlist_get(errs, i)))
 				goto oom;
 		}
 		if (sg_json_lit(b, "]") || reply_end(b))
 			goto oom;
-	} else if (reply_begin(b, true, "policy_load", id) || sg_json_lit(b, ",\"name\":") ||
-		   sg_json_str(b, p->name[0] ? p->name : NULL) || sg_json_lit(b, ",\"version\":") ||
-		   sg_json_u64(b, p->version) || sg_json_lit(b, ",\"rules\":") ||
-		   sg_json_u64(b, p->nrules) || sg_json_lit(b, ",\"default\":") ||
+	} else if (ctl_reply_begin(b, true, "policy_load", id, id_len) ||
+		   sg_json_lit(b, ",\"name\":") || sg_json_str(b, p->name[0] ? p->name : NULL) ||
+		   sg_json_lit(b, ",\"version\":") || sg_json_u64(b, p->version) ||
+		   sg_json_lit(b, ",\"rules\":") || sg_json_u64(b, p->nrules) ||
+		   sg_json_lit(b, ",\"default\":") ||
 		   sg_json_str(b, sg_verdict_name(p->default_action)) || reply_end(b)) {
 		goto oom;
 	}
-	sg_errlist_free(&errs);
 	return;
 oom:
-	sg_errlist_free(&errs);
 	cl->dead = true;
 }
 
-static void cmd_members(struct ctl_client *cl, const char *cmd, const char *id,
+static void cmd_policy_load(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
+{
+	struct sg_errlist errs = { 0 };
+	const struct sg_policy *p = NULL;
+	int err;
+
+	err = c->ops.policy_load(c->ops.ctx, r->path, cl->serial, &p, &errs);
+	if (err == -EINPROGRESS) {
+		/* The switch waits for its slot: control__policy_load_done replies. */
+		cl->waiting = true;
+		if (r->id) {
+			cl->wait_id = malloc(r->id_len);
+			if (!cl->wait_id)
+				cl->dead = true;
+			else
+				memcpy(cl->wait_id, r->id, r->id_len);
+			cl->wait_id_len = r->id_len;
+		}
+	} else {
+		put_policy_load_reply(cl, r->id, r->id_len, err, p, &errs);
+	}
+	sg_errlist_free(&errs);
+}
+
+void control__policy_load_done(struct control *c, uint64_t serial, int err,
+			       const struct sg_policy *p, const struct sg_errlist *errs)
+{
+	struct ctl_client *cl = NULL;
+
+	for (int i = 0; c && i < CTL_MAX_CLIENTS && !cl; i++)
+		if (c->cl[i] && c->cl[i]->serial == serial && c->cl[i]->waiting)
+			cl = c->cl[i];
+	if (!cl)
+		return; /* it went away meanwhile */
+	put_policy_load_reply(cl, cl->wait_id, cl->wait_id_len, err, p, errs);
+	free(cl->wait_id);
+	cl->wait_id = NULL;
+	cl->waiting = false;
+	cl->resume = true; /* control__flush handles what it sent meanwhile */
+}
+
+static void cmd_members(struct ctl_client *cl, const struct ctl_request *r,
 			int (*fn)(struct sg_outbuf *, void *), void *ctx)
 {
-	if (reply_begin(&cl->out, true, cmd, id) || fn(&cl->out, ctx) || reply_end(&cl->out))
+	if (ctl_reply_begin(&cl->out, true, r->cmd_name, r->id, r->id_len) || fn(&cl->out, ctx) ||
+	    reply_end(&cl->out))
 		cl->dead = true;
 }
 
 static void handle_request(struct control *c, struct ctl_client *cl, char *line, size_t len)
 {
-	struct json_tokener *tok;
-	struct json_object *req, *v;
-	const char *cmd = NULL, *id = NULL;
-	size_t end;
+	struct ctl_request r;
+	int err;
 
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	if (!len)
 		return; /* empty lines are ignored */
-	line[len] = '\0';
-	tok = json_tokener_new();
-	if (!tok) {
+	err = ctl_request_parse(line, len, &r);
+	if (err == -ENOMEM) {
 		cl->dead = true;
-		return;
+	} else if (err) {
+		reply_error(cl, &r, "%s", r.error);
+	} else {
+		switch (r.cmd) {
+		case CTL_CMD_STATUS:
+			cmd_members(cl, &r, c->ops.status, c->ops.ctx);
+			break;
+		case CTL_CMD_STATS:
+			cmd_members(cl, &r, c->ops.stats, c->ops.ctx);
+			break;
+		case CTL_CMD_POLICY_SHOW:
+			cmd_policy_show(c, cl, &r);
+			break;
+		case CTL_CMD_POLICY_LOAD:
+			cmd_policy_load(c, cl, &r);
+			break;
+		default:
+			cmd_subscribe(c, cl, &r);
+			break;
+		}
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	req = json_tokener_parse_ex(tok, line, (int)len + 1);
-	end = json_tokener_get_parse_end(tok);
-	if (json_tokener_get_error(tok) != json_tokener_success || !req) {
-		reply_error(cl, NULL, NULL, "not JSON: %s",
-			    json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
+	ctl_request_free(&r);
+}
+
+/* Handle the whole request lines read so far, in order, until one has to wait. */
+static void handle_lines(struct control *c, struct ctl_client *cl)
+{
+	char *nl;
+
+	while (!cl->sub && !cl->closing && !cl->dead && !cl->waiting &&
+	       (nl = memchr(cl->in, '\n', cl->in_len))) {
+		size_t len = (size_t)(nl - cl->in);
+
+		handle_request(c, cl, cl->in, len);
+		memmove(cl->in, nl + 1, cl->in_len - len - 1);
+		cl->in_len -= len + 1;
 	}
-	if (end < len) {
-		reply_error(cl, NULL, NULL, "not JSON: trailing text after the request object");
-		goto out;
-	}
-	if (!json_object_is_type(req, json_type_object)) {
-		reply_error(cl, NULL, NULL, "a request must be a JSON object");
-		goto out;
-	}
-	if (json_object_object_get_ex(req, "id", &v))
-		id = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (!json_object_object_get_ex(req, "cmd", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
-		reply_error(cl, NULL, id, "cmd: missing (a string)");
-		goto out;
-	}
-	cmd = json_object_get_string(v);
-	if (!strcmp(cmd, "status"))
-		cmd_members(cl, "status", id, c->ops.status, c->ops.ctx);
-	else if (!strcmp(cmd, "stats"))
-		cmd_members(cl, "stats", id, c->ops.stats, c->ops.ctx);
-	else if (!strcmp(cmd, "policy_show"))
-		cmd_policy_show(c, cl, id);
-	else if (!strcmp(cmd, "policy_load"))
-		cmd_policy_load(c, cl, req, id);
-	else if (!strcmp(cmd, "subscribe"))
-		cmd_subscribe(c, cl, req, id);
-	else
-		reply_error(cl, cmd, id,
-			    "unknown command '%s' (status, stats, policy_show, policy_load, "
-			    "subscribe)",
-			    cmd);
-out:
-	json_object_put(req);
-	json_tokener_free(tok);
+	if (!cl->sub && pending(cl) > CTL_OUT_MAX)
+		cl->dead = true; /* asks without reading the answers */
 }
 
 static void client_read(struct control *c, struct ctl_client *cl)
 {
+	if (cl->waiting)
+		return; /* read again once its policy_load is answered (update_events) */
 	for (;;) {
 		ssize_t n;
-		char *nl;
 
 		if (cl->in_len == CTL_LINE_MAX && !cl->discard) {
 			/*
@@ -579,8 +480,9 @@ static void client_read(struct control *c, struct ctl_client *cl)
 			 * until it closes: closing with unread input would reset
 			 * the connection before the peer reads the reply.
 			 */
-			reply_error(cl, NULL, NULL, "request too long (limit %d bytes)",
-				    CTL_LINE_MAX);
+			struct ctl_request none = { 0 };
+
+			reply_error(cl, &none, "request too long (limit %d bytes)", CTL_LINE_MAX);
 			cl->discard = true;
 			cl->discard_budget = CTL_OUT_MAX;
 			cl->in_len = 0;
@@ -601,7 +503,7 @@ static void client_read(struct control *c, struct ctl_client *cl)
 			cl->eof = true;
 			if (!cl->sub || cl->discard)
 				cl->closing = true;
-			if (cl->closing && !pending(cl))
+			if (cl->closing && !pending(cl) && !cl->waiting)
 				cl->dead = true;
 			if (!cl->dead)
 				update_events(c, cl);
@@ -618,17 +520,8 @@ static void client_read(struct control *c, struct ctl_client *cl)
 			continue;
 		}
 		cl->in_len += (size_t)n;
-		while (!cl->sub && !cl->closing && !cl->dead &&
-		       (nl = memchr(cl->in, '\n', cl->in_len))) {
-			size_t len = (size_t)(nl - cl->in);
-
-			handle_request(c, cl, cl->in, len);
-			memmove(cl->in, nl + 1, cl->in_len - len - 1);
-			cl->in_len -= len + 1;
-		}
-		if (!cl->sub && pending(cl) > CTL_OUT_MAX)
-			cl->dead = true; /* asks without reading the answers */
-		if (cl->dead || cl->closing)
+		handle_lines(c, cl);
+		if (cl->dead || cl->closing || cl->waiting)
 			return;
 	}
 }
@@ -694,6 +587,7 @@ static void accept_all(struct control *c)
 		}
 		cl->fd = fd;
 		cl->events = EPOLLIN;
+		cl->serial = ++c->next_serial;
 		c->cl[i] = cl;
 	}
 }
@@ -743,6 +637,14 @@ void control__flush(struct control *c)
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *cl = c->cl[i];
 
+		if (cl && cl->resume && !cl->dead) {
+			/* Its policy_load was answered: on with what it sent after it. */
+			cl->resume = false;
+			handle_lines(c, cl);
+			if (!cl->dead)
+				client_write(c, cl); /* and it is read again */
+			continue;
+		}
 		if (cl && !cl->dead && pending(cl))
 			client_write(c, cl);
 	}

@@ -24,6 +24,7 @@ enum sg_rec_type {
 	SG_REC_LOST,
 	SG_REC_STATS,
 	SG_REC_POLICY,
+	SG_REC_GAP,
 	SG_REC_NTYPES
 };
 
@@ -45,10 +46,12 @@ struct control_ops {
 	const struct sg_policy *(*policy)(void *ctx, const char **source);
 	/*
 	 * Load path as the next policy version (like SIGHUP). 0 and the policy now
-	 * in force; else -errno with the reasons appended to errs.
+	 * in force; -EINPROGRESS when the switch has to wait (the daemon then
+	 * calls control__policy_load_done with client); else -errno with the
+	 * reasons appended to errs.
 	 */
-	int (*policy_load)(void *ctx, const char *path, const struct sg_policy **now,
-			   struct sg_errlist *errs);
+	int (*policy_load)(void *ctx, const char *path, uint64_t client,
+			   const struct sg_policy **now, struct sg_errlist *errs);
 	void *ctx;
 };
 
@@ -68,6 +71,13 @@ void control__dispatch(struct control *c);
 void control__record(struct control *c, const char *line, size_t len, const struct sg_rec_meta *m);
 /* Write what is pending to the clients, as far as they take it. */
 void control__flush(struct control *c);
+/*
+ * The outcome of a policy_load that returned -EINPROGRESS for client: its
+ * reply (p in force, or err and the reasons in errs). Requests the client
+ * sent after it are handled at the next control__flush.
+ */
+void control__policy_load_done(struct control *c, uint64_t client, int err,
+			       const struct sg_policy *p, const struct sg_errlist *errs);
 unsigned int control__subscribers(const struct control *c);
 /* Close every connection and remove the socket file. Accepts NULL. */
 void control__close(struct control *c);

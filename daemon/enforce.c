@@ -91,7 +91,7 @@ static int cgroup_setup(void *ctx)
 	struct enforce_bpf *s = c->s;
 	int err = 0;
 
-	s->bss->self_tgid = (__u32)getpid();
+	s->bss->self_tgid = loader__self_tgid();
 	if (!bpf_program__autoload(s->progs.sg_connect_unix)) {
 		/* Not in this variant. */
 	} else if (c->with_unix) {
@@ -190,9 +190,14 @@ static bool adopt_link(struct enforce *en, int h, const char *dir)
 	return false;
 }
 
-/* Attach (or adopt) the available cgroup hooks that are not attached yet. */
-static void attach_cgroup(struct enforce *en)
+/*
+ * Attach (or adopt) the available cgroup hooks that are not attached yet.
+ * 0, or the -errno of the first that failed (*failed: its index).
+ */
+static int attach_cgroup(struct enforce *en, int *failed)
 {
+	int ret = 0;
+
 	for (int h = 0; h < ENF_NHOOKS; h++) {
 		if (en->links[h] || !en->avail[h])
 			continue;
@@ -201,7 +206,12 @@ static void attach_cgroup(struct enforce *en)
 		en->links[h] = bpf_program__attach_cgroup(hook_prog(en, h), en->cg_fd);
 		if (!en->links[h]) {
 			en->hook_err[h] = -errno;
-			log_warn("cgroup hook %s not attached: %s", hook_names[h], strerror(errno));
+			log_warn("cgroup hook %s not attached to cgroup %s: %s", hook_names[h],
+				 en->cgroup, strerror(errno));
+			if (!ret) {
+				ret = en->hook_err[h];
+				*failed = h;
+			}
 			continue;
 		}
 		en->hook_err[h] = 0;
@@ -214,6 +224,7 @@ static void attach_cgroup(struct enforce *en)
 					 strerror(errno));
 		}
 	}
+	return ret;
 }
 
 /* Detach the cgroup hooks, pinned ones included (the programs stay loaded). */
@@ -226,6 +237,14 @@ static void detach_cgroup(struct enforce *en)
 		bpf_link__destroy(en->links[h]);
 		en->links[h] = NULL;
 	}
+}
+
+static bool hooks_available(const struct enforce *en)
+{
+	for (int h = 0; h < ENF_NHOOKS; h++)
+		if (en->avail[h])
+			return true;
+	return false;
 }
 
 /* 0 when the kernel loads a cgroup program for the unix connect hook, else -errno. */
@@ -249,9 +268,9 @@ static int probe_unix_hooks(void)
  * attaching them (enforce__apply detaches them again while the policy cannot
  * deny): those are avail[]; a hook the kernel refused is not tried again.
  */
-static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
+static int start_cgroup(struct enforce *en, struct trace_bpf *trace, const char *dir)
 {
-	int h, err, unix_err = 0;
+	int h, err, unix_err = 0, failed = 0;
 
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->hook_err[h] = -ENOENT;
@@ -273,7 +292,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			strerror(-err));
 		for (h = 0; h < ENF_NHOOKS; h++)
 			en->hook_err[h] = err;
-		return;
+		return err;
 	}
 	en->cg_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (en->cg_fd < 0) {
@@ -282,7 +301,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 			strerror(-err));
 		for (h = 0; h < ENF_NHOOKS; h++)
 			en->hook_err[h] = err;
-		return;
+		return err;
 	}
 	snprintf(en->cg_dir, sizeof(en->cg_dir), "%s", dir);
 	for (h = 0; h < ENF_NHOOKS; h++) {
@@ -291,7 +310,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 		en->avail[h] = !(unix_err && is_unix);
 		en->hook_err[h] = en->avail[h] ? 0 : unix_err;
 	}
-	attach_cgroup(en);
+	err = attach_cgroup(en, &failed);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		en->avail[h] = en->links[h] != NULL;
 	if (unix_err && en->variant_limit > SG_VARIANT_BTF)
@@ -303,6 +322,7 @@ static void start_cgroup(struct enforce *en, struct trace_bpf *trace, const char
 		log_info("cgroup hooks connect_unix/sendmsg_unix unavailable on this kernel (%s): "
 			 "unix destinations are observe-only without BPF-LSM",
 			 strerror(-unix_err));
+	return hooks_available(en) ? 0 : err ? err : -ENOENT;
 }
 
 /* The BPF-LSM object as variant__load sees it. */
@@ -325,7 +345,7 @@ static int lsm_setup(void *ctx)
 {
 	struct lsm_load *l = ctx;
 
-	l->s->bss->self_tgid = (__u32)getpid();
+	l->s->bss->self_tgid = loader__self_tgid();
 	l->s->rodata->scope_cgroup_id = l->scope_id;
 	l->s->rodata->scope_level = l->scope_level;
 	return share_maps(l->s->obj, l->trace->obj);
@@ -424,18 +444,11 @@ out:
 		log_debug("BPF-LSM: BPF variant %s attached", variant__name(en->lsm_variant));
 }
 
-static bool hooks_available(const struct enforce *en)
-{
-	for (int h = 0; h < ENF_NHOOKS; h++)
-		if (en->avail[h])
-			return true;
-	return false;
-}
-
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
-		   const char *label)
+		   const char *label, bool cgroup_required)
 {
 	char pin[PATH_MAX];
+	int err = 0;
 
 	if (!en || !trace || !cgroup_dir)
 		return -EINVAL;
@@ -452,12 +465,23 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 	/* Probes are expected to fail on some kernels: libbpf's log of them is -vv output. */
 	loader__quiet(true);
 	start_lsm(en, trace, cgroup_dir);
-	start_cgroup(en, trace, cgroup_dir);
+	if (cgroup_dir[0])
+		err = start_cgroup(en, trace, cgroup_dir);
+	else
+		for (int h = 0; h < ENF_NHOOKS; h++)
+			en->hook_err[h] = -ENOENT;
 	loader__quiet(false);
 	en->started = true;
-	if (!en->lsm && !hooks_available(en))
+	if (cgroup_required && err)
+		return err;
+	if (!enforce__available(en))
 		log_warn("no enforcement mechanism available: every deny is observe-only");
 	return 0;
+}
+
+bool enforce__available(const struct enforce *en)
+{
+	return !en->off && (en->lsm || hooks_available(en));
 }
 
 /* "connect4 sendmsg4 ..." of the hooks attached, into buf. */
@@ -472,27 +496,41 @@ static void attached_names(const struct enforce *en, char *buf, size_t len)
 					      hook_names[h]);
 }
 
-void enforce__apply(struct enforce *en, const struct sg_policy *p)
+int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, size_t why_len)
 {
 	bool need_cg, need_lsm, had_cg = false, had_lsm;
+	int h, failed = 0, err = 0;
 	char buf[256];
-	int h;
 
+	if (why && why_len)
+		why[0] = '\0';
 	if (!en || !p || !en->started || en->off)
-		return;
+		return 0;
 	need_cg = sg_policy_hook_can_deny(p);
 	need_lsm = sg_policy_can_deny(p);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		had_cg |= en->links[h] != NULL;
 	had_lsm = en->lsm_link != NULL;
-	if (need_cg && !had_cg && en->cg)
-		attach_cgroup(en);
+	if (need_cg && !had_cg && en->cg) {
+		err = attach_cgroup(en, &failed);
+		if (err && why)
+			snprintf(why, why_len, "cannot attach cgroup hook %s to cgroup %s: %s",
+				 hook_names[failed], en->cgroup, strerror(-err));
+	}
 	if (!need_cg && had_cg)
 		detach_cgroup(en);
 	if (need_lsm && !had_lsm && en->lsm) {
 		en->lsm_link = bpf_program__attach_lsm(lsm_prog(en));
-		if (!en->lsm_link)
+		if (!en->lsm_link) {
 			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
+			if (!err) {
+				err = -errno;
+				if (why)
+					snprintf(why, why_len,
+						 "cannot attach BPF-LSM socket_sendmsg: %s",
+						 strerror(-err));
+			}
+		}
 	}
 	if (!need_lsm && had_lsm) {
 		bpf_link__unpin(en->lsm_link); /* -EINVAL when not pinned */
@@ -528,6 +566,7 @@ void enforce__apply(struct enforce *en, const struct sg_policy *p)
 	if (en->adopted && !en->applied)
 		log_info("cgroup hooks adopted from an earlier --persist run");
 	en->applied = true;
+	return err;
 }
 
 /* Both hooks of a family available (attached while the policy can deny). */

@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 
@@ -57,21 +58,26 @@ struct enforce {
  * Load the enforcement programs on the tracing object's policy maps, sg_denied
  * and ring buffer (call once a policy is in force: they judge from the first
  * call on), probe the cgroup hooks on cgroup_dir (an absolute path of a
- * cgroup v2 directory; label names it in the log) and the LSM program by
- * attaching them; enforce__apply then keeps what the policy needs.
- * Whatever the kernel refuses is logged once and left out; returns 0 even
- * then, -errno only for bad arguments or no memory.
+ * cgroup v2 directory, "" for none; label names it in the log) and the LSM
+ * program by attaching them; enforce__apply then keeps what the policy needs.
+ * Whatever the kernel refuses is logged once and left out and 0 returned,
+ * unless cgroup_required (--cgroup named the cgroup): then a cgroup where no
+ * hook can be attached is -errno. -EINVAL for bad arguments.
  */
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
-		   const char *label);
+		   const char *label, bool cgroup_required);
+/* Can a deny be enforced at all here: not --no-enforce, and a mechanism loaded? */
+bool enforce__available(const struct enforce *en);
 /*
  * Attach the hooks while p can deny (sg_policy_hook_can_deny: the cgroup
  * hooks; sg_policy_can_deny: BPF-LSM), detach them while it cannot (with
  * --persist, their pins too): a hook that can only let calls through would
  * cost every send. Call after enforce__start with the first policy, before a
  * reload switches to a policy that can deny, and after every reload.
+ * 0, or -errno when a mechanism available since the start could not be
+ * attached (the reason in why): p would not be enforced as reported.
  */
-void enforce__apply(struct enforce *en, const struct sg_policy *p);
+int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, size_t why_len);
 /*
  * For every rule of p, then for its default (rule NULL): what enforces it
  * here, as text ("cgroup / (connect, ...)", "observe-only (...)", ...).

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "events.h"
 #include "log.h"
+#include "persist.h"
 #include "policy_mgr.h"
 
 /* Write to the sinks once this much JSON is pending (and after every drain). */
@@ -19,7 +20,7 @@ static void report_sink_error(struct sink *s, int err)
 	/* Say it when a sink starts failing, not for every batch. */
 	if (s->errors == 1 || (s->errors & 1023) == 0)
 		log_err("sink %s: write failed: %s (%llu failures, %llu records dropped so far)",
-			sink__name(s), strerror(-err), (unsigned long long)s->errors,
+			sink__name(s), sink__strerror(s, err), (unsigned long long)s->errors,
 			(unsigned long long)s->dropped);
 }
 
@@ -41,6 +42,8 @@ void pipeline__flush(struct pipeline *p)
 	}
 	sg_outbuf_reset(&p->out);
 	p->out_records = 0;
+	/* The real time its ts says, to the ns: a later run must not convert it again. */
+	persist__state_write(p->state, p->seq, p->last_ns + (uint64_t)p->clk.boot_to_real_ns);
 }
 
 /*
@@ -48,7 +51,8 @@ void pipeline__flush(struct pipeline *p)
  * output: count it, give it to the control socket's subscribers (m says what
  * it is), flush when enough is pending.
  */
-static void appended(struct pipeline *p, size_t start, int err, const struct sg_rec_meta *m)
+static void appended(struct pipeline *p, size_t start, int err, const struct sg_rec_meta *m,
+		     uint64_t ts_ns)
 {
 	if (err) {
 		/* Only -ENOMEM: drop the record, report it with the next lost record. */
@@ -58,6 +62,7 @@ static void appended(struct pipeline *p, size_t start, int err, const struct sg_
 		return;
 	}
 	p->out_records++;
+	p->last_ns = ts_ns;
 	if (p->ctl)
 		control__record(p->ctl, p->out.data + start, p->out.len - start, m);
 	if (p->out.len >= FLUSH_BYTES)
@@ -67,15 +72,16 @@ static void appended(struct pipeline *p, size_t start, int err, const struct sg_
 static const struct sg_rec_meta meta_policy = { .type = SG_REC_POLICY };
 static const struct sg_rec_meta meta_lost = { .type = SG_REC_LOST };
 static const struct sg_rec_meta meta_stats = { .type = SG_REC_STATS };
+static const struct sg_rec_meta meta_gap = { .type = SG_REC_GAP };
 
 static void emit_note(struct pipeline *p)
 {
 	size_t start = p->out.len;
+	uint64_t now = sg_clock_boot_now();
 
 	p->note_pending = 0;
-	appended(p, start,
-		 sg_policy_note_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->note, &p->clk),
-		 &meta_policy);
+	appended(p, start, sg_policy_note_to_json(&p->out, ++p->seq, now, &p->note, &p->clk),
+		 &meta_policy, now);
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
@@ -112,7 +118,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		memcpy(m.comm, e->comm, sizeof(m.comm) - 1);
 		m.comm[sizeof(m.comm) - 1] = '\0';
 	}
-	appended(p, start, err, &m);
+	appended(p, start, err, &m, e->ts_ns);
 	return 0;
 }
 
@@ -149,7 +155,7 @@ static uint64_t recursion_misses(struct pipeline *p)
 
 static void check_lost(struct pipeline *p)
 {
-	uint64_t now = 0, misses = recursion_misses(p), count;
+	uint64_t now = 0, misses = recursion_misses(p), count, ts;
 	size_t start;
 
 	for (int i = 0; i < p->nlost_ctr; i++)
@@ -162,8 +168,8 @@ static void check_lost(struct pipeline *p)
 	p->misses_seen = misses;
 	p->user_lost = 0;
 	start = p->out.len;
-	appended(p, start, sg_lost_to_json(&p->out, ++p->seq, sg_clock_boot_now(), count, &p->clk),
-		 &meta_lost);
+	ts = sg_clock_boot_now();
+	appended(p, start, sg_lost_to_json(&p->out, ++p->seq, ts, count, &p->clk), &meta_lost, ts);
 }
 
 /* Tell the kernel side which senders are known, so their sends do not force a wakeup. */
@@ -248,13 +254,23 @@ void pipeline__update_stats(struct pipeline *p)
 
 void pipeline__stats(struct pipeline *p)
 {
+	uint64_t now;
 	size_t start;
 
 	pipeline__update_stats(p);
 	start = p->out.len;
-	appended(p, start,
-		 sg_stats_to_json(&p->out, ++p->seq, sg_clock_boot_now(), &p->stats, &p->clk),
-		 &meta_stats);
+	now = sg_clock_boot_now();
+	appended(p, start, sg_stats_to_json(&p->out, ++p->seq, now, &p->stats, &p->clk),
+		 &meta_stats, now);
+	pipeline__flush(p);
+}
+
+void pipeline__gap(struct pipeline *p, const struct sg_gap *g)
+{
+	size_t start = p->out.len;
+	uint64_t now = sg_clock_boot_now();
+
+	appended(p, start, sg_gap_to_json(&p->out, ++p->seq, now, g, &p->clk), &meta_gap, now);
 	pipeline__flush(p);
 }
 

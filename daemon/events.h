@@ -17,6 +17,7 @@ struct ring_buffer;
 struct proc_cache;
 struct policy_mgr;
 struct control;
+struct persist_state;
 
 struct pipeline {
 	struct trace_bpf *skel;
@@ -46,6 +47,9 @@ struct pipeline {
 	struct sg_policy_note note;
 	int note_pending;
 	uint64_t note_deadline_ms;
+	/* --persist: the seq and time of the last record handed to the sinks, kept on disk. */
+	struct persist_state *state;
+	uint64_t last_ns; /* time (boot clock) of the record seq */
 };
 
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
@@ -65,6 +69,8 @@ void pipeline__stats(struct pipeline *p);
  */
 void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 			   unsigned int delay_ms);
+/* The first record of a daemon that adopted an earlier run's pins: what went untraced. */
+void pipeline__gap(struct pipeline *p, const struct sg_gap *g);
 /* Another kernel counter of records that could not be queued (e.g. the hooks'). */
 void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr);
 /* At exit, after the last drain: write what is still held. */

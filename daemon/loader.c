@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "trace.skel.h"
+#include "self.skel.h"
 #include "loader.h"
 #include "log.h"
 #include "mounts.h"
@@ -66,6 +67,107 @@ static const char *hint(int err)
 	}
 }
 
+static uint32_t self_tgid;
+
+/*
+ * The tgid bpf/self.bpf.c sees for us into *tgid (0 where the kernel cannot
+ * run it). Returns the -errno of a failed load: -EPERM/-EACCES say that no
+ * BPF program can be loaded here at all.
+ */
+static int self_tgid_bpf(uint32_t *tgid)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	libbpf_print_fn_t old = libbpf_set_print(NULL); /* a probe: failure is expected */
+	struct self_bpf *skel = self_bpf__open_and_load();
+	int err = skel ? 0 : -errno;
+
+	libbpf_set_print(old);
+	*tgid = 0;
+	if (skel && !bpf_prog_test_run_opts(bpf_program__fd(skel->progs.sg_self), &opts))
+		*tgid = skel->bss->self_tgid;
+	self_bpf__destroy(skel);
+	return err;
+}
+
+/*
+ * The first NSpid field of /proc/self/status: our pid in the PID namespace of
+ * whoever mounted /proc, which is the initial one unless /proc was mounted in
+ * a PID namespace of its own. fields: how many NSpid has. 0 if unreadable.
+ */
+static uint32_t self_tgid_proc(int *fields)
+{
+	char line[256];
+	uint32_t pid = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	*fields = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6;; p = end) {
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (!(*fields)++)
+				pid = (uint32_t)v;
+		}
+		break;
+	}
+	fclose(f);
+	return pid;
+}
+
+/* Are we in the initial PID namespace? (its /proc/self/ns/pid inode is fixed) */
+static bool in_initial_pidns(void)
+{
+	char link[64];
+	ssize_t n = readlink("/proc/self/ns/pid", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, "pid:[4026531836]") == 0;
+}
+
+/*
+ * The daemon's tgid as bpf_get_current_pid_tgid() reports it (the initial
+ * PID namespace's), for the programs' self filters: getpid() is another
+ * number in a PID namespace, and filtering by it would hide (and exempt from
+ * enforcement) the host process that has that number.
+ */
+static int find_self_tgid(void)
+{
+	int fields, err = self_tgid_bpf(&self_tgid);
+
+	if (err == -EPERM || err == -EACCES)
+		return err; /* no BPF here at all: the caller says why */
+	if (self_tgid) {
+		log_debug("own tgid in the initial PID namespace: %u (getpid %d)", self_tgid,
+			  (int)getpid());
+		return 0;
+	}
+	self_tgid = self_tgid_proc(&fields);
+	if (self_tgid && (fields > 1 || in_initial_pidns()))
+		return 0;
+	if (!self_tgid)
+		self_tgid = (uint32_t)getpid();
+	log_warn("cannot tell this daemon's pid in the initial PID namespace (no BPF syscall "
+		 "programs, /proc of a PID namespace): using %u; if that is not it, the daemon's "
+		 "own sends are traced and another process's are not",
+		 self_tgid);
+	return 0;
+}
+
+uint32_t loader__self_tgid(void)
+{
+	return self_tgid;
+}
+
 /* The tracing object as variant__load sees it. */
 struct trace_load {
 	struct trace_bpf *skel;
@@ -87,7 +189,7 @@ static int trace_setup(void *ctx)
 	struct loader_opts *o = t->o;
 	int err, ncpus;
 
-	skel->rodata->self_tgid = (__u32)getpid();
+	skel->rodata->self_tgid = self_tgid;
 	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
 	if (err) {
 		log_err("cannot size the ring buffer to %llu bytes: %s",
@@ -152,6 +254,12 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 	if (err)
 		log_warn("cannot mount bpffs at %s: %s", SG_BPFFS, strerror(-err));
 
+	/* First, before anything is opened: it also tells whether BPF can be loaded at all. */
+	err = find_self_tgid();
+	if (err) {
+		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
+		return err;
+	}
 	err = variant__load(&trace_ops, &t, o->variant_limit);
 	if (err < 0) {
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));

@@ -23,6 +23,11 @@ struct loader_opts {
  * the policy maps, so attach only once a policy is in them.
  */
 int loader__load(struct trace_bpf **skel, struct loader_opts *o);
+/*
+ * The daemon's tgid as the kernel's programs see it (initial PID namespace),
+ * for their self filters; found by loader__load.
+ */
+uint32_t loader__self_tgid(void);
 /* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
 int loader__attach(struct trace_bpf *skel);
 void loader__stop(struct trace_bpf *skel);

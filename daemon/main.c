@@ -35,8 +35,8 @@
 #include "policy_mgr.h"
 #include "sinks.h"
 #include "variant.h"
+#include "version.h"
 
-#define SG_VERSION  "0.1.0"
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
 #define DEFAULT_LOG "/var/log/sendguard/events.jsonl"
@@ -49,7 +49,9 @@ struct options {
 	uint64_t rotate_size;
 	uint64_t rotate_keep;
 	const char *policy; /* -p FILE; NULL: the embedded default */
-	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
+	const char *cgroup; /* --cgroup PATH: enforce there (full, or relative to the mount) */
+	char cgroup_dir[PATH_MAX]; /* --cgroup resolved: the directory */
+	char cgroup_rel[PATH_MAX]; /* and its path in the hierarchy ("/system.slice") */
 	const char *control; /* --control PATH; NULL: none */
 	int check;
 	int no_enforce; /* --no-enforce */
@@ -299,7 +301,7 @@ static int open_sinks(struct options *o)
 		}
 		err = sink__open(s);
 		if (err) {
-			log_err("cannot open sink %s: %s", sink__name(s), strerror(-err));
+			log_err("cannot open sink %s: %s", sink__name(s), sink__strerror(s, err));
 			return err;
 		}
 	}
@@ -364,69 +366,66 @@ static int check_policy(const struct options *o, const char *cgroup2)
 	return err ? 2 : 0;
 }
 
-/*
- * Load or reload the policy; logs and writes a policy record either way. A
- * program may judge by the previous version for a moment after the switch:
- * the "loaded" record of a reload waits for that (see pipeline__policy_note).
- */
-static int load_policy(struct policy_mgr *pm, struct pipeline *p, const struct options *o,
-		       unsigned int delay_ms, struct sg_errlist *errs_out)
-{
-	struct sg_errlist errs = { 0 }, warnings = { 0 };
-	const struct sg_policy *cur;
-	struct sg_policy_note n = { 0 };
-	int err = policy_mgr__load(pm, &errs, &warnings);
-
-	log_errlist(LOG_LVL_WARN, &warnings);
-	cur = policy_mgr__current(pm);
-	if (err) {
-		log_errlist(LOG_LVL_ERR, &errs);
-		for (size_t i = 0; errs_out && i < sg_errlist_count(&errs); i++)
-			sg_errlist_add(errs_out, "%s", sg_errlist_get(&errs, i));
-		if (errs_out && !sg_errlist_count(&errs))
-			sg_errlist_add(errs_out, "%s", strerror(-err));
-		if (cur)
-			log_err("%s: policy refused; %s version %u stays in force",
-				policy_source(o), cur->name, cur->version);
-		else
-			log_err("%s: policy refused", policy_source(o));
-	} else {
-		log_info("policy %s version %u in force (%s: %u rules, default %s)",
-			 cur->name[0] ? cur->name : "-", cur->version, policy_source(o),
-			 cur->nrules, sg_verdict_name(cur->default_action));
-	}
-	if (p && cur) {
-		n.result = err ? "refused" : "loaded";
-		n.source = o->policy;
-		n.name = cur->name[0] ? cur->name : NULL;
-		n.version = cur->version;
-		n.nrules = cur->nrules;
-		n.default_action = sg_verdict_name(cur->default_action);
-		n.errors = (const char *const *)errs.items;
-		n.nerrors = sg_errlist_count(&errs);
-		pipeline__policy_note(p, &n, delay_ms);
-	}
-	sg_errlist_free(&errs);
-	sg_errlist_free(&warnings);
-	return err;
-}
-
 /* Enforcement hooks (enforce.c); zero when none are loaded. */
 static struct enforce enforcer;
 
-/* A reload to a policy that can deny: the hooks attach before the switch. */
-static void hooks_before_switch(const struct sg_policy *next, void *ctx)
+/*
+ * A reload to a policy that can deny: the hooks attach before the switch. A
+ * hook that no longer attaches (its cgroup was removed) refuses the reload:
+ * the policy would not be enforced as the coverage report says.
+ */
+static int hooks_before_switch(const struct sg_policy *next, void *ctx, struct sg_errlist *errs)
 {
+	char why[512];
+	int err;
+
 	(void)ctx;
-	if (sg_policy_hook_can_deny(next) || sg_policy_can_deny(next))
-		enforce__apply(&enforcer, next);
+	if (!sg_policy_hook_can_deny(next) && !sg_policy_can_deny(next))
+		return 0;
+	err = enforce__apply(&enforcer, next, why, sizeof(why));
+	if (err)
+		sg_errlist_add(errs, "cannot enforce this policy: %s", why);
+	return err;
 }
 
-/* Attach the enforcement hooks (the policy maps must be complete) and report. */
-static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, struct pipeline *p,
-			      const struct options *o, const char *cg2)
+/*
+ * --cgroup: the cgroup must exist under the cgroup v2 mount (named in full or
+ * relative to it). 0, or 1 with the cause logged.
+ */
+static int resolve_cgroup_option(struct options *o, const char *cg2)
 {
-	char dir[PATH_MAX];
+	int err;
+
+	if (!o->cgroup)
+		return 0;
+	if (!cg2[0]) {
+		log_err("--cgroup %s: no cgroup v2 mount found (see /proc/self/mountinfo)",
+			o->cgroup);
+		return 1;
+	}
+	err = mounts_resolve_cgroup(cg2, o->cgroup, o->cgroup_dir, sizeof(o->cgroup_dir),
+				    o->cgroup_rel, sizeof(o->cgroup_rel));
+	if (err == -ENOENT)
+		log_err("--cgroup %s: no such cgroup under the cgroup v2 mount %s", o->cgroup, cg2);
+	else if (err == -EXDEV)
+		log_err("--cgroup %s: not under the cgroup v2 mount %s", o->cgroup, cg2);
+	else if (err == -ENOTDIR || err == -EMEDIUMTYPE)
+		log_err("--cgroup %s: not a cgroup v2 directory", o->cgroup);
+	else if (err)
+		log_err("--cgroup %s: %s", o->cgroup, strerror(-err));
+	return err ? 1 : 0;
+}
+
+/*
+ * Attach the enforcement hooks (the policy maps must be complete) and report.
+ * 0, or 1 when the enforcement asked for cannot be set up (a --cgroup where
+ * no hook attaches, a policy whose hooks do not attach): the cause is logged.
+ */
+static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, struct pipeline *p,
+			     const struct options *o, const char *cg2)
+{
+	char dir[PATH_MAX], why[512];
+	int err;
 
 	enforcer.persist = o->persist;
 	enforcer.variant_limit = o->variant_limit;
@@ -439,50 +438,245 @@ static void start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, str
 		}
 		log_info("--no-enforce: deny verdicts are reported, not enforced");
 		enforce__report(&enforcer, policy_mgr__current(pm));
-		return;
+		return 0;
 	}
-	if (!cg2[0]) {
+	if (o->cgroup) {
+		snprintf(dir, sizeof(dir), "%s", o->cgroup_dir);
+	} else if (!cg2[0]) {
 		log_warn("no cgroup v2 mount: cgroup enforcement unavailable");
 		dir[0] = '\0';
 	} else {
-		snprintf(dir, sizeof(dir), "%s%s", cg2, o->cgroup ? o->cgroup : "");
+		snprintf(dir, sizeof(dir), "%s", cg2);
 	}
-	enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup : "/");
+	err = enforce__start(&enforcer, skel, dir, o->cgroup ? o->cgroup_rel : "/", o->cgroup);
+	if (err) {
+		log_err("--cgroup %s: cannot attach the cgroup enforcement hooks there: %s",
+			o->cgroup, strerror(-err));
+		return 1;
+	}
 	if (enforce__lost_counter(&enforcer))
 		pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer));
-	enforce__apply(&enforcer, policy_mgr__current(pm));
+	if (enforce__apply(&enforcer, policy_mgr__current(pm), why, sizeof(why))) {
+		log_err("cannot enforce the policy: %s", why);
+		return 1;
+	}
 	pm->before_switch = hooks_before_switch;
 	enforce__report(&enforcer, policy_mgr__current(pm));
+	return 0;
 }
+
+/* --- policy loads ------------------------------------------------------------ */
 
 /*
- * Load the policy file again (SIGHUP, or a control policy_load): events judged
- * so far go out first, then the switch, then the hooks follow what the policy
- * in force can deny. 0 when the file is in force.
+ * The daemon as the loads, the event loop and the control socket see it.
+ * A policy load is prepared at once (parsed, compiled: a refusal is
+ * immediate) and committed (maps written, programs switched) when the slot
+ * it goes to is out of its grace (policy_mgr.c). A load that has to wait is
+ * pending and committed by the grace timer from the event loop, which goes
+ * on draining and answering meanwhile; a newer load replaces it.
  */
-static int reload(struct policy_mgr *pm, struct pipeline *p, const struct options *o,
-		  struct sg_errlist *errs)
-{
-	int err;
-
-	pipeline__drain(p);
-	err = load_policy(pm, p, o, 1000, errs);
-	enforce__apply(&enforcer, policy_mgr__current(pm));
-	if (!err)
-		enforce__report(&enforcer, policy_mgr__current(pm));
-	return err;
-}
-
-/* --- the control socket's view of the daemon (control.h) -------------------- */
-
 struct daemon_view {
 	struct pipeline *p;
 	struct policy_mgr *pm;
 	struct options *o;
 	uint64_t started_boot_ns, started_mono_ms;
-	char *loaded_path; /* a path policy_load made the policy file (owned) */
+	char *loaded_path; /* o->policy once a load set it (owned) */
+	int grace_fd; /* one-shot timer: the pending load's slot is free */
+	bool pending; /* a load waits for its slot */
+	char *pending_path; /* its file (owned); NULL: the embedded default */
+	uint64_t pending_client; /* the control connection waiting for it, 0: none */
 	int variant; /* of the tracing programs loaded */
 };
+
+/* Log a policy loaded or refused and write its record (source: the file, NULL: default). */
+static void policy_outcome(struct daemon_view *v, const char *source, int err,
+			   const struct sg_errlist *errs, unsigned int delay_ms)
+{
+	const struct sg_policy *cur = policy_mgr__current(v->pm);
+	const char *shown = source ? source : "<default policy>";
+	struct sg_policy_note n = { 0 };
+
+	if (err) {
+		log_errlist(LOG_LVL_ERR, errs);
+		if (cur)
+			log_err("%s: policy refused; %s version %u stays in force", shown,
+				cur->name, cur->version);
+		else
+			log_err("%s: policy refused", shown);
+	} else {
+		log_info("policy %s version %u in force (%s: %u rules, default %s)",
+			 cur->name[0] ? cur->name : "-", cur->version, shown, cur->nrules,
+			 sg_verdict_name(cur->default_action));
+	}
+	if (!cur)
+		return;
+	/* A "loaded" record waits for the first event of its version (pipeline__policy_note). */
+	n.result = err ? "refused" : "loaded";
+	n.source = source;
+	n.name = cur->name[0] ? cur->name : NULL;
+	n.version = cur->version;
+	n.nrules = cur->nrules;
+	n.default_action = sg_verdict_name(cur->default_action);
+	n.errors = (const char *const *)errs->items;
+	n.nerrors = sg_errlist_count(errs);
+	pipeline__policy_note(v->p, &n, delay_ms);
+}
+
+static void copy_errors(struct sg_errlist *to, const struct sg_errlist *from, int err)
+{
+	for (size_t i = 0; to && i < sg_errlist_count(from); i++)
+		sg_errlist_add(to, "%s", sg_errlist_get(from, i));
+	if (to && !sg_errlist_count(from))
+		sg_errlist_add(to, "%s", strerror(-err));
+}
+
+/*
+ * Commit the pending load: the switch, its record, the hooks following what
+ * the policy in force can deny, and the reply of the control connection
+ * that waits for it. 0 when it is in force.
+ */
+static int load_commit(struct daemon_view *v, struct sg_errlist *errs_out)
+{
+	struct sg_errlist errs = { 0 };
+	unsigned int delay = policy_mgr__current(v->pm) ? 1000 : 0;
+	char *path = v->pending_path, *old = v->loaded_path;
+	uint64_t client = v->pending_client;
+	int err;
+
+	v->pending = false;
+	v->pending_path = NULL;
+	v->pending_client = 0;
+	err = policy_mgr__commit(v->pm, &errs);
+	if (err) {
+		policy_outcome(v, path, err, &errs, 0);
+		free(path);
+	} else {
+		/* The file is now the one SIGHUP reloads; the old name lives until its record is out. */
+		v->o->policy = path;
+		v->loaded_path = path;
+		policy_outcome(v, path, 0, &errs, delay);
+		free(old);
+	}
+	/* The policy in force had its hooks: this attaches nothing new, it may detach. */
+	enforce__apply(&enforcer, policy_mgr__current(v->pm), NULL, 0);
+	if (!err && delay)
+		enforce__report(&enforcer, policy_mgr__current(v->pm));
+	if (client)
+		control__policy_load_done(v->p->ctl, client, err, policy_mgr__current(v->pm),
+					  &errs);
+	if (err)
+		copy_errors(errs_out, &errs, err);
+	sg_errlist_free(&errs);
+	return err;
+}
+
+/* One-shot: the grace timer goes off in ms milliseconds. */
+static void arm_grace(struct daemon_view *v, uint64_t ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ms / 1000),
+						.tv_nsec = (long)(ms % 1000) * 1000000L } };
+
+	if (timerfd_settime(v->grace_fd, 0, &its, NULL))
+		log_err("cannot arm the policy grace timer: %s", strerror(errno));
+}
+
+/* The waiting load will not be committed (why): logged, its connection told. */
+static void load_forget(struct daemon_view *v, const char *why)
+{
+	struct sg_errlist errs = { 0 };
+
+	if (v->pending_client) {
+		sg_errlist_add(&errs, "%s", why);
+		control__policy_load_done(v->p->ctl, v->pending_client, -ECANCELED, NULL, &errs);
+		sg_errlist_free(&errs);
+	}
+	log_info("%s: policy load not in force: %s",
+		 v->pending_path ? v->pending_path : "<default policy>", why);
+	free(v->pending_path);
+	v->pending_path = NULL;
+	v->pending_client = 0;
+	v->pending = false;
+}
+
+/* At exit: the waiting load, if any, is dropped. */
+static void load_cancel(struct daemon_view *v, const char *why)
+{
+	if (!v->pending)
+		return;
+	policy_mgr__drop_pending(v->pm);
+	load_forget(v, why);
+}
+
+/*
+ * Load path (NULL: the embedded default) as the next policy version: the
+ * first load, SIGHUP, or policy_load from control connection client. Events
+ * judged so far go out first. 0 when it is in force; -EINPROGRESS when its
+ * slot is still in its grace (the grace timer commits it, and answers
+ * client); else -errno with the reasons in errs_out (may be NULL) and the
+ * policy in force stays.
+ */
+static int load_start(struct daemon_view *v, const char *path, uint64_t client,
+		      struct sg_errlist *errs_out)
+{
+	struct sg_errlist errs = { 0 }, warnings = { 0 };
+	char *copy = NULL;
+	uint64_t wait;
+	int err;
+
+	if (path && !(copy = strdup(path)))
+		return -ENOMEM;
+	if (policy_mgr__current(v->pm))
+		pipeline__drain(v->p);
+	err = policy_mgr__prepare(v->pm, path, &errs, &warnings);
+	log_errlist(LOG_LVL_WARN, &warnings);
+	sg_errlist_free(&warnings);
+	if (err) {
+		/* A load that waits (if any) is not touched by one that is refused. */
+		policy_outcome(v, path, err, &errs, 0);
+		copy_errors(errs_out, &errs, err);
+		sg_errlist_free(&errs);
+		free(copy);
+		return err;
+	}
+	sg_errlist_free(&errs);
+	if (v->pending) {
+		/* policy_mgr__prepare replaced it already. */
+		char why[PATH_MAX + 64];
+
+		snprintf(why, sizeof(why), "superseded by a newer load (%s) before it took effect",
+			 path ? path : "<default policy>");
+		load_forget(v, why);
+	}
+	v->pending = true;
+	v->pending_path = copy;
+	v->pending_client = 0;
+	wait = policy_mgr__pending_wait_ms(v->pm);
+	if (!wait)
+		return load_commit(v, errs_out);
+	v->pending_client = client;
+	log_debug("policy load of %s waits %llu ms for its slot", path ? path : "<default policy>",
+		  (unsigned long long)wait);
+	arm_grace(v, wait);
+	return -EINPROGRESS;
+}
+
+/* The grace timer went off: commit the waiting load (or wait on). */
+static void grace_expired(struct daemon_view *v)
+{
+	uint64_t ticks, wait;
+
+	if (read(v->grace_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_warn("timerfd: %s", strerror(errno));
+	if (!v->pending)
+		return;
+	wait = policy_mgr__pending_wait_ms(v->pm);
+	if (wait)
+		arm_grace(v, wait);
+	else
+		load_commit(v, NULL);
+}
+
+/* --- the control socket's view of the daemon (control.h) -------------------- */
 
 static int put_str_member(struct sg_outbuf *b, const char *name, const char *v)
 {
@@ -602,9 +796,17 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 	if (!err)
 		err = put_str_member(b, "default",
 				     pol ? sg_verdict_name(pol->default_action) : NULL);
+	/* "enforce" true only where a deny can be enforced (by what coverage says). */
 	if (!err)
-		err = enforcer.off ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":false")
-				   : sg_json_lit(b, "},\"enforcement\":{\"enforce\":true");
+		err = enforce__available(&enforcer)
+			      ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":true")
+			      : sg_json_lit(b, "},\"enforcement\":{\"enforce\":false");
+	if (!err)
+		err = put_str_member(b, "off_reason",
+				     enforcer.off		      ? "--no-enforce"
+				     : !enforce__available(&enforcer) ? "no enforcement mechanism "
+									"could be loaded here"
+								      : NULL);
 	if (!err)
 		err = put_str_member(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
 	if (!err)
@@ -623,8 +825,18 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		snprintf(lsm, sizeof(lsm), "not loaded");
 	if (!err)
 		err = put_str_member(b, "lsm", lsm);
+	/* A load that waits for its switch (its slot's grace), or null. */
+	if (!err && v->pending) {
+		err = sg_json_lit(b, "},\"policy_pending\":{\"source\":");
+		if (!err)
+			err = sg_json_str(b, v->pending_path);
+		if (!err)
+			err = sg_json_lit(b, "}");
+	} else if (!err) {
+		err = sg_json_lit(b, "},\"policy_pending\":null");
+	}
 	if (!err)
-		err = sg_json_lit(b, "},\"coverage\":[");
+		err = sg_json_lit(b, ",\"coverage\":[");
 	if (!err && pol) {
 		enforce__coverage(&enforcer, pol, put_coverage, &cov);
 		err = cov.err;
@@ -663,49 +875,40 @@ static const struct sg_policy *view_policy(void *ctx, const char **source)
 	return policy_mgr__current(v->pm);
 }
 
-static int view_policy_load(void *ctx, const char *path, const struct sg_policy **now,
-			    struct sg_errlist *errs)
+static int view_policy_load(void *ctx, const char *path, uint64_t client,
+			    const struct sg_policy **now, struct sg_errlist *errs)
 {
 	struct daemon_view *v = ctx;
-	const char *old = v->o->policy;
-	char *copy = strdup(path);
 	int err;
 
-	if (!copy)
-		return -ENOMEM;
 	log_info("control: loading policy %s", path);
-	v->o->policy = copy;
-	v->pm->path = copy;
-	err = reload(v->pm, v->p, v->o, errs);
-	if (err) {
-		v->o->policy = old;
-		v->pm->path = old;
-		free(copy);
-		return err;
-	}
-	free(v->loaded_path);
-	v->loaded_path = copy;
-	*now = policy_mgr__current(v->pm);
-	return 0;
+	err = load_start(v, path, client, errs);
+	if (!err)
+		*now = policy_mgr__current(v->pm);
+	return err;
 }
 
 /* Returns the exit code. */
-static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
+static int run_loop(struct daemon_view *v, int sfd)
 {
+	struct pipeline *p = v->p;
+	struct policy_mgr *pm = v->pm;
+	struct options *o = v->o;
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
-	int cfd = control__epoll_fd(p->ctl);
+	int cfd = control__epoll_fd(p->ctl), gfd = v->grace_fd;
 	uint64_t next_stats = o->stats_interval ? sg_clock_mono_ms() + o->stats_interval * 1000 : 0;
-	struct epoll_event evs[4];
+	struct epoll_event evs[8];
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = make_timer();
 	if (ep < 0 || tfd < 0 || (err = add_fd(ep, rbfd)) || (err = add_fd(ep, sfd)) ||
-	    (err = add_fd(ep, tfd)) || (cfd >= 0 && (err = add_fd(ep, cfd)))) {
+	    (err = add_fd(ep, tfd)) || (err = add_fd(ep, gfd)) ||
+	    (cfd >= 0 && (err = add_fd(ep, cfd)))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
 	for (;;) {
-		int n = epoll_wait(ep, evs, 4, -1);
+		int n = epoll_wait(ep, evs, 8, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -718,6 +921,8 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 
 			if (fd == cfd) {
 				control__dispatch(p->ctl);
+			} else if (fd == gfd) {
+				grace_expired(v);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -735,7 +940,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 					rc = 0;
 					goto cleanup;
 				case SIGHUP:
-					reload(pm, p, o, NULL);
+					load_start(v, o->policy, 0, NULL);
 					break;
 				case SIGUSR2:
 					enforce__report(&enforcer, policy_mgr__current(pm));
@@ -746,7 +951,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 						if (err)
 							log_err("cannot reopen %s: %s",
 								sink__name(&o->sinks[s]),
-								strerror(-err));
+								sink__strerror(&o->sinks[s], err));
 					}
 					break;
 				default:
@@ -784,6 +989,7 @@ int main(int argc, char **argv)
 	int rc, err, sfd = -1;
 	sigset_t mask;
 
+	view.grace_fd = -1;
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -813,7 +1019,7 @@ int main(int argc, char **argv)
 		rc = check_policy(&o, cg2[0] ? cg2 : NULL);
 		goto cleanup;
 	}
-	if (open_sinks(&o)) {
+	if (resolve_cgroup_option(&o, cg2) || open_sinks(&o)) {
 		rc = 1;
 		goto cleanup;
 	}
@@ -837,6 +1043,12 @@ int main(int argc, char **argv)
 	view.o = &o;
 	view.started_boot_ns = sg_clock_boot_now();
 	view.started_mono_ms = sg_clock_mono_ms();
+	view.grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (view.grace_fd < 0) {
+		log_err("timerfd: %s", strerror(errno));
+		rc = 1;
+		goto cleanup;
+	}
 	if (o.control) {
 		struct control_ops ops = {
 			.status = view_status,
@@ -854,7 +1066,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	err = policy_mgr__init(&pm, skel->obj, o.policy, cg2[0] ? cg2 : NULL);
+	err = policy_mgr__init(&pm, skel->obj, cg2[0] ? cg2 : NULL);
 	if (!err)
 		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
 	p.ctl = ctl;
@@ -864,15 +1076,39 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
-	if (load_policy(&pm, &p, &o, 0, NULL)) {
-		rc = 2;
+	/*
+	 * Pins of an earlier run: nothing traced since it stopped. Say so first
+	 * (what its state file knows, what waits in the pinned ring buffer),
+	 * and keep a state of our own for the daemon after us.
+	 */
+	if (lo.adopted) {
+		struct sg_gap gap = { 0 };
+
+		persist__state_read(&gap);
+		err = persist__ring_queued(bpf_map__fd(skel->maps.events),
+					   bpf_map__max_entries(skel->maps.events), &gap.queued);
+		if (err)
+			log_warn("cannot count the records queued in the pinned ring buffer: %s",
+				 strerror(-err));
+		pipeline__gap(&p, &gap);
+		log_info("adopted the pins of an earlier run: sends since %s were not traced",
+			 gap.known ? "its last record" : "it stopped (when is not known)");
+	}
+	if (o.persist || lo.adopted)
+		p.state = persist__state_open();
+	err = load_start(&view, o.policy, 0, NULL);
+	if (err) {
+		rc = err == -ENOMEM ? 1 : 2;
 		goto cleanup;
 	}
 	if (loader__attach(skel)) {
 		rc = 1;
 		goto cleanup;
 	}
-	start_enforcement(skel, &pm, &p, &o, cg2);
+	if (start_enforcement(skel, &pm, &p, &o, cg2)) {
+		rc = 1;
+		goto cleanup;
+	}
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
@@ -887,7 +1123,8 @@ int main(int argc, char **argv)
 		log_to_syslog();
 	}
 
-	rc = run_loop(&p, &pm, &o, sfd);
+	rc = run_loop(&view, sfd);
+	load_cancel(&view, "the daemon stopped before it took effect");
 
 	/* Stop producing, then write out everything the kernel queued. */
 	/* Without --persist nothing outlives us (the hooks go with their last fd). */
@@ -899,6 +1136,8 @@ int main(int argc, char **argv)
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
 	pipeline__finish(&p);
+	persist__state_close(p.state, rc == 0); /* without --persist, already removed */
+	p.state = NULL;
 	control__flush(ctl); /* subscribers get the last records too */
 	for (int i = 0; i < o.nsinks; i++) {
 		if (o.sinks[i].dropped)
@@ -906,9 +1145,13 @@ int main(int argc, char **argv)
 				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
 	}
 cleanup:
+	persist__state_close(p.state, false);
 	control__close(ctl);
 	p.ctl = NULL;
 	free(view.loaded_path);
+	free(view.pending_path);
+	if (view.grace_fd >= 0)
+		close(view.grace_fd);
 	enforce__stop(&enforcer);
 	pipeline__free(&p);
 	policy_mgr__free(&pm);

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -95,6 +96,38 @@ int mounts_find_cgroup2(char *buf, size_t len)
 	}
 	fclose(f);
 	return err;
+}
+
+int mounts_resolve_cgroup(const char *mnt, const char *arg, char *dir, size_t dir_len, char *rel,
+			  size_t rel_len)
+{
+	char full[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+	size_t mlen;
+	struct stat st;
+
+	if (!realpath(mnt, root))
+		return -errno;
+	mlen = strlen(mnt);
+	/* A full path names the mount itself or something below it. */
+	if (!strncmp(arg, mnt, mlen) && (arg[mlen] == '/' || !arg[mlen]) && mlen > 1)
+		snprintf(full, sizeof(full), "%s", arg);
+	else if (snprintf(full, sizeof(full), "%s%s", mnt, arg) >= (int)sizeof(full))
+		return -ENAMETOOLONG;
+	if (!realpath(full, real))
+		return -errno;
+	mlen = strlen(root);
+	if (strncmp(real, root, mlen) || (real[mlen] != '/' && real[mlen]))
+		return -EXDEV;
+	if (stat(real, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (!fs_is(real, CGROUP2_SUPER_MAGIC))
+		return -EMEDIUMTYPE;
+	if (snprintf(dir, dir_len, "%s", real) >= (int)dir_len ||
+	    snprintf(rel, rel_len, "%s", real[mlen] ? real + mlen : "/") >= (int)rel_len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int mounts_cgroup_id(const char *mnt, const char *path, uint64_t *id)

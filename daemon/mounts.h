@@ -17,6 +17,17 @@ int mounts_ensure_bpffs(void);
 int mounts_find_cgroup2(char *buf, size_t len);
 
 /*
+ * A cgroup named on the command line (--cgroup), either in full (arg starts
+ * with the cgroup v2 mount mnt: /sys/fs/cgroup/system.slice) or relative to
+ * it (/system.slice). dir gets its canonical directory, rel that relative to
+ * mnt ("/" for the root). 0, or -ENOENT (no such cgroup), -EXDEV (not under
+ * mnt, e.g. by ".."), -ENOTDIR (not a directory), -EMEDIUMTYPE (not cgroup
+ * v2), -ENAMETOOLONG.
+ */
+int mounts_resolve_cgroup(const char *mnt, const char *arg, char *dir, size_t dir_len, char *rel,
+			  size_t rel_len);
+
+/*
  * The id of the cgroup at path (relative to the cgroup v2 mount mnt): its
  * kernfs node id, which is what bpf_get_current_cgroup_id() returns. 0 or -errno.
  */

@@ -4,11 +4,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "event.h"
 #include "log.h"
 #include "persist.h"
 
@@ -113,4 +118,166 @@ void persist__unpin_all(void)
 	}
 	closedir(d);
 	rmdir(SG_PIN_DIR);
+	if (unlink(SG_STATE_PATH) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", SG_STATE_PATH, strerror(errno));
+}
+
+struct persist_state {
+	int fd;
+	uint64_t seq, last_real_ns;
+};
+
+/* Fixed width, so that each write replaces the whole line. */
+#define STATE_FMT "sendguardd-state 1 seq %020llu ts %020llu exit %c\n"
+#define STATE_LEN 75
+
+/* Only root (or the daemon's user) may have made or be able to change it. */
+static bool trusted(const struct stat *st, bool dir)
+{
+	return (dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode) && st->st_nlink == 1) &&
+	       (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 022);
+}
+
+/* fd of the state file (flags for open(2)), or -1; *why says why not. */
+static int state_fd(int flags, const char **why)
+{
+	struct stat st;
+	int fd;
+
+	*why = NULL;
+	if (mkdir(SG_STATE_DIR, 0755) && errno != EEXIST) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (lstat(SG_STATE_DIR, &st) || !trusted(&st, true)) {
+		*why = "its directory is not root's alone";
+		return -1;
+	}
+	fd = open(SG_STATE_PATH, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link" : strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) || !trusted(&st, false)) {
+		*why = "not a regular file of root's alone";
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void persist__state_read(struct sg_gap *g)
+{
+	unsigned long long seq, ts;
+	char buf[STATE_LEN + 1], exit_c;
+	const char *why;
+	int fd = state_fd(O_RDONLY, &why);
+	ssize_t n;
+
+	g->known = false;
+	if (fd < 0) {
+		if (why && strcmp(why, strerror(ENOENT)))
+			log_warn("%s: %s: ignored", SG_STATE_PATH, why);
+		return;
+	}
+	n = read(fd, buf, STATE_LEN);
+	close(fd);
+	if (n != STATE_LEN)
+		return;
+	buf[n] = '\0';
+	if (sscanf(buf, "sendguardd-state 1 seq %llu ts %llu exit %c", &seq, &ts, &exit_c) != 3 ||
+	    (exit_c != 'r' && exit_c != 'c'))
+		return;
+	g->known = true;
+	g->last_seq = seq;
+	g->last_real_ns = ts;
+	g->clean = exit_c == 'c';
+}
+
+static void state_put(struct persist_state *st, char exit_c)
+{
+	char buf[STATE_LEN + 1];
+
+	snprintf(buf, sizeof(buf), STATE_FMT, (unsigned long long)st->seq,
+		 (unsigned long long)st->last_real_ns, exit_c);
+	if (pwrite(st->fd, buf, STATE_LEN, 0) != STATE_LEN)
+		log_debug("%s: %s", SG_STATE_PATH, strerror(errno));
+}
+
+struct persist_state *persist__state_open(void)
+{
+	struct persist_state *st = calloc(1, sizeof(*st));
+	const char *why;
+
+	if (!st)
+		return NULL;
+	st->fd = state_fd(O_RDWR | O_CREAT, &why);
+	if (st->fd < 0 || ftruncate(st->fd, STATE_LEN)) {
+		log_warn("%s: %s: a daemon that adopts the pins after this one cannot say when "
+			 "tracing stopped",
+			 SG_STATE_PATH, why ? why : strerror(errno));
+		if (st->fd >= 0)
+			close(st->fd);
+		free(st);
+		return NULL;
+	}
+	state_put(st, 'r');
+	return st;
+}
+
+void persist__state_write(struct persist_state *st, uint64_t seq, uint64_t last_real_ns)
+{
+	if (!st || (seq == st->seq && last_real_ns == st->last_real_ns))
+		return;
+	st->seq = seq;
+	st->last_real_ns = last_real_ns;
+	state_put(st, 'r');
+}
+
+void persist__state_close(struct persist_state *st, bool clean)
+{
+	if (!st)
+		return;
+	if (clean)
+		state_put(st, 'c');
+	close(st->fd);
+	free(st);
+}
+
+int persist__ring_queued(int map_fd, uint32_t size, uint64_t *n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	const unsigned long *cons;
+	const uint8_t *area, *data;
+	unsigned long c, p;
+
+	*n = 0;
+	/* Read-only: the consumer position stays the pipeline's to advance. */
+	cons = mmap(NULL, pg, PROT_READ, MAP_SHARED, map_fd, 0);
+	if (cons == MAP_FAILED)
+		return -errno;
+	area = mmap(NULL, pg + 2 * (size_t)size, PROT_READ, MAP_SHARED, map_fd, (off_t)pg);
+	if (area == MAP_FAILED) {
+		int err = -errno;
+
+		munmap((void *)cons, pg);
+		return err;
+	}
+	data = area + pg;
+	c = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	p = __atomic_load_n((const unsigned long *)area, __ATOMIC_ACQUIRE);
+	while (c < p) {
+		uint32_t len = __atomic_load_n((const uint32_t *)(data + (c & (size - 1))),
+					       __ATOMIC_ACQUIRE);
+
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break;
+		if (!(len & BPF_RINGBUF_DISCARD_BIT))
+			(*n)++;
+		len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+		c += (len + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+	}
+	munmap((void *)area, pg + 2 * (size_t)size);
+	munmap((void *)cons, pg);
+	return 0;
 }

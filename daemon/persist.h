@@ -31,7 +31,30 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size);
 int persist__pin_maps(struct bpf_object *obj);
 /* The pin path of a cgroup hook's link. */
 void persist__link_path(char *buf, size_t len, const char *hook);
-/* Remove every pin (maps and links) and the directory. */
+/* Remove every pin (maps and links) and the directory, and the state file. */
 void persist__unpin_all(void);
+
+/*
+ * The run's state, for the daemon that adopts the pins next: the seq and
+ * time of the last record handed to the sinks, and whether the run ended
+ * normally. A small file, root's, mode 0600, never reached through a
+ * symlink, in a directory only root can write to.
+ */
+#define SG_STATE_DIR  "/run/sendguard"
+#define SG_STATE_PATH SG_STATE_DIR "/persist.state"
+
+struct persist_state;
+struct sg_gap;
+
+/* What the previous run's state file says (g->known false when there is none to trust). */
+void persist__state_read(struct sg_gap *g);
+/* Start this run's state file (replacing the previous one). NULL when it cannot (logged). */
+struct persist_state *persist__state_open(void);
+/* The last record handed to the sinks. Accepts NULL. */
+void persist__state_write(struct persist_state *st, uint64_t seq, uint64_t last_real_ns);
+/* At exit: clean says the run ended normally. Accepts NULL. */
+void persist__state_close(struct persist_state *st, bool clean);
+/* Records waiting in the ring buffer map fd of size bytes (not yet consumed). 0 or -errno. */
+int persist__ring_queued(int map_fd, uint32_t size, uint64_t *n);
 
 #endif

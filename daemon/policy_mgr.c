@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -13,7 +12,9 @@
 /*
  * A program reads the active slot once per send and may still be judging by
  * the old slot right after the switch. Programs run for microseconds; a slot
- * is rewritten only this long after it stopped being active.
+ * is rewritten only this long after it stopped being active. A load that
+ * comes sooner waits for it as a pending load (policy_mgr__prepare): the
+ * daemon's event loop commits it from a timer, it never sleeps.
  */
 #define SLOT_GRACE_MS 1000
 
@@ -79,11 +80,9 @@ int policy_mgr__check(const char *path, const char *cgroup2, struct sg_policy **
 	return err;
 }
 
-int policy_mgr__init(struct policy_mgr *m, struct bpf_object *obj, const char *path,
-		     const char *cgroup2)
+int policy_mgr__init(struct policy_mgr *m, struct bpf_object *obj, const char *cgroup2)
 {
 	memset(m, 0, sizeof(*m));
-	m->path = path;
 	m->cgroup2 = cgroup2;
 	m->slot = -1;
 	m->active_fd = -1;
@@ -198,22 +197,63 @@ static void set_stats(struct policy_mgr *m, const struct sg_policy *p)
 	m->default_hits = 0;
 }
 
-int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_errlist *warnings)
+void policy_mgr__drop_pending(struct policy_mgr *m)
+{
+	sg_compiled_free(m->pending_c);
+	sg_policy_free(m->pending);
+	m->pending_c = NULL;
+	m->pending = NULL;
+}
+
+int policy_mgr__prepare(struct policy_mgr *m, const char *path, struct sg_errlist *errs,
+			struct sg_errlist *warnings)
 {
 	uint8_t slot = m->slot < 0 ? 0 : (uint8_t)(1 - m->slot);
-	uint32_t version = m->version + 1;
 	struct sg_compiled *c;
 	struct sg_policy *p;
-	uint64_t now;
+	int err;
+
+	/* The version and the slot only change at a commit: a newer prepare takes both. */
+	err = prepare(path, m->cgroup2, slot, m->version + 1, &p, &c, errs, warnings);
+	if (err)
+		return err;
+	policy_mgr__drop_pending(m);
+	m->pending = p;
+	m->pending_c = c;
+	m->pending_slot = slot;
+	return 0;
+}
+
+const struct sg_policy *policy_mgr__pending(const struct policy_mgr *m)
+{
+	return m->pending;
+}
+
+uint64_t policy_mgr__pending_wait_ms(const struct policy_mgr *m)
+{
+	uint64_t now = sg_clock_mono_ms(), free_at;
+
+	if (!m->pending)
+		return 0;
+	free_at = m->slot_free_ms[m->pending_slot];
+	return now < free_at ? free_at - now : 0;
+}
+
+int policy_mgr__commit(struct policy_mgr *m, struct sg_errlist *errs)
+{
+	struct sg_compiled *c = m->pending_c;
+	struct sg_policy *p = m->pending;
+	uint8_t slot = m->pending_slot;
+	uint32_t version = m->version + 1;
 	uint32_t key = 0, val = slot;
 	int err;
 
-	err = prepare(m->path, m->cgroup2, slot, version, &p, &c, errs, warnings);
-	if (err)
-		return err;
-	now = sg_clock_mono_ms();
-	if (now < m->slot_free_ms[slot])
-		usleep((useconds_t)(m->slot_free_ms[slot] - now) * 1000);
+	if (!p)
+		return -ENOENT;
+	if (policy_mgr__pending_wait_ms(m))
+		return -EBUSY; /* a program may still judge by that slot */
+	m->pending = NULL;
+	m->pending_c = NULL;
 	/* The slot is inactive: clear what its previous policy left, write, switch. */
 	if (!m->compiled[slot] && m->adopted) {
 		err = clear_slot(m, slot);
@@ -241,8 +281,12 @@ int policy_mgr__load(struct policy_mgr *m, struct sg_errlist *errs, struct sg_er
 		sg_policy_free(p);
 		return err;
 	}
-	if (m->before_switch)
-		m->before_switch(p, m->before_switch_ctx);
+	if (m->before_switch && (err = m->before_switch(p, m->before_switch_ctx, errs))) {
+		/* Keep c so that its entries are removed before the slot is reused. */
+		m->compiled[slot] = c;
+		sg_policy_free(p);
+		return err;
+	}
 	if (m->active_fd >= 0 && bpf_map_update_elem(m->active_fd, &key, &val, BPF_ANY)) {
 		err = -errno;
 		sg_errlist_add(errs, "cannot switch to the new policy: %s", strerror(-err));
@@ -297,6 +341,7 @@ void policy_mgr__hit(struct policy_mgr *m, uint32_t version, uint16_t rule)
 
 void policy_mgr__free(struct policy_mgr *m)
 {
+	policy_mgr__drop_pending(m);
 	for (int i = 0; i < 2; i++)
 		sg_compiled_free(m->compiled[i]);
 	for (int i = 0; i < POLICY_MGR_RECENT; i++)

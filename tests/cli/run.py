@@ -120,6 +120,20 @@ check("check -j valid", ok, f"rc={rc} out={out!r}")
 
 expect("check missing file", ["policy", "check", "/nonexistent/p.json"], 1, stdout="",
        stderr="/nonexistent/p.json: cannot open: No such file or directory\n")
+# Policy files must be regular files: a FIFO is refused at once (reading it would wait for a
+# writer), a directory too, each with the reason.
+fifo = os.path.join(tmpdir, "fifo.json")
+os.mkfifo(fifo)
+os.mkdir(os.path.join(tmpdir, "dir.json"))
+dirpath = os.path.join(tmpdir, "dir.json")
+for what, path, want in (("FIFO", fifo,
+                          f"{fifo}: not a regular file (a FIFO)\n{fifo}: invalid (1 error)\n"),
+                         ("directory", dirpath, f"{dirpath}: cannot read: Is a directory\n")):
+    for cmd in (["policy", "check", path], ["policy", "test", path, "--dst", "10.0.0.1:53"]):
+        try:
+            expect(f"{cmd[1]} a {what}", cmd, 1, stdout="", stderr=want)
+        except subprocess.TimeoutExpired:
+            check(f"{cmd[1]} a {what}", False, "still running after 30 s (blocked on the open)")
 notjson = write("notjson.json", '{"rules": []} trailing\n')
 expect("check trailing garbage", ["policy", "check", notjson], 1, stdout="",
        stderr=f"{notjson}: not JSON: trailing garbage after the JSON value at line 1, "
@@ -255,6 +269,21 @@ for args, msg in BAD:
 expect("test without FILE", ["policy", "test"], 2, stderr="sendguard: policy test: missing FILE\n")
 expect("test invalid policy", ["policy", "test", bad, "--flags", "MSG_OOB"], 1, stdout="",
        stderr=want_err)
+
+# --- -V: one version for the CLI and the daemon ------------------------------
+
+SGD = os.path.join(os.path.dirname(SG), "sendguardd")
+cli_v = subprocess.run([SG, "-V"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+daemon_v = subprocess.run([SGD, "-V"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=30)
+cli_words = cli_v.stdout.decode().split()
+daemon_words = daemon_v.stdout.decode().split()
+check("version: sendguard -V and sendguardd -V agree",
+      cli_v.returncode == 0 and daemon_v.returncode == 0 and len(cli_words) == 2 and
+      len(daemon_words) == 2 and cli_words[0] == "sendguard" and
+      daemon_words[0] == "sendguardd" and cli_words[1] == daemon_words[1],
+      f"sendguard -V: rc {cli_v.returncode} {cli_v.stdout!r}; "
+      f"sendguardd -V: rc {daemon_v.returncode} {daemon_v.stdout!r}")
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

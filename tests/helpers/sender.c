@@ -1434,6 +1434,14 @@ static void sc_errors(void)
 	r = sendmsg(fd, &m, 0);
 	exp_done(&e, r, errno, -1, EFAULT);
 
+	/* An address nobody can read: the event has no destination, not AF_UNSPEC. */
+	exp_init(&e, "sendto", fd);
+	e.note = "udp4 sendto unreadable dest_addr (EFAULT)";
+	e.len = 9;
+	e.dst_source = "msg";
+	r = sendto(fd, payload, 9, 0, (struct sockaddr *)BAD_PTR, sizeof(a));
+	exp_done(&e, r, errno, -1, EFAULT);
+
 	exp_init(&e, "sendto", p[1]);
 	e.note = "send on a pipe (ENOTSOCK)";
 	e.len = 5;

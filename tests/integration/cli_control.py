@@ -491,6 +491,81 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
     res.check("events --follow ends when the daemon stops", problems)
 
 
+FAKE_LISTENER = r"""
+import json, os, socket, sys
+path, log = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(8)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    c.settimeout(2)
+    got = b""
+    try:
+        while not got.endswith(b"\n"):
+            d = c.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    with open(log, "ab") as f:
+        f.write(got)
+    fake = {"ok": True, "cmd": "status", "daemon": {"pid": 1}, "policy": {"name": "FAKE"},
+            "name": "FAKE", "version": 99}
+    try:
+        c.sendall(json.dumps(fake).encode() + b"\n")
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+def fake_listener_checks(res, cli_path):
+    """A listener an unprivileged user runs at the control path: the CLI refuses to talk to
+    it (the socket file's owner, then SO_PEERCRED), and tells it nothing."""
+    base = tempfile.mkdtemp(prefix="sg-cli-fake-")
+    os.chmod(base, 0o755)
+    udir = os.path.join(base, "u")
+    os.mkdir(udir, 0o755)
+    os.chown(udir, 65534, 65534)
+    sock, log = os.path.join(udir, "control.sock"), os.path.join(udir, "heard")
+    pol = os.path.join(base, "p.json")
+    write_json(pol, {"name": "secret-name", "default": "allow", "rules": []})
+    lst = subprocess.Popen(["setpriv", "--reuid", "65534", "--regid", "65534",
+                            "--clear-groups", sys.executable, "-c", FAKE_LISTENER, sock, log],
+                           stdout=subprocess.PIPE, text=True)
+    cli = Cli(cli_path, sock)
+    try:
+        if lst.stdout.readline().strip() != "listening":
+            res.check("cli refuses a foreign listener", ["the fake listener did not start"])
+            return
+        for what, want in (("socket file of uid 65534", "the socket belongs to uid 65534"),
+                           ("socket file chowned to root, listener uid 65534",
+                            "runs as uid 65534, not root or you")):
+            if "chowned" in what:
+                os.chown(sock, 0, 0)
+            problems = []
+            for args in (["status"], ["status", "-j"], ["policy", "show"],
+                         ["policy", "load", pol], ["events"]):
+                rc, out, err = cli.run(*args)
+                if rc != 1 or want not in err or "FAKE" in out:
+                    problems.append(f"{' '.join(args)}: exit {rc}, stdout {out[:100]!r}, "
+                                    f"stderr {err.strip()[:200]!r}")
+            heard = b""
+            if os.path.exists(log):
+                with open(log, "rb") as f:
+                    heard = f.read()
+            if heard:
+                problems.append(f"the listener was told {heard[:200]!r}")
+            res.check(f"cli refuses a foreign listener ({what})", problems)
+    finally:
+        lst.kill()
+        lst.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build", help="the build directory (sendguard)")
@@ -506,6 +581,8 @@ def main():
             res.check("cli_control", ["not root, and CI=true: not skipped"])
         print(f"{res.passed} passed, {res.failed} failed")
         return 1 if res.failed else 0
+
+    fake_listener_checks(res, os.path.join(build, "sendguard"))
 
     work = tempfile.mkdtemp(prefix="sg-cli-control-")
     sock = os.path.join(work, "control.sock")

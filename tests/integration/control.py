@@ -68,7 +68,8 @@ class Daemon:
             return "daemon did not start: " + " | ".join(self.log[-5:])
         return None
 
-    def stop(self):
+    def terminate(self):
+        """SIGTERM, and SIGKILL if it does not exit within 20 s."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -76,6 +77,9 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def stop(self):
+        self.terminate()
         recs = []
         if os.path.exists(self.events):
             with open(self.events) as f:
@@ -95,14 +99,17 @@ class Conn:
     def send(self, data):
         self.s.sendall(data if isinstance(data, bytes) else data.encode())
 
-    def line(self):
+    def raw_line(self):
         while b"\n" not in self.buf:
             d = self.s.recv(65536)
             if not d:
                 raise EOFError("connection closed")
             self.buf += d
         l, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(l)
+        return l
+
+    def line(self):
+        return json.loads(self.raw_line())
 
     def ask(self, obj):
         self.send(json.dumps(obj) + "\n")
@@ -126,6 +133,151 @@ def dport(rec):
 def write_policy(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
+
+
+def burst_loss(d, build, n, during=None):
+    """Runs `sender burst n` (calling during() meanwhile); returns (events, lost, during's
+    result): the events of its pid in the file sink, and the counts of the lost records
+    written meanwhile (the whole host's: other traffic is traced too)."""
+    with open(d.events, "rb") as f:
+        f.seek(max(0, os.path.getsize(d.events) - 65536))
+        tail = f.read()
+        start = f.tell() - len(tail) + tail.rfind(b"\n") + 1  # whole lines only
+    sender = subprocess.Popen([os.path.join(build, "tests", "sender"), "burst", str(n)],
+                              stdout=subprocess.PIPE, text=True)
+    extra = during() if during else None
+    info = json.loads(sender.communicate(timeout=120)[0])
+    time.sleep(1.5)  # drained
+    mine = b'"proc":{"pid":%d,' % info["pid"]
+    events = lost = 0
+    with open(d.events, "rb") as f:
+        f.seek(start)
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            if mine in line:
+                events += json.loads(line).get("type") == "send"
+            elif b'"type":"lost"' in line:
+                lost += json.loads(line)["count"]
+    return events, lost, extra
+
+
+def reload_no_stall(res, build, work):
+    """Reloads never stall the event loop: five SIGHUPs 0.1 s apart under a burst of sends
+    (the second comes while its slot is still in its grace) lose about what the same burst
+    loses without reloads, control requests are answered meanwhile (status shows the load
+    that waits), and the last file ends up in force."""
+    name = "control_reload_no_stall"
+    n = 300000
+    sock = os.path.join(work, "stall.sock")
+    pol = os.path.join(work, "stall.json")
+    write_policy(pol, {"name": "stall-0", "default": "allow", "rules": []})
+    sub = os.path.join(work, "stall")
+    os.mkdir(sub)
+    # The host's other traffic is traced too: no rotation to lose our place in the file, and
+    # a ring that rides out a moment the daemon does not get the CPU (2 cores, shared).
+    d = Daemon(os.path.join(build, "sendguardd"), sub, pol, sock,
+               ["--rotate-size", "0", "--ringbuf-size", "16M"])
+    why = d.start()
+    if why:
+        res.report(name, [why])
+        return
+    p = []
+    try:
+        base_events, base_lost, _ = burst_loss(d, build, n)
+
+        def reloads():
+            seen, worst, stop = [], [0.0], threading.Event()
+
+            def ask_status():
+                while not stop.is_set():
+                    t0 = time.monotonic()
+                    try:
+                        r = Conn(sock, timeout=5).ask({"cmd": "status"})
+                        seen.append(r.get("policy_pending"))
+                    except (OSError, EOFError, ValueError) as e:
+                        seen.append(f"no answer: {e!r}")
+                    worst[0] = max(worst[0], time.monotonic() - t0)
+                    time.sleep(0.05)
+
+            time.sleep(0.3)  # the burst is under way
+            t = threading.Thread(target=ask_status)
+            t.start()
+            for i in range(1, 6):
+                write_policy(pol, {"name": f"stall-{i}", "default": "allow", "rules": []})
+                d.proc.send_signal(signal.SIGHUP)
+                time.sleep(0.1)
+            time.sleep(1.5)
+            stop.set()
+            t.join(10)
+            return seen, worst[0]
+
+        events, lost, (seen, worst) = burst_loss(d, build, n, reloads)
+        if base_events + base_lost < n or events + lost < n:
+            p.append(f"events + lost below the {n} sends: without reloads {base_events} + "
+                     f"{base_lost}, with them {events} + {lost}")
+        if lost > base_lost + n // 10:
+            p.append(f"{lost} of {n} sends lost with reloads, {base_lost} without: the "
+                     "reloads stalled the event loop")
+        if not any(isinstance(x, dict) and x.get("source") == pol for x in seen):
+            p.append(f"no status answer showed a load waiting for its switch: {seen[:8]}")
+        bad = [x for x in seen if isinstance(x, str)]
+        if bad:
+            p.append(f"status requests not answered during the reloads: {bad[:3]}")
+        # Under a burst one drain may take a while; a reload chain used to take 1-2 s.
+        if worst > 1.5:
+            p.append(f"a status request took {worst:.2f} s during the reloads")
+        r = Conn(sock).ask({"cmd": "status"})
+        if r["policy"]["name"] != "stall-5" or r.get("policy_pending") is not None:
+            p.append(f"after the reloads: {r['policy']}, pending {r.get('policy_pending')}; "
+                     "want stall-5 in force")
+        # policy_load right after a switch waits for its slot: the reply comes once it is in
+        # force, and what the client sent after it is answered after it, in order.
+        other = os.path.join(work, "stall-other.json")
+        write_policy(other, {"name": "stall-7", "default": "allow", "rules": []})
+        write_policy(pol, {"name": "stall-6", "default": "allow", "rules": []})
+        d.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.2)
+        c = Conn(sock, timeout=5)
+        c.send(json.dumps({"cmd": "policy_load", "path": other, "id": 7}) + "\n" +
+               json.dumps({"cmd": "stats", "id": 8}) + "\n")
+        r1, r2 = c.line(), c.line()
+        c.close()
+        if (r1.get("ok"), r1.get("id"), r1.get("name")) != (True, 7, "stall-7") or \
+                r2.get("id") != 8 or r2.get("cmd") != "stats":
+            p.append(f"policy_load while the slot is in its grace: {r1}, then {str(r2)[:80]}")
+        # A load that waits and is superseded (SIGHUP) is answered: not in force.
+        write_policy(other, {"name": "stall-8", "default": "allow", "rules": []})
+        write_policy(pol, {"name": "stall-9", "default": "allow", "rules": []})
+        c = Conn(sock, timeout=5)
+        c.send(json.dumps({"cmd": "policy_load", "path": other}) + "\n")
+        time.sleep(0.2)
+        d.proc.send_signal(signal.SIGHUP)  # reloads stall-other.json, the file now in force
+        r1 = c.line()
+        c.close()
+        errs = " ".join(r1.get("errors") or [])
+        if r1.get("ok") is not False or "superseded by a newer load" not in errs:
+            p.append(f"a superseded policy_load: {r1}")
+        time.sleep(1.5)
+        r = Conn(sock).ask({"cmd": "status"})
+        if r["policy"]["name"] != "stall-8" or r.get("policy_pending") is not None:
+            p.append(f"after the superseding SIGHUP: {r['policy']}, want stall-8 (SIGHUP "
+                     "reloads the file policy_load made the policy file)")
+    finally:
+        d.terminate()  # not stop(): the file holds the host's traffic too
+    if d.proc.returncode != 0:
+        p.append(f"exit status {d.proc.returncode}")
+    loaded = []
+    with open(d.events, "rb") as f:  # the host's traffic is in it too: only policy records
+        for line in f:
+            if b'"type":"policy"' in line and b'"result":"loaded"' in line:
+                loaded.append(json.loads(line)["name"])
+    # Loads take effect in order, a superseded one never (which ones depends on timing).
+    nums = [int(x.split("-")[1]) for x in loaded]
+    if nums[:1] != [0] or nums[-4:] != [5, 6, 7, 8] or nums != sorted(set(nums)):
+        p.append(f"loaded policy records {loaded}: want stall-0 first, stall-5 to stall-8 "
+                 "last, in order")
+    res.report(name, p)
 
 
 def main():
@@ -239,6 +391,55 @@ def main():
             p.append(f"connection unusable after errors: {r}")
         c.close()
         res.report("control_malformed", p)
+
+        # --- requests are strict JSON; a reply never carries what is not JSON ------------
+        p = []
+        c = Conn(sock)
+        cases = [
+            (b'{"cmd":"stats","id":NaN}\n', "not JSON: unexpected character 'N'"),
+            (b'{"cmd":"stats","id":Infinity}\n', "not JSON"),
+            (b'{"cmd":"stats","id":"\xff\xfe"}\n', "not JSON: invalid UTF-8"),
+            (b'{"cmd":"stats","id":"\xc0\x80"}\n', "not JSON: invalid UTF-8"),
+            (b'{"cmd":"stats","id":"\\ud800"}\n', "not JSON: lone UTF-16 surrogate"),
+            (b'{"cmd":"stats\\u0000x"}\n', "not JSON: NUL"),
+            (b'{"cmd":"policy_load","path":"' + pol2.encode() + b'\\u0000y"}\n', "not JSON: NUL"),
+            (b'{"cmd":"stats","cmd":"status"}\n', 'duplicate key "cmd"'),
+            (b'{"cmd":"subscribe","filter":{"pid":1,"pid":2}}\n', 'duplicate key "pid"'),
+            (b"{'cmd':'stats'}\n", "not JSON"),
+            (b'{"cmd":"stats",}\n', "not JSON"),
+            (b'{"cmd":"stats"} {}\n', "not JSON: trailing garbage"),
+        ]
+        for raw, text in cases:
+            c.send(raw)
+            try:
+                line = c.raw_line()
+            except (OSError, EOFError) as e:
+                p.append(f"{raw[:60]!r}: no reply ({e!r})")
+                c.close()
+                c = Conn(sock)
+                continue
+            try:
+                r = json.loads(line.decode("utf-8"), parse_constant=lambda x: 1 / 0)
+            except (UnicodeDecodeError, ValueError, ZeroDivisionError) as e:
+                p.append(f"{raw[:60]!r}: the reply is not strict JSON ({e!r}): {line[:120]!r}")
+                continue
+            if r.get("ok") is not False or r.get("cmd") is not None or "id" in r or \
+                    text not in r.get("error", ""):
+                p.append(f"{raw[:60]!r} -> {r}")
+        # Valid ids of every kind are echoed exactly as sent.
+        for idtext in (b'1e400', b'-0.5', b'"\xc3\xa9\\u00e9"', b'[1, {"a": null}]', b'true'):
+            c.send(b'{"cmd":"stats", "id": ' + idtext + b'}\n')
+            line = c.raw_line()
+            if b'"id":' + idtext + b',' not in line:
+                p.append(f"id {idtext!r} not echoed as sent: {line[:120]!r}")
+        r = c.ask({"cmd": "stats"})
+        if not r.get("ok"):
+            p.append(f"connection unusable after the strict-JSON errors: {r}")
+        c.close()
+        st = Conn(sock).ask({"cmd": "status"})
+        if (st["policy"]["name"], st["policy"]["version"]) != ("ctl-one", 1):
+            p.append(f"a refused request changed the policy: {st['policy']}")
+        res.report("control_strict_requests", p)
 
         p = []
         c = Conn(sock)
@@ -401,6 +602,34 @@ def main():
         c.close()
         res.report("control_policy_load", p)
 
+        # --- policy files that are not regular files: refused at once, the loop goes on ---
+        p = []
+        fifo = os.path.join(work, "fifo.json")
+        os.mkfifo(fifo)
+        c = Conn(sock, timeout=5)
+        try:
+            r = c.ask({"cmd": "policy_load", "path": fifo})
+            if r.get("ok") is not False or \
+                    r.get("errors") != [f"{fifo}: not a regular file (a FIFO)"]:
+                p.append(f"policy_load of a FIFO: {r}")
+            # The policy file SIGHUP reloads becomes a FIFO: refused, requests still answered.
+            os.unlink(pol2)
+            os.mkfifo(pol2)
+            d.proc.send_signal(signal.SIGHUP)
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            r = c.ask({"cmd": "status"})
+            if (r["policy"]["name"], r["policy"]["version"]) != ("ctl-two-b", 3):
+                p.append(f"status after SIGHUP on a FIFO: {r['policy']}")
+            if time.monotonic() - t0 > 2:
+                p.append(f"status took {time.monotonic() - t0:.1f} s after SIGHUP on a FIFO")
+        except (OSError, EOFError) as e:
+            p.append(f"no answer with a FIFO as the policy file: {e!r}")
+        c.close()
+        if not any(f"{pol2}: not a regular file (a FIFO)" in line for line in d.log):
+            p.append("the log does not say why the FIFO was refused")
+        res.report("control_policy_fifo", p)
+
         # --- a second daemon on the same socket -----------------------------------------------
         p = []
         d2 = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock, "-o",
@@ -416,6 +645,8 @@ def main():
 
     # --- the sinks lost nothing to the slow subscriber; the socket is gone -----------------
     p = []
+    if d.proc.returncode != 0:
+        p.append(f"exit status after SIGTERM: {d.proc.returncode}")
     flood = sum(1 for r in recs if r.get("type") == "send" and r["proc"]["pid"] == me and
                 dport(r) == PORT + 5)
     if flood != n_flood:
@@ -453,6 +684,8 @@ def main():
     if not os.path.isfile(sock):
         p.append("the regular file was removed")
     res.report("control_stale_and_foreign_files", p)
+
+    reload_no_stall(res, build, work)
 
     shutil.rmtree(work, ignore_errors=True)
     print(f"{res.passed} passed, {res.failed} failed")

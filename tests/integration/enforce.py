@@ -55,6 +55,7 @@ P_EXE = BASE + 11
 P_FOLLOW = BASE + 12
 P_LSM_LEN = BASE + 13  # BPF-LSM: deny by len_min
 P_LSM_DST = BASE + 14  # BPF-LSM: deny by destination
+P_PIDNS = BASE + 15
 
 CHILD = r"""
 import ctypes, errno, os, socket, sys
@@ -1043,6 +1044,196 @@ def test_no_enforce(build, res):
     res.report("no-enforce", problems)
 
 
+def control_ask(req, timeout=5):
+    """One request to the daemon's control socket, its reply."""
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(timeout)
+    try:
+        c.connect(CONTROL)
+        c.sendall(json.dumps(req).encode() + b"\n")
+        buf = b""
+        while not buf.endswith(b"\n"):
+            d = c.recv(65536)
+            if not d:
+                break
+            buf += d
+        return json.loads(buf)
+    finally:
+        c.close()
+
+
+def test_cgroup_option(build, res):
+    """--cgroup fails closed: a cgroup that does not exist is a start-up error (exit 1); the
+    full path under the cgroup v2 mount works like the mount-relative one; a reload whose
+    hooks can no longer attach (the cgroup was removed) is refused, the policy in force
+    stays, and status never claims more than is enforced."""
+    name = "cgroup-option"
+    if not res.wanted(name):
+        return
+    mnt = cgroup2_mount()
+    if not mnt:
+        res.skip(name, "no cgroup v2 mount")
+        return
+    problems = []
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    deny = {"name": "cg-deny", "default": "allow",
+            "rules": [{"name": "deny-udp", "action": "deny",
+                       "match": {"dst": ["127.0.0.1:%d" % P_UDP]}}]}
+    allow = {"name": "cg-allow", "default": "allow", "rules": []}
+    rel = "/sendguard-cgroup-option-%d" % os.getpid()
+    cg = mnt + rel
+    try:
+        for arg in ("/sendguard-no-such-cgroup", mnt + "/sendguard-no-such-cgroup"):
+            d = Daemon(build, tmp, deny, ["--cgroup", arg])
+            d.start()
+            d.stop()
+            if d.proc.returncode != 1 or \
+                    not any("--cgroup %s: no such cgroup" % arg in l for l in d.log):
+                problems.append("--cgroup %s: exit %s, log %s" % (arg, d.proc.returncode,
+                                                                 d.log[-3:]))
+        os.mkdir(cg)
+        d = Daemon(build, tmp, deny, ["--cgroup", cg])  # the full path
+        why = d.start()
+        if why:
+            problems.append("--cgroup %s (full path): %s" % (cg, why))
+            return
+        try:
+            pid, out = run_child("cgroup:" + cg, P_UDP)
+            if out != ["EPERM"]:
+                problems.append("--cgroup %s: send in the cgroup: %s, want EPERM" % (cg, out))
+            st = control_ask({"cmd": "status"})["enforcement"]
+            if st.get("enforce") is not True or st.get("cgroup") != rel:
+                problems.append("status enforcement %s, want enforce true, cgroup %s" %
+                                (st, rel))
+            # A policy that cannot deny: the hooks go; then the cgroup goes.
+            d.write_policy(allow)
+            n = len(d.log)
+            d.proc.send_signal(signal.SIGHUP)
+            if not d.wait_log("enforcement hooks not attached", start=n):
+                problems.append("the hooks were not detached under a policy that cannot deny")
+            os.rmdir(cg)
+            d.write_policy(deny)
+            r = control_ask({"cmd": "policy_load", "path": d.policy_path})
+            errs = " ".join(r.get("errors") or [])
+            if r.get("ok") is not False or "cannot enforce this policy" not in errs or \
+                    rel not in errs:
+                problems.append("policy_load of a deny policy with the cgroup gone: %s" % r)
+            n = len(d.log)
+            d.proc.send_signal(signal.SIGHUP)
+            if not d.wait_log("policy refused", start=n):
+                problems.append("SIGHUP to a deny policy with the cgroup gone was not refused")
+            pol = control_ask({"cmd": "status"})["policy"]
+            if (pol["name"], pol["version"]) != ("cg-allow", 2):
+                problems.append("policy in force after the refusals: %s, want cg-allow 2" % pol)
+        finally:
+            events = d.stop()
+        if d.proc.returncode != 0:
+            problems.append("exit status %s" % d.proc.returncode)
+        refused = [e for e in events if e.get("type") == "policy" and e["result"] == "refused"]
+        if len(refused) != 2 or not all(
+                any("cannot enforce this policy" in x for x in e["errors"]) for e in refused):
+            problems.append("refused policy records: %s" % [e.get("errors") for e in refused])
+    finally:
+        if os.path.isdir(cg):
+            os.rmdir(cg)
+        shutil.rmtree(tmp, ignore_errors=True)
+        res.report(name, problems)
+
+
+PIDNS_TARGET = r"""
+import errno, os, socket, sys
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"x", ("127.0.0.1", int(sys.argv[1])))
+    print("ok", flush=True)
+except OSError as e:
+    print(errno.errorcode[e.errno], flush=True)
+"""
+
+
+def nspids(pid):
+    """The NSpid fields of a process (outermost first), [] if it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
+    return []
+
+
+def test_pid_namespace(build, res):
+    """The daemon in a PID namespace of its own, where its pid is the pid a host process has:
+    that host process is still traced and its denied send still fails (the self filters use
+    the daemon's pid as the kernel sees it, not getpid()), and the daemon's own sends are
+    still left out."""
+    name = "pid-namespace"
+    if not res.wanted(name):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgenf")
+    target = subprocess.Popen([sys.executable, "-c", PIDNS_TARGET, str(P_PIDNS)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    host = int(target.stdout.readline())
+    policy = {"name": "pidns", "default": "allow",
+              "rules": [{"name": "deny-pidns", "action": "deny",
+                         "match": {"dst": ["127.0.0.1:%d" % P_PIDNS]}}]}
+    d = Daemon(build, tmp, policy)
+    # In the new namespace sh is pid 1; the daemon it starts gets the pid after
+    # ns_last_pid: the host process's. Whatever is left when unshare goes is killed.
+    d.args = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
+              'echo "$1" > /proc/sys/kernel/ns_last_pid; shift; "$@" & wait $!',
+              "sh", str(host - 1)] + d.args
+    problems = []
+    daemon_pid = None
+    why = d.start()
+    try:
+        if why:
+            problems.append(why)
+            return
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+            ns = nspids(pid)
+            if len(ns) == 2 and ns[1] == host and pid != host:
+                daemon_pid = pid
+        if not daemon_pid:
+            problems.append("no process has pid %d in the daemon's namespace" % host)
+            return
+        target.stdin.write("\n")
+        target.stdin.flush()
+        r = target.stdout.readline().strip()
+        if r != "EPERM":
+            problems.append("the host process %d (the daemon's pid in its namespace): send to "
+                            "a denied port: %s, want EPERM" % (host, r or "no answer"))
+        # The daemon's reply is a send of its own: still left out of the stream.
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(5)
+        c.connect(CONTROL)
+        c.sendall(b'{"cmd":"status"}\n')
+        reply = c.recv(65536)
+        c.close()
+        if b'"ok":true' not in reply:
+            problems.append("status: %r" % reply[:200])
+        time.sleep(0.6)
+    finally:
+        target.kill()
+        target.wait()
+        if daemon_pid:
+            os.kill(daemon_pid, signal.SIGTERM)
+        events = d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not why:
+            expect_event(problems, "host process's send", find(events, host, dst_port(P_PIDNS)),
+                         False, "deny", "cgroup", "deny-pidns")
+            own = [e for e in events if daemon_pid and
+                   e.get("proc", {}).get("pid") == daemon_pid]
+            if own:
+                problems.append("%d events of the daemon's own sends, e.g. %s" %
+                                (len(own), json.dumps(own[0])[:200]))
+        res.report(name, problems)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
@@ -1056,7 +1247,8 @@ def main():
         return 1
     build = os.path.abspath(a.build)
     for t in (test_main, test_reload, test_hooks_follow_policy, test_default_deny_cgroup,
-              test_default_deny_host, test_lsm, test_no_enforce):
+              test_default_deny_host, test_lsm, test_no_enforce, test_pid_namespace,
+              test_cgroup_option):
         t(build, res)
     print("%d passed, %d failed" % (res.passed, res.failed))
     return 1 if res.failed else 0

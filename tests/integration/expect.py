@@ -114,8 +114,12 @@ def environment(build, ci):
             cgid = os.stat(os.path.join(mount, path.lstrip("/"))).st_ino
         except OSError:
             pass
+    exe = os.path.realpath(os.path.join(build, "tests", "sender"))
+    st = os.stat(exe)
     return {
-        "exe": os.path.realpath(os.path.join(build, "tests", "sender")),
+        "exe": exe,
+        "exe_dev": f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}",
+        "exe_ino": st.st_ino,
         "cgroup": path,
         "cgroup_id": cgid,
         "runner_pid": os.getpid(),
@@ -249,7 +253,8 @@ def expected_event(ev, procs, env, policy=None):
             "pid": ev["pid"], "tid": ev["tid"], "ppid": p["ppid"],
             "uid": p["uid"], "gid": p["gid"],
             "comm": decode_bytes(bytes.fromhex(p["comm_hex"])),
-            "exe": env["exe"], "cgroup_id": env["cgroup_id"], "cgroup": env["cgroup"],
+            "exe": env["exe"], "exe_dev": env["exe_dev"], "exe_ino": env["exe_ino"],
+            "cgroup_id": env["cgroup_id"], "cgroup": env["cgroup"],
         },
         "fd": ev["fd"],
         "sock": sock_obj(ev["sock"]),

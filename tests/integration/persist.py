@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
+import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
@@ -233,6 +234,118 @@ def test_lsm(build, work, run):
     if err is not None:
         p.append(f"MSG_DONTWAIT send after a run without --persist: {err}, want success")
     run.report(name, p)
+STATE = "/run/sendguard/persist.state"
+
+
+def connect_refused(port):
+    """A TCP connect from a child process: (pid, errno name or None)."""
+    code = ("import socket,os,json\n"
+            "s=socket.socket(); s.settimeout(2); e=None\n"
+            f"try: s.connect(('127.0.0.1',{port}))\n"
+            "except OSError as x: e=x.errno\n"
+            "print(json.dumps([os.getpid(),e]))\n")
+    pid, err = json.loads(subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                         text=True, timeout=20).stdout)
+    return pid, (None if err is None else os.strerror(err))
+
+
+def gap_tests(run, build, work, pa, validator):
+    """After kill -9 of a --persist daemon, the next daemon's stream starts with a gap record:
+    the time and seq of the last record the killed one wrote (from its state file), that it
+    did not exit cleanly, and the records queued meanwhile in the pinned ring (a connect the
+    hooks refused while no daemon ran), which follow. After a clean --persist exit, the same
+    with "clean". The state file is root's, 0600, and never followed through a symlink."""
+    p = []
+    policy(pa, "gap-a", PORT_A)
+    d = Daemon(build, work, "gap1", ["--persist", "-p", pa])
+    if not d.ready():
+        run.report("persist_gap_after_kill", [f"daemon not ready: {d.err!r}"])
+        return
+    try:
+        send(PORT_B)
+        time.sleep(1.0)  # written out
+        st = os.lstat(STATE) if os.path.lexists(STATE) else None
+        if not st or not os.path.isfile(STATE) or os.path.islink(STATE) or st.st_uid != 0 or \
+                (st.st_mode & 0o777) != 0o600:
+            p.append(f"{STATE}: {st}, want a regular file of root's with mode 0600")
+    finally:
+        d.proc.kill()  # kill -9
+        d.proc.wait()
+    with open(d.path, "rb") as f:  # a kill may cut the last line
+        first = [json.loads(line) for line in f if line.endswith(b"\n")]
+    cpid, cerr = connect_refused(PORT_A)  # no daemon: the hooks refuse and queue an event
+    if cerr != os.strerror(1):
+        p.append(f"connect to the denied port with no daemon running: {cerr or 'succeeded'}")
+    d = Daemon(build, work, "gap2", ["--persist", "-p", pa])
+    ok = d.ready()
+    if ok:
+        time.sleep(0.6)
+    d.stop()
+    if not ok:
+        run.report("persist_gap_after_kill", p + [f"daemon not ready: {d.err!r}"])
+        return
+    second = d.records()
+    gap = second[0] if second else {}
+    if gap.get("type") != "gap" or gap.get("seq") != 1:
+        p.append(f"the restarted daemon's first record: {str(gap)[:200]}")
+    else:
+        by_seq = {r["seq"]: r for r in first}
+        last = by_seq.get(gap["previous_seq"])
+        if gap["previous_exit"] != "unclean" or gap["untraced"] is not True:
+            p.append(f"gap record: {gap}, want previous_exit unclean")
+        if not last or last["ts"] != gap["since"]:
+            p.append(f"gap record: since {gap['since']} seq {gap['previous_seq']}; the killed "
+                     f"daemon's record of that seq: {last}")
+        if first and gap["previous_seq"] > first[-1]["seq"]:
+            p.append(f"previous_seq {gap['previous_seq']} beyond the last record written "
+                     f"({first[-1]['seq']})")
+        if gap["queued"] < 1:
+            p.append(f"gap record: queued {gap['queued']}, want the refused connect")
+        conn = [r for r in second if r.get("type") == "connect" and r["proc"]["pid"] == cpid]
+        if not conn or conn[0]["seq"] <= 1:
+            p.append("the connect refused while no daemon ran is not in the stream after "
+                     "the gap record")
+        if validator:
+            p += validator.check_all([gap])
+    run.report("persist_gap_after_kill", p)
+
+    # A clean --persist exit, then a daemon without --persist: a gap record saying "clean".
+    p = []
+    d = Daemon(build, work, "gap3", ["-p", pa])
+    ok = d.ready()
+    d.stop()
+    if not ok:
+        run.report("persist_gap_after_clean_exit", [f"daemon not ready: {d.err!r}"])
+        return
+    third = d.records()
+    gap = third[0] if third else {}
+    if (gap.get("type"), gap.get("previous_exit"), gap.get("previous_seq")) != \
+            ("gap", "clean", second[-1]["seq"] if second else None):
+        p.append(f"first record after a clean --persist exit: {str(gap)[:200]}; the previous "
+                 f"run's last seq {second[-1]['seq'] if second else None}")
+    if os.path.exists(STATE) or os.path.exists(PIN_DIR):
+        p.append("the state file or the pins are left after a daemon without --persist")
+    # A symlink planted at the state file's path is not written through.
+    victim = os.path.join(work, "victim")
+    with open(victim, "w") as f:
+        f.write("untouched\n")
+    os.makedirs(os.path.dirname(STATE), exist_ok=True)
+    if os.path.lexists(STATE):
+        os.unlink(STATE)
+    os.symlink(victim, STATE)
+    d = Daemon(build, work, "gap4", ["--persist", "-p", pa])
+    ok = d.ready()
+    if ok:
+        send(PORT_B)
+        time.sleep(0.6)
+    d.stop()
+    with open(victim) as f:
+        if f.read() != "untouched\n":
+            p.append("the daemon wrote its state through a symlink")
+    if ok and "persist.state: a symbolic link" not in d.err:
+        p.append(f"the refused state file is not logged: {d.err[-300:]!r}")
+    os.unlink(STATE)
+    run.report("persist_gap_after_clean_exit", p)
 
 
 def main():
@@ -250,7 +363,12 @@ def main():
         return 1 if run.failed else 0
     if os.path.exists(PIN_DIR):
         shutil.rmtree(PIN_DIR, ignore_errors=True)
+    if os.path.lexists(STATE):
+        os.unlink(STATE)
     work = tempfile.mkdtemp(prefix="sendguard-persist-")
+    validator, _ = expect.load_validator(os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        "docs", "event.schema.json"))
     pa, pb = os.path.join(work, "a.json"), os.path.join(work, "b.json")
     policy(pa, "persist-a", PORT_A)
     policy(pb, "persist-b", PORT_B)
@@ -444,9 +562,15 @@ def main():
         run.report("persist_no_deny_detaches", p)
 
         test_lsm(build, work, run)
+        # 7. The gap a restart leaves, as the restarted daemon's first record.
+        if os.path.exists(PIN_DIR):
+            shutil.rmtree(PIN_DIR, ignore_errors=True)
+        gap_tests(run, build, work, pa, validator)
     finally:
         if os.path.exists(PIN_DIR):
             shutil.rmtree(PIN_DIR, ignore_errors=True)
+        if os.path.lexists(STATE):
+            os.unlink(STATE)
         shutil.rmtree(work, ignore_errors=True)
     print(f"{run.passed} passed, {run.failed} failed", flush=True)
     return 1 if run.failed else 0

@@ -5,10 +5,12 @@ the other sinks get everything, and a file never keeps a partial line."""
 
 import json
 import os
-import tempfile
+import shutil
 import signal
 import stat
 import subprocess
+import sys
+import tempfile
 import time
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
@@ -215,6 +217,262 @@ def test_disk_full(res, build, workdir):
     finally:
         subprocess.run(["umount", mnt])
         os.rmdir(mnt)
+    res.report(name, problems)
+
+
+def test_disk_full_truncated(res, build, workdir):
+    """copytruncate, then a full disk: the cut back after the failed write goes by the file's
+    real size, so the file holds whole lines only, never NUL bytes or a partial line."""
+    name = "sink_disk_full_truncated"
+    mnt = os.path.join(workdir, "full2")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt]).returncode:
+        res.report(name, ["cannot mount a small tmpfs"])
+        return
+    full = os.path.join(mnt, "events.jsonl")
+    problems = []
+    try:
+        d = SinkDaemon(build, ["-o", "file:" + full, "--stats-interval", "3600"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        burst(build, 40)  # ~25 KB the daemon counts as written
+        if not wait_for(lambda: os.path.getsize(full) > 20000):
+            problems.append(f"the first burst did not reach the file ({os.path.getsize(full)} B)")
+        subprocess.run(["truncate", "-s", "0", full], check=True)  # logrotate's copytruncate
+        burst(build, 1000)  # more than the 64 KiB file system holds
+        time.sleep(1.5)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        if "No space left on device" not in d.stderr:
+            problems.append(f"the disk never filled: {d.stderr[-300:]!r}")
+        with open(full, "rb") as f:
+            data = f.read()
+        nuls = data.count(b"\0")
+        if nuls:
+            problems.append(f"{nuls} NUL bytes in the file (of {len(data)})")
+        _, p = read_lines(full)
+        problems += p[:3]
+    finally:
+        subprocess.run(["umount", mnt])
+        os.rmdir(mnt)
+    res.report(name, problems)
+
+
+NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+
+
+def as_nobody(*argv):
+    """Run argv as an unprivileged user (uid/gid 65534)."""
+    subprocess.run(NOBODY + list(argv), check=True, timeout=20)
+
+
+def user_dir():
+    """(base, dir): base is root's (mode 0755), dir inside it belongs to uid 65534."""
+    base = tempfile.mkdtemp(prefix="sendguard-sink-")
+    os.chmod(base, 0o755)
+    udir = os.path.join(base, "u")
+    os.mkdir(udir, 0o755)
+    os.chown(udir, 65534, 65534)
+    return base, udir
+
+
+def victims(base, n):
+    """n files of root's that a planted symlink points at; returns their paths."""
+    out = []
+    for i in range(n):
+        v = os.path.join(base, f"victim{i}")
+        with open(v, "w") as f:
+            f.write("root's file\n")
+        out.append(v)
+    return out
+
+
+def victim_problems(paths):
+    out = []
+    for v in paths:
+        with open(v) as f:
+            if f.read() != "root's file\n":
+                out.append(f"{os.path.basename(v)} was written through a planted symlink")
+    return out
+
+
+def sink_file_problems(path):
+    """A file the daemon made: root's, mode 0600, a regular file."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 or stat.S_IMODE(st.st_mode) != 0o600:
+        return [f"{os.path.basename(path)}: mode {oct(st.st_mode)} uid {st.st_uid}, want a "
+                "regular file of root's with mode 0600"]
+    return []
+
+
+def test_symlink_start(res, build, workdir):
+    """A symlink an unprivileged user planted at the sink path: refused at start (exit 1),
+    the file it points to is not written; a FIFO of that user's too."""
+    name = "sink_symlink_refused"
+    base, udir = user_dir()
+    (victim,) = victims(base, 1)
+    path = os.path.join(udir, "events.jsonl")
+    problems = []
+    try:
+        as_nobody("ln", "-s", victim, path)
+        d = SinkDaemon(build, ["-o", "file:" + path, "--stats-interval", "3600"])
+        if d.wait_ready() is None:
+            problems.append("the daemon started on a symlinked sink")
+        rc = d.stop()
+        if rc != 1 or "a symbolic link: refused" not in d.stderr:
+            problems.append(f"symlink: exit {rc}, stderr {d.stderr[-300:]!r}")
+        problems += victim_problems([victim])
+        # The same user's FIFO, with that user reading it: refused, whoever reads it.
+        os.unlink(path)
+        as_nobody("mkfifo", path)
+        code = ("import os,sys,time\n"
+                "fd=os.open(sys.argv[1],os.O_RDONLY|os.O_NONBLOCK)\n"
+                "print('open',flush=True)\n"
+                "got=b''\n"
+                "end=time.monotonic()+30\n"
+                "while time.monotonic()<end:\n"
+                "    try: got+=os.read(fd,65536)\n"
+                "    except BlockingIOError: time.sleep(0.05)\n"
+                "    if b'\\n' in got: break\n"
+                "sys.stdout.write(got.decode('utf-8','replace'))\n")
+        reader = subprocess.Popen(NOBODY + [sys.executable, "-c", code, path],
+                                  stdout=subprocess.PIPE)
+        reader.stdout.readline()  # "open": the FIFO has a reader now
+        d = SinkDaemon(build, ["-o", "file:" + path, "--stats-interval", "3600"])
+        d.wait_ready()
+        rc = d.stop()
+        reader.kill()
+        leaked = reader.communicate()[0].strip()
+        if rc != 1 or "owned by another user" not in d.stderr:
+            problems.append(f"another user's FIFO: exit {rc}, stderr {d.stderr[-300:]!r}")
+        if leaked:
+            problems.append(f"another user's FIFO got {len(leaked)} bytes of events")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    res.report(name, problems)
+
+
+def test_symlink_reopen(res, build, workdir):
+    """SIGUSR1 after the sink was moved away and a symlink planted in its place: the daemon
+    refuses it (logged, counted), writes nothing through it, and the other sink is complete."""
+    name = "sink_symlink_reopen"
+    base, udir = user_dir()
+    (victim,) = victims(base, 1)
+    path = os.path.join(udir, "events.jsonl")
+    twin = os.path.join(workdir, "symlink-twin.jsonl")
+    problems = []
+    try:
+        d = SinkDaemon(build, ["-o", "file:" + path, "-o", "file:" + twin,
+                               "--stats-interval", "3600"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        pid1 = burst(build, 5)
+        time.sleep(0.6)
+        problems += sink_file_problems(path)
+        as_nobody("mv", path, os.path.join(udir, "moved.jsonl"))
+        as_nobody("ln", "-s", victim, path)
+        d.signal(signal.SIGUSR1)
+        time.sleep(0.3)
+        pid2 = burst(build, 5)
+        time.sleep(1.0)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        if "a symbolic link: refused" not in d.stderr:
+            problems.append(f"the refused symlink is not reported: {d.stderr[-300:]!r}")
+        problems += victim_problems([victim])
+        recs, p = read_lines(twin)
+        problems += p
+        if len(sends_of(recs, pid1)) != 5 or len(sends_of(recs, pid2)) != 5:
+            problems.append("the other sink did not get every event")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    res.report(name, problems)
+
+
+def test_symlink_rotation(res, build, workdir):
+    """Rotation with symlinks planted at PATH.1..PATH.3 and, all the while, at PATH itself
+    (re-planted as soon as a rotation moves the file away): nothing is written through a
+    symlink; every file the daemon made is its own, mode 0600."""
+    name = "sink_symlink_rotation"
+    base, udir = user_dir()
+    vics = victims(base, 4)
+    path = os.path.join(udir, "events.jsonl")
+    problems = []
+    racer = None
+    try:
+        for i in (1, 2, 3):
+            as_nobody("ln", "-s", vics[i], f"{path}.{i}")
+        d = SinkDaemon(build, ["-o", "file:" + path, "--rotate-size", "16384",
+                               "--rotate-keep", "3", "--stats-interval", "3600"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        code = ("import os,time\n"
+                f"end=time.monotonic()+6\n"
+                "while time.monotonic()<end:\n"
+                f"    try: os.symlink({vics[0]!r},{path!r})\n"
+                "    except OSError: pass\n")
+        racer = subprocess.Popen(NOBODY + [sys.executable, "-c", code])
+        for _ in range(8):
+            burst(build, 100)  # ~70 KB: several rotations each
+            time.sleep(0.3)
+        racer.wait(20)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}")
+        problems += victim_problems(vics)
+        for f in sorted(os.listdir(udir)):
+            full = os.path.join(udir, f)
+            if not os.path.islink(full):
+                problems += sink_file_problems(full)
+        if not os.path.exists(path + ".1") or os.path.islink(path + ".1"):
+            problems.append("the sink was never rotated (PATH.1 is not the daemon's file)")
+    finally:
+        if racer and racer.poll() is None:
+            racer.kill()
+        shutil.rmtree(base, ignore_errors=True)
+    res.report(name, problems)
+
+
+def test_fifo_sink(res, build, workdir):
+    """A FIFO of root's named as file:PATH is written (whole lines, never rotated)."""
+    name = "sink_fifo"
+    path = os.path.join(workdir, "events.fifo")
+    os.mkfifo(path, 0o600)
+    r = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    problems = []
+    try:
+        d = SinkDaemon(build, ["-o", "file:" + path, "--rotate-size", "4096",
+                               "--stats-interval", "3600"])
+        reason = d.wait_ready()
+        if reason:
+            res.report(name, [reason])
+            return
+        data = b""
+        pid = burst(build, 20)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and data.count(b"\n") < 21:
+            try:
+                data += os.read(r, 1 << 16)
+            except BlockingIOError:
+                time.sleep(0.05)
+        rc = d.stop()
+        if rc != 0:
+            problems.append(f"exit status {rc}: {d.stderr[-300:]!r}")
+        recs = [json.loads(x) for x in data.split(b"\n") if x]
+        if len(sends_of(recs, pid)) != 20:
+            problems.append(f"the FIFO carried {len(sends_of(recs, pid))} of 20 events")
+        if not stat.S_ISFIFO(os.stat(path).st_mode) or os.path.exists(path + ".1"):
+            problems.append("the FIFO was rotated")
+    finally:
+        os.close(r)
     res.report(name, problems)
 
 
@@ -426,9 +684,11 @@ def test_syslog(res, build, workdir):
 
 
 def run_sink_tests(res, build, workdir):
-    for test in (test_rotation, test_reopen, test_disk_full, test_closed_pipe, test_stuck_pipe,
-                 test_device, test_syslog):
-        name = "sink_" + test.__name__[len("test_"):]
+    for test in (test_rotation, test_reopen, test_disk_full, test_disk_full_truncated,
+                 test_symlink_start, test_symlink_reopen, test_symlink_rotation, test_fifo_sink,
+                 test_closed_pipe, test_stuck_pipe, test_device, test_syslog):
+        name = {test_symlink_start: "sink_symlink_refused",
+                test_fifo_sink: "sink_fifo"}.get(test, "sink_" + test.__name__[len("test_"):])
         if name == "sink_reopen":
             name = "sink_reopen_sigusr1"
         if name == "sink_device":

@@ -223,7 +223,8 @@ static void test_spec_example(void **state)
 		"\"syscall\":\"sendmsg\","
 		"\"proc\":{\"pid\":812,\"tid\":815,\"ppid\":1,\"uid\":0,\"gid\":0,\"comm\":"
 		"\"resolver\","
-		"\"exe\":\"/usr/sbin/resolver\",\"cgroup_id\":4711,"
+		"\"exe\":\"/usr/sbin/resolver\",\"exe_dev\":\"259:1\",\"exe_ino\":1310722,"
+		"\"cgroup_id\":4711,"
 		"\"cgroup\":\"/system.slice/resolver.service\"},"
 		"\"fd\":7,\"sock\":{\"family\":\"inet\",\"type\":\"dgram\",\"protocol\":\"udp\"},"
 		"\"dst\":{\"family\":\"inet\",\"addr\":\"10.0.0.53\",\"port\":53},\"dst_source\":"
@@ -243,6 +244,9 @@ static void test_spec_example(void **state)
 	char *text;
 
 	(void)state;
+	e.flags |= SG_EF_EXE;
+	e.exe_dev = 259u << 20 | 1;
+	e.exe_ino = 1310722;
 	o = encode(&e, &x, 1042, &text);
 	assert_string_equal(text, want);
 	free(text);
@@ -260,8 +264,9 @@ static void test_key_order(void **state)
 		"proc", "fd",	  "sock",    "dst",  "dst_source", "flags",  "flags_raw",
 		"len",	"iovlen", "control", "ret",  "errno",	   "policy", NULL
 	};
-	static const char *const proc[] = { "pid",  "tid", "ppid",	"uid",	  "gid",
-					    "comm", "exe", "cgroup_id", "cgroup", NULL };
+	static const char *const proc[] = { "pid",     "tid",	    "ppid",   "uid",
+					    "gid",     "comm",	    "exe",    "exe_dev",
+					    "exe_ino", "cgroup_id", "cgroup", NULL };
 	static const char *const policy[] = { "verdict", "rule", "version", "enforced_by", NULL };
 	struct sg_event e = spec_event();
 	struct json_object *o;
@@ -521,6 +526,68 @@ static void test_failing_sends(void **state)
 	json_object_put(o);
 }
 
+/* exe_dev/exe_ino: the executable's identity, null when the kernel had none. */
+static void test_exe_identity(void **state)
+{
+	struct sg_event e = spec_event();
+	struct json_object *o;
+
+	(void)state;
+	o = encode(&e, NULL, 1, NULL);
+	expect_null(o, "proc.exe_dev");
+	expect_null(o, "proc.exe_ino");
+	json_object_put(o);
+	e.flags |= SG_EF_EXE;
+	e.exe_dev = 4095u << 20 | 0xfffff; /* the largest major and minor */
+	e.exe_ino = UINT64_MAX;
+	o = encode(&e, NULL, 2, NULL);
+	expect_str(o, "proc.exe_dev", "4095:1048575");
+	assert_true(json_object_get_uint64(get(o, "proc.exe_ino")) == UINT64_MAX);
+	json_object_put(o);
+	e.exe_dev = 8u << 20 | 3;
+	e.exe_ino = 42;
+	o = encode(&e, NULL, 3, NULL);
+	expect_str(o, "proc.exe_dev", "8:3");
+	expect_int(o, "proc.exe_ino", 42);
+	json_object_put(o);
+}
+
+/* An address the call named but nobody could read (EFAULT): dst null, not AF_UNSPEC. */
+static void test_unreadable_dst(void **state)
+{
+	struct sg_event e = spec_event();
+	struct json_object *o;
+
+	(void)state;
+	memset(e.addr, 0, sizeof(e.addr));
+	e.addr_len = 16;
+	e.dst_source = SG_DST_MSG;
+	e.ret = -1;
+	e.err = EFAULT;
+	o = encode(&e, NULL, 1, NULL);
+	expect_null(o, "dst");
+	expect_str(o, "dst_source", "msg");
+	expect_str(o, "errno", "EFAULT");
+	json_object_put(o);
+	/* the same zeroes in a call that did not fault are what the caller gave */
+	e.err = EINVAL;
+	o = encode(&e, NULL, 2, NULL);
+	expect_json(o, "dst", "{\"family\":\"unspec\"}");
+	json_object_put(o);
+	e.ret = 41;
+	e.err = 0;
+	o = encode(&e, NULL, 3, NULL);
+	expect_json(o, "dst", "{\"family\":\"unspec\"}");
+	json_object_put(o);
+	/* a readable address of a call that faulted elsewhere (the buffer) stays */
+	e = spec_event();
+	e.ret = -1;
+	e.err = EFAULT;
+	o = encode(&e, NULL, 4, NULL);
+	expect_str(o, "dst.addr", "10.0.0.53");
+	json_object_put(o);
+}
+
 static void test_control(void **state)
 {
 	struct sg_event e = spec_event();
@@ -752,6 +819,43 @@ static void test_dst_variants(void **state)
 	json_object_put(o);
 }
 
+/* The gap record of a daemon that adopted an earlier run's pins. */
+static void test_gap(void **state)
+{
+	struct sg_clock clk = test_clock();
+	struct sg_gap g = { .known = true,
+			    .clean = false,
+			    .last_seq = 41,
+			    .last_real_ns = TS_REAL - 3000000000ULL,
+			    .queued = 2 };
+	struct sg_outbuf b;
+	const char *want =
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":\"2026-11-22T21:49:58.123456789Z\",\"previous_seq\":"
+		"41,"
+		"\"previous_exit\":\"unclean\",\"queued\":2}\n"
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":\"2026-11-22T21:49:58.123456789Z\",\"previous_seq\":"
+		"41,"
+		"\"previous_exit\":\"clean\",\"queued\":2}\n"
+		"{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T21:50:01.123456789Z\",\"type\":\"gap\","
+		"\"untraced\":true,\"since\":null,\"previous_seq\":null,\"previous_exit\":null,"
+		"\"queued\":0}\n";
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 8), 0);
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	g.clean = true;
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(sg_gap_to_json(&b, 1, TS_BOOT, &g, &clk), 0);
+	record(b.data, b.len);
+	assert_int_equal(sg_json_raw(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	sg_outbuf_free(&b);
+	assert_int_equal(sg_gap_to_json(&b, 1, 0, NULL, &clk), -EINVAL);
+}
+
 static void test_lost_and_stats(void **state)
 {
 	struct sg_clock clk = test_clock();
@@ -946,7 +1050,8 @@ int main(void)
 		cmocka_unit_test(test_flags_and_names), cmocka_unit_test(test_dst_variants),
 		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
 		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
-		cmocka_unit_test(test_clock_ts),
+		cmocka_unit_test(test_clock_ts),	cmocka_unit_test(test_unreadable_dst),
+		cmocka_unit_test(test_exe_identity),	cmocka_unit_test(test_gap),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
