@@ -383,8 +383,7 @@ int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const st
 		struct sg_clock real = { .boot_to_real_ns = 0, .cached_sec = -1 };
 
 		sg_clock_put_ts(b, &real, g->last_real_ns);
-	}
-	else
+	} else
 		sg_json_put_lit(b, "null");
 	sg_json_put_lit(b, ",\"previous_seq\":");
 	if (g->known)
