@@ -84,10 +84,11 @@ struct control {
 	struct ctl_slot recent[CTL_BACKLOG];
 	unsigned int recent_next, recent_n;
 	struct sg_clock clk;
+	uint64_t dropped; /* records subscribers could not take, in all */
 };
 
 static const char *const rec_type_names[SG_REC_NTYPES] = {
-	"send", "connect", "lost", "stats", "policy",
+	"send", "connect", "lost", "stats", "policy", "undeliverable",
 };
 
 /* --- output ----------------------------------------------------------------- */
@@ -248,7 +249,8 @@ static const char *filter_member(struct ctl_filter *f, const char *key, struct j
 				return NULL;
 			}
 		}
-		return "must be \"send\", \"connect\", \"lost\", \"stats\" or \"policy\"";
+		return "must be \"send\", \"connect\", \"lost\", \"stats\", \"policy\" or "
+		       "\"undeliverable\"";
 	}
 	if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
 		if (!json_object_is_type(v, json_type_int))
@@ -317,6 +319,7 @@ static void feed(struct control *c, struct ctl_client *cl, const char *line, siz
 	if (cl->dropped || pending(cl) + len > CTL_OUT_MAX || sg_json_raw(&cl->out, line, len)) {
 		cl->dropped++;
 		cl->dropped_seq = seq;
+		c->dropped++;
 	}
 }
 
@@ -752,6 +755,11 @@ void control__flush(struct control *c)
 unsigned int control__subscribers(const struct control *c)
 {
 	return c ? c->nsubs : 0;
+}
+
+uint64_t control__dropped(const struct control *c)
+{
+	return c ? c->dropped : 0;
 }
 
 int control__epoll_fd(const struct control *c)

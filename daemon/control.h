@@ -24,6 +24,7 @@ enum sg_rec_type {
 	SG_REC_LOST,
 	SG_REC_STATS,
 	SG_REC_POLICY,
+	SG_REC_UNDELIVERABLE,
 	SG_REC_NTYPES
 };
 
@@ -69,6 +70,8 @@ void control__record(struct control *c, const char *line, size_t len, const stru
 /* Write what is pending to the clients, as far as they take it. */
 void control__flush(struct control *c);
 unsigned int control__subscribers(const struct control *c);
+/* Records subscribers could not take (their buffer was full), since the start. */
+uint64_t control__dropped(const struct control *c);
 /* Close every connection and remove the socket file. Accepts NULL. */
 void control__close(struct control *c);
 
