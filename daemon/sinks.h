@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Event sinks: stdout, file:PATH (size rotation, reopen on SIGUSR1), syslog.
+ * Event sinks: stdout, file:PATH (size rotation, reopen on SIGUSR1), syslog,
+ * syslog+tcp://HOST:PORT (a remote collector, sink_tcp.h).
  * A sink receives whole JSON lines in batches. A failing sink (disk full,
  * closed pipe) counts the error and the records it could not take, and keeps
  * the daemon running; a file never keeps a partial line.
@@ -12,11 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG };
+enum sink_kind { SINK_STDOUT, SINK_FILE, SINK_SYSLOG, SINK_SYSLOG_TCP };
+
+struct tcp_sink;
 
 struct sink {
 	enum sink_kind kind;
-	char *path; /* SINK_FILE */
+	char *path; /* SINK_FILE; SINK_SYSLOG_TCP: the whole spec, its name */
 	int fd;
 	uint64_t size; /* bytes in the current file */
 	uint64_t rotate_size; /* 0: never rotate */
@@ -36,13 +39,24 @@ struct sink {
 	int pipe_size; /* a pipe's capacity (F_GETPIPE_SZ); 0 for a socket */
 	char *tail;
 	size_t tail_len;
+	struct tcp_sink *tcp; /* SINK_SYSLOG_TCP */
+	/* The pipeline's account of dropped records it reported in the stream. */
+	uint64_t dropped_reported;
+	uint64_t reported_ms;
 };
 
-/* Parse "stdout", "syslog" or "file:PATH". 0, or -EINVAL for anything else. */
+/*
+ * Parse "stdout", "syslog", "file:PATH" or "syslog+tcp://HOST:PORT". 0, or
+ * -EINVAL for anything else.
+ */
 int sink__parse(const char *spec, struct sink *s);
 int sink__open(struct sink *s);
 /* Write nrec whole lines. 0 or -errno (counted in errors/dropped). */
 int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec);
+/* Between batches: a remote sink connects and writes its queue. Never blocks. */
+void sink__service(struct sink *s);
+/* At exit, after the last write: a remote sink delivers its queue until deadline (mono ms). */
+void sink__finish(struct sink *s, uint64_t deadline);
 /* Close and reopen a file sink (after logrotate moved it). */
 int sink__reopen(struct sink *s);
 void sink__close(struct sink *s);
