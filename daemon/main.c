@@ -28,17 +28,22 @@
 #include "events.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "mounts.h"
 #include "names.h"
+#include "netaddr.h"
+#include "notify.h"
 #include "numparse.h"
 #include "persist.h"
 #include "policy_mgr.h"
+#include "sink_tcp.h"
 #include "sinks.h"
 
 #define SG_VERSION  "0.1.0"
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
 #define DEFAULT_LOG "/var/log/sendguard/events.jsonl"
+#define FINISH_MS   2000 /* at exit, remote sinks get this long to deliver their queues */
 
 struct options {
 	struct sink sinks[MAX_SINKS];
@@ -50,6 +55,9 @@ struct options {
 	const char *policy; /* -p FILE; NULL: the embedded default */
 	const char *cgroup; /* --cgroup PATH: enforce there (relative to the cgroup2 mount) */
 	const char *control; /* --control PATH; NULL: none */
+	const char *metrics; /* --metrics ADDR:PORT; NULL: none */
+	struct netaddr metrics_addr;
+	uint64_t syslog_queue; /* --syslog-queue BYTES */
 	int check;
 	int no_enforce; /* --no-enforce */
 	int persist; /* --persist */
@@ -66,6 +74,8 @@ enum {
 	OPT_NO_ENFORCE,
 	OPT_PERSIST,
 	OPT_CONTROL,
+	OPT_METRICS,
+	OPT_SYSLOG_QUEUE,
 };
 
 static const struct option long_opts[] = {
@@ -80,6 +90,8 @@ static const struct option long_opts[] = {
 	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
 	{ "persist", no_argument, NULL, OPT_PERSIST },
 	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "syslog-queue", required_argument, NULL, OPT_SYSLOG_QUEUE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -96,8 +108,14 @@ static void usage(FILE *f)
 		"  -p, --policy FILE         judge sends by this policy (sendguard-policy(5));\n"
 		"                            default: the embedded observe policy (allow all)\n"
 		"  -n, --check               validate the policy, print the result and exit\n"
-		"  -o, --output SINK         stdout, syslog or file:PATH (repeatable;\n"
-		"                            default: stdout with -f, else file:" DEFAULT_LOG ")\n"
+		"  -o, --output SINK         stdout, syslog, file:PATH or\n"
+		"                            syslog+tcp://HOST:PORT (RFC 5424 to a collector;\n"
+		"                            repeatable; default: stdout with -f, else\n"
+		"                            file:" DEFAULT_LOG ")\n"
+		"      --syslog-queue BYTES  messages a syslog+tcp sink holds while its\n"
+		"                            collector is slow or away (default 4M)\n"
+		"      --metrics ADDR:PORT   serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                            (e.g. 127.0.0.1:9477; default: off)\n"
 		"      --ringbuf-size BYTES  kernel ring buffer size, power of two >= 4096\n"
 		"                            (default 8M; K/M/G suffixes)\n"
 		"      --stats-interval SEC  write a stats record every SEC seconds (0: never;\n"
@@ -159,6 +177,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->rotate_size = 100u << 20;
 	o->rotate_keep = 5;
 	o->control = SG_CONTROL_DEFAULT;
+	o->syslog_queue = TCP_SINK_QUEUE_DEF;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -172,8 +191,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (o->nsinks == MAX_SINKS)
 				return usage_error("too many sinks (at most %s)", "8");
 			if (sink__parse(optarg, &o->sinks[o->nsinks]))
-				return usage_error("bad sink '%s': expected stdout, syslog or "
-						   "file:/absolute/path",
+				return usage_error("bad sink '%s': expected stdout, syslog, "
+						   "file:/absolute/path or syslog+tcp://HOST:PORT",
 						   optarg);
 			o->nsinks++;
 			break;
@@ -221,6 +240,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 					"--control %s: must be an absolute path or 'none'", optarg);
 			o->control = optarg;
 			break;
+		case OPT_METRICS: {
+			char host[256];
+			unsigned int port;
+			const char *why;
+
+			if (netaddr_split(optarg, host, sizeof(host), &port))
+				return usage_error("--metrics %s: expected ADDR:PORT (e.g. "
+						   "127.0.0.1:9477, [::1]:9477)",
+						   optarg);
+			if (netaddr_resolve(optarg, &o->metrics_addr, &why))
+				return usage_error("--metrics %s: address does not resolve",
+						   optarg);
+			o->metrics = optarg;
+			break;
+		}
+		case OPT_SYSLOG_QUEUE:
+			if ((rc = parse_size(optarg, "--syslog-queue", 4096, 1u << 30,
+					     &o->syslog_queue)))
+				return rc;
+			break;
 		case 'f':
 			o->foreground = 1;
 			break;
@@ -248,6 +287,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	for (int i = 0; i < o->nsinks; i++) {
 		o->sinks[i].rotate_size = o->rotate_size;
 		o->sinks[i].rotate_keep = (unsigned int)o->rotate_keep;
+		if (o->sinks[i].tcp)
+			tcp_sink__set_queue_max(o->sinks[i].tcp, (size_t)o->syslog_queue);
 	}
 	return 0;
 }
@@ -437,11 +478,13 @@ static int reload(struct policy_mgr *pm, struct pipeline *p, const struct option
 {
 	int err;
 
+	notify_send("RELOADING=1");
 	pipeline__drain(p);
 	err = load_policy(pm, p, o, 1000, errs);
 	enforce__apply(&enforcer, policy_mgr__current(pm));
 	if (!err)
 		enforce__report(&enforcer, policy_mgr__current(pm));
+	notify_send("READY=1");
 	return err;
 }
 
@@ -649,22 +692,24 @@ static int view_policy_load(void *ctx, const char *path, const struct sg_policy 
 }
 
 /* Returns the exit code. */
-static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd)
+static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd,
+		    struct metrics_http *mh)
 {
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
-	int cfd = control__epoll_fd(p->ctl);
+	int cfd = control__epoll_fd(p->ctl), mfd = metrics_http__epoll_fd(mh);
 	uint64_t next_stats = o->stats_interval ? sg_clock_mono_ms() + o->stats_interval * 1000 : 0;
-	struct epoll_event evs[4];
+	struct epoll_event evs[8];
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	tfd = make_timer();
 	if (ep < 0 || tfd < 0 || (err = add_fd(ep, rbfd)) || (err = add_fd(ep, sfd)) ||
-	    (err = add_fd(ep, tfd)) || (cfd >= 0 && (err = add_fd(ep, cfd)))) {
+	    (err = add_fd(ep, tfd)) || (cfd >= 0 && (err = add_fd(ep, cfd))) ||
+	    (mfd >= 0 && (err = add_fd(ep, mfd)))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
 	for (;;) {
-		int n = epoll_wait(ep, evs, 4, -1);
+		int n = epoll_wait(ep, evs, 8, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -677,6 +722,8 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 
 			if (fd == cfd) {
 				control__dispatch(p->ctl);
+			} else if (fd == mfd) {
+				metrics_http__dispatch(mh);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -721,6 +768,7 @@ static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o
 			next_stats += o->stats_interval * 1000;
 		}
 		control__flush(p->ctl);
+		metrics_http__tick(mh);
 	}
 cleanup:
 	if (tfd >= 0)
@@ -738,6 +786,8 @@ int main(int argc, char **argv)
 	struct policy_mgr pm = { 0 };
 	struct daemon_view view = { 0 };
 	struct control *ctl = NULL;
+	struct metrics_http *mh = NULL;
+	struct metrics_src msrc = { 0 };
 	struct options o;
 	char cg2[PATH_MAX];
 	int rc, err, sfd = -1;
@@ -830,6 +880,20 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	start_enforcement(skel, &pm, &p, &o, cg2);
+	if (o.metrics) {
+		msrc.version = SG_VERSION;
+		msrc.p = &p;
+		msrc.pm = &pm;
+		msrc.en = &enforcer;
+		msrc.ctl = ctl;
+		msrc.policy_source = &o.policy;
+		msrc.ringbuf_size = o.ringbuf_size;
+		if (metrics_http__open(&mh, &o.metrics_addr, metrics__render, &msrc)) {
+			rc = 1;
+			goto cleanup;
+		}
+		msrc.http = mh;
+	}
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
@@ -843,8 +907,18 @@ int main(int argc, char **argv)
 		}
 		log_to_syslog();
 	}
+	/* Type=notify: the service manager learns that we are up (and our pid after daemon()). */
+	{
+		char st[64];
 
-	rc = run_loop(&p, &pm, &o, sfd);
+		snprintf(st, sizeof(st), "READY=1\nMAINPID=%d", (int)getpid());
+		err = notify_send(st);
+		if (err)
+			log_warn("cannot notify the service manager: %s", strerror(-err));
+	}
+
+	rc = run_loop(&p, &pm, &o, sfd, mh);
+	notify_send("STOPPING=1");
 
 	/* Stop producing, then write out everything the kernel queued. */
 	/* Without --persist nothing outlives us (the hooks go with their last fd). */
@@ -855,7 +929,7 @@ int main(int argc, char **argv)
 	err = pipeline__drain(&p);
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
-	pipeline__finish(&p);
+	pipeline__finish(&p, sg_clock_mono_ms() + FINISH_MS);
 	control__flush(ctl); /* subscribers get the last records too */
 	for (int i = 0; i < o.nsinks; i++) {
 		if (o.sinks[i].dropped)
@@ -863,6 +937,7 @@ int main(int argc, char **argv)
 				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
 	}
 cleanup:
+	metrics_http__close(mh);
 	control__close(ctl);
 	p.ctl = NULL;
 	free(view.loaded_path);
