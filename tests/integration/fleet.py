@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Helpers of the suites that run sendguardd the way a fleet does (metrics.py,
+remote_syslog.py, service.py): prerequisites, free ports, reading the event
+file, scraping /metrics, measuring that the pipeline still delivers in time."""
+import json
+import os
+import shutil
+import socket
+import time
+import urllib.request
+
+from control import Results  # noqa: F401  (re-exported for the suites)
+
+
+def missing_tools(*tools):
+    """The tools (programs) that are not installed."""
+    return [t for t in tools if not shutil.which(t) and not os.path.exists(t)]
+
+
+def prerequisites(res, suite, tools):
+    """True when the suite can run. Without root or a tool it is skipped, saying
+    why; with CI=true that is a failure instead."""
+    why = []
+    if os.geteuid() != 0:
+        why.append("needs root (sudo make test)")
+    miss = missing_tools(*tools)
+    if miss:
+        why.append("missing " + ", ".join(miss) + " (make deps installs them)")
+    if not why:
+        return True
+    if os.environ.get("CI") == "true":
+        res.report(suite, why)
+    else:
+        print(f"{suite} skipped: " + "; ".join(why))
+    return False
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(cond, timeout=5.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    return cond()
+
+
+def read_records(path):
+    """(records, problems): every line of a JSON Lines file, whole and valid."""
+    recs, problems = [], []
+    if not os.path.exists(path):
+        return recs, [f"{path} missing"]
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        problems.append(f"{os.path.basename(path)} ends with a partial line")
+    for i, line in enumerate(data.split(b"\n")[:-1]):
+        try:
+            recs.append(json.loads(line))
+        except ValueError as e:
+            problems.append(f"{os.path.basename(path)}:{i + 1}: not JSON ({e}): {line[:80]!r}")
+    return recs, problems
+
+
+def scrape(port, timeout=5.0, path="/metrics"):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels.items())): value} of an exposition."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        labels = {}
+        if "{" in name_labels:
+            name, rest = name_labels.split("{", 1)
+            for part in rest.rstrip("}").split('",'):
+                if part:
+                    k, v = part.split("=", 1)
+                    labels[k] = v.strip('"')
+        else:
+            name = name_labels
+        out[(name, frozenset(labels.items()))] = float(value)
+    return out
+
+
+def metric(m, name, **labels):
+    return m.get((name, frozenset(labels.items())))
+
+
+def udp_send(port, n=1, payload=b"x"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    errors = 0
+    for _ in range(n):
+        try:
+            s.sendto(payload, ("127.0.0.1", port))
+        except OSError:
+            errors += 1
+    s.close()
+    return errors
+
+
+def event_latency(events_path, port, timeout=5.0):
+    """Sends one datagram to port and returns the seconds until its event is in the
+    file sink (None if it did not come within timeout)."""
+    t0 = time.monotonic()
+    udp_send(port)
+    needle = f'"port":{port}'.encode()
+
+    def seen():
+        try:
+            with open(events_path, "rb") as f:
+                return needle in f.read()
+        except OSError:
+            return False
+    if wait_for(seen, timeout, 0.02):
+        return time.monotonic() - t0
+    return None
