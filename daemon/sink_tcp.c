@@ -222,7 +222,9 @@ int tcp_sink__write(struct tcp_sink *t, const char *buf, size_t len, uint64_t *d
 		if (!t->overflow) {
 			hl = msg_head(t, p, ll, head);
 			fl = (size_t)snprintf(num, sizeof(num), "%zu ", hl + ll);
-			if (q_room(t, fl + hl + ll) == 0) {
+			/* Full: what the socket takes now makes room, else this record is dropped. */
+			if (q_room(t, fl + hl + ll) == 0 ||
+			    (tcp_sink__service(t), q_room(t, fl + hl + ll) == 0)) {
 				char *w = t->q + t->head + t->len;
 
 				memcpy(w, num, fl);
