@@ -87,12 +87,16 @@ help:
 	@echo 'make fuzz            long libFuzzer run of the policy parser (FUZZ_TIME=600)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
-	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSCONFDIR=$(SYSCONFDIR))'
+	@echo 'make deb             Debian package into $(OUTPUT)/deb/, checked by lintian'
 	@echo 'make clean           remove $(OUTPUT)/'
 	@echo 'V=1 prints commands; VMLINUX=gen builds against this kernel BTF'
 
+# The last line: what the fleet tests run (a Prometheus server and promtool,
+# rsyslog, systemd-analyze, man) and what make deb needs.
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
-	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema
+	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema \
+	prometheus rsyslog systemd man-db util-linux build-essential debhelper dpkg-dev lintian
 
 deps:
 	@if command -v apt-get >/dev/null; then \
@@ -196,13 +200,16 @@ integration-test: all
 		$(PYTHON) tests/integration/enforce.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/persist.py --build $(OUTPUT) && \
 		$(PYTHON) tests/integration/control.py --build $(OUTPUT) && \
-		$(PYTHON) tests/integration/cli_control.py --build $(OUTPUT); \
+		$(PYTHON) tests/integration/cli_control.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/metrics.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/remote_syslog.py --build $(OUTPUT) && \
+		$(PYTHON) tests/integration/service.py --build $(OUTPUT); \
 	else \
 		echo "integration tests skipped: need root (run: sudo make test)"; \
 		echo "0 passed, 0 failed, 1 skipped"; \
 	fi
 
-test: unit-test cli-test fuzz-short integration-test
+test: unit-test cli-test fuzz-short integration-test package-test
 
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(OUTPUT)

@@ -2,7 +2,6 @@
 """Helpers of the suites that run sendguardd the way a fleet does (metrics.py,
 remote_syslog.py, service.py): prerequisites, free ports, reading the event
 file, scraping /metrics, measuring that the pipeline still delivers in time."""
-import json
 import os
 import shutil
 import socket
@@ -10,6 +9,7 @@ import time
 import urllib.request
 
 from control import Results  # noqa: F401  (re-exported for the suites)
+from sink_tests import read_lines
 
 
 def missing_tools(*tools):
@@ -55,19 +55,31 @@ def wait_for(cond, timeout=5.0, step=0.05):
 
 def read_records(path):
     """(records, problems): every line of a JSON Lines file, whole and valid."""
-    recs, problems = [], []
     if not os.path.exists(path):
-        return recs, [f"{path} missing"]
-    with open(path, "rb") as f:
-        data = f.read()
-    if data and not data.endswith(b"\n"):
-        problems.append(f"{os.path.basename(path)} ends with a partial line")
-    for i, line in enumerate(data.split(b"\n")[:-1]):
-        try:
-            recs.append(json.loads(line))
-        except ValueError as e:
-            problems.append(f"{os.path.basename(path)}:{i + 1}: not JSON ({e}): {line[:80]!r}")
-    return recs, problems
+        return [], [f"{path} missing"]
+    return read_lines(path)
+
+
+def unit_settings(path):
+    """{key: value} of a systemd unit file (the first of each key)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith(("#", "[")) and "=" in line:
+                k, v = line.split("=", 1)
+                out.setdefault(k, v)
+    return out
+
+
+def finish(res, work=None):
+    """The suite's last line; removes work unless a test failed. The exit code."""
+    if work and not res.failed and not os.environ.get("SG_KEEP"):
+        shutil.rmtree(work, ignore_errors=True)
+    elif work:
+        print(f"(work directory kept: {work})")
+    print(f"{res.passed} passed, {res.failed} failed")
+    return 1 if res.failed else 0
 
 
 def scrape(port, timeout=5.0, path="/metrics"):

@@ -14,7 +14,6 @@ One line per test, then `N passed, N failed`; exit 1 on failure.
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,8 +25,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control import Daemon, write_policy  # noqa: E402
-from fleet import (Results, event_latency, free_port, metric, parse_metrics,  # noqa: E402
-                   prerequisites, read_records, scrape, udp_send, wait_for)
+from fleet import (Results, event_latency, finish, free_port, metric,  # noqa: E402
+                   parse_metrics, prerequisites, read_records, scrape, udp_send, wait_for)
 
 BASE = 30000 + (os.getpid() * 17) % 20000  # UDP destinations private to this run
 PROBE, DENIED, LAT = BASE, BASE + 1, BASE + 2
@@ -297,8 +296,7 @@ def main():
     build = os.path.abspath(args.build)
     res = Results()
     if not prerequisites(res, "metrics", ["promtool", "prometheus"]):
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1 if res.failed else 0
+        return finish(res)
     work = tempfile.mkdtemp(prefix="sendguard-metrics-")
     os.chmod(work, 0o755)
     sock = os.path.join(work, "control.sock")
@@ -315,8 +313,7 @@ def main():
     why = d.start()
     if why:
         res.report("metrics_start", [why])
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1
+        return finish(res, work)
     try:
         test_exposition(res, d, mport, work)
         test_prometheus(res, mport, work)
@@ -328,12 +325,7 @@ def main():
             res.report("metrics_daemon_exit", [f"exit {d.proc.returncode}: "
                                                + " | ".join(d.log[-5:])])
     test_sigterm_with_scrapers(res, build, work, sock, pol)
-    if not res.failed:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"(work directory kept: {work})")
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return finish(res, work)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Needs root and rsyslogd (make deps). One line per test, then
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,8 +29,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control import Daemon, write_policy  # noqa: E402
-from fleet import (Results, event_latency, free_port, metric, parse_metrics,  # noqa: E402
-                   prerequisites, read_records, scrape, wait_for)
+from fleet import (Results, event_latency, finish, free_port, metric,  # noqa: E402
+                   parse_metrics, prerequisites, read_records, scrape, wait_for)
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
 LAT = 30000 + (os.getpid() * 19) % 20000
@@ -351,8 +350,7 @@ def main():
     build = os.path.abspath(args.build)
     res = Results()
     if not prerequisites(res, "remote_syslog", [RSYSLOGD]):
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1 if res.failed else 0
+        return finish(res)
     work = tempfile.mkdtemp(prefix="sendguard-rsyslog-")
     os.chmod(work, 0o755)
     sock = os.path.join(work, "control.sock")
@@ -362,12 +360,7 @@ def main():
     test_in_order(res, build, work, sock, pol)
     test_restart_gap(res, build, work, sock, pol)
     test_stalled_collector(res, build, work, sock, pol)
-    if not res.failed and not os.environ.get("SG_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
-    elif res.failed:
-        print(f"(work directory kept: {work})")
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return finish(res, work)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,13 @@ import argparse
 import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from control import Results  # noqa: E402
-from fleet import prerequisites  # noqa: E402
+from fleet import Results, finish, prerequisites  # noqa: E402
 
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"]
 FILES = ["/usr/sbin/sendguardd", "/usr/bin/sendguard", "/lib/systemd/system/sendguardd.service",
@@ -55,13 +53,11 @@ def main():
     res = Results()
     if not prerequisites(res, "deb", ["dpkg-buildpackage", "dh", "lintian", "apt-get",
                                       "systemd-analyze"]):
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1 if res.failed else 0
+        return finish(res)
     if dpkg_status() != "not-installed":
         res.report("deb", [f"sendguard is already known to dpkg ({dpkg_status()}): this test "
                            "installs and purges it; remove it first"])
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1
+        return finish(res)
     ver = version()
 
     # --- build and lint ---------------------------------------------------------------
@@ -76,8 +72,7 @@ def main():
         p.append(f"lintian: {lint.stdout.strip()[:800]}")
     res.report("deb_build_lintian_no_errors", p)
     if p:
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1
+        return finish(res)
     deb = debs[0]
     if lint.stdout.strip():
         print("     lintian: " + " | ".join(l for l in lint.stdout.splitlines()
@@ -143,8 +138,7 @@ def main():
             if os.path.lexists(f):
                 p.append(f"{f} left after purge")
         res.report("deb_apt_purge_leaves_nothing", p)
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return finish(res)
 
 
 if __name__ == "__main__":

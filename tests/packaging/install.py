@@ -22,7 +22,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from control import Results  # noqa: E402
+from fleet import Results, finish, unit_settings  # noqa: E402
 
 POLICIES = sorted(f for f in os.listdir(os.path.join(ROOT, "policies")) if f.endswith(".json"))
 HARDENING = {
@@ -36,17 +36,6 @@ HARDENING = {
     "ProtectControlGroups": "yes", "RestrictNamespaces": "yes",
     "MemoryDenyWriteExecute": "yes", "LockPersonality": "yes",
 }
-
-
-def unit_settings(path):
-    out = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith(("#", "[")) and "=" in line:
-                k, v = line.split("=", 1)
-                out.setdefault(k, v)
-    return out
 
 
 def install(build, dest, **vars_):
@@ -188,8 +177,7 @@ def main():
             res.report("install", [why])
         else:
             print(f"install tests skipped: {why}")
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1 if res.failed else 0
+        return finish(res)
     work = tempfile.mkdtemp(prefix="sendguard-install-")
     dest = check_layout(res, build, work, "usr", "/usr", "/etc", "/usr/lib/systemd/system", {})
     if dest:
@@ -199,12 +187,7 @@ def main():
                  "/opt/sendguard/lib/systemd/system", {"SYSCONFDIR": "/opt/sendguard/etc"})
     check_layout(res, build, work, "debian_units", "/usr", "/etc", "/lib/systemd/system",
                  {"UNITDIR": "/lib/systemd/system"})
-    if not res.failed:
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        print(f"(work directory kept: {work})")
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return finish(res, work)
 
 
 if __name__ == "__main__":
