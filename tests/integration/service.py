@@ -7,12 +7,15 @@
   RELOADING=1 then READY=1 around a SIGHUP reload (ExecReload), STOPPING=1 on
   SIGTERM;
 - the unit's restrictions: run with exactly the unit's CapabilityBoundingSet,
-  NoNewPrivileges and UMask (setpriv), on the options of the packaged options
-  file, it still loads, traces, enforces a deny rule with the cgroup hooks,
-  resolves the executable of another user's process, answers the control
-  socket and writes its event file with mode 0600.
+  NoNewPrivileges and UMask (setpriv), in a mount namespace where every mount
+  is read-only but the paths it may write (ProtectSystem=strict with
+  ReadWritePaths, and with it read-only /sys and cgroupfs as
+  ProtectKernelTunables and ProtectControlGroups make them), on the options of
+  the packaged options file, it still loads, traces, enforces a deny rule with
+  the cgroup hooks, resolves the executable of another user's process,
+  answers the control socket and writes its event file with mode 0600.
 
-Needs root and setpriv (util-linux). One line per test, then
+Needs root, setpriv and unshare (util-linux). One line per test, then
 `N passed, N failed`; exit 1 on failure.
 """
 import argparse
@@ -34,6 +37,24 @@ from fleet import (Results, finish, prerequisites, read_records, udp_send,  # no
                    unit_settings, wait_for)
 
 PORT = 30000 + (os.getpid() * 23) % 20000
+
+# Run "$@" with every mount read-only except the directories named in $SG_RW
+# (what systemd's ProtectSystem=strict with ReadWritePaths= does, /sys and
+# cgroupfs included); exits 99 if a write elsewhere still succeeds.
+READ_ONLY = r"""set -e
+mount --make-rprivate /
+for d in $SG_RW; do mount --bind "$d" "$d"; done
+for m in $(awk '{print $2}' /proc/self/mounts | sort -u); do
+  case "$m" in /proc|/proc/*|/dev|/dev/*) continue;; esac
+  mount -o remount,bind,ro "$m" 2>/dev/null || true
+done
+for d in $SG_RW; do mount -o remount,bind,rw "$d"; done
+if touch /usr/.sendguard-rw-test 2>/dev/null; then rm -f /usr/.sendguard-rw-test; exit 99; fi
+if mkdir /sys/fs/cgroup/sendguard-rw-test 2>/dev/null; then
+  rmdir /sys/fs/cgroup/sendguard-rw-test; exit 99
+fi
+exec "$@"
+"""
 
 
 class Notify:
@@ -131,13 +152,19 @@ def test_unit_restrictions(res, build, work):
         return
     os.makedirs(os.path.dirname(events), mode=0o750, exist_ok=True)
     sock = os.path.join(work, "run", "control.sock")
-    cmd = ["setpriv", f"--bounding-set={bset}", "--inh-caps=-all", "--no-new-privs",
+    script = os.path.join(work, "read-only.sh")
+    with open(script, "w") as f:
+        f.write(READ_ONLY)
+    os.environ["SG_RW"] = f"{work} /sys/fs/bpf"
+    cmd = ["unshare", "--mount", "sh", script,
+           "setpriv", f"--bounding-set={bset}", "--inh-caps=-all", "--no-new-privs",
            "sh", "-c", f"umask {umask:04o} && exec \"$@\"", "sh",
            os.path.join(build, "sendguardd"), "-f", "--control", sock,
            "--stats-interval", "0"] + argv
     d = Daemon(os.path.join(build, "sendguardd"), work, pol, sock)
     d.args = cmd
     why = d.start()
+    del os.environ["SG_RW"]
     if why:
         res.report(name, [why, "command: " + " ".join(cmd)])
         return
@@ -194,7 +221,7 @@ def main():
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     res = Results()
-    if not prerequisites(res, "service", ["setpriv"]):
+    if not prerequisites(res, "service", ["setpriv", "unshare"]):
         return finish(res)
     work = tempfile.mkdtemp(prefix="sendguard-service-")
     os.chmod(work, 0o755)
