@@ -187,9 +187,9 @@ static void check_lost(struct pipeline *p)
 
 /*
  * Records a sink dropped become an undeliverable record in the stream: at
- * once when it starts dropping, then when it delivers again, and every
- * UNDELIVERABLE_REPORT_MS while it keeps failing (a record about a sink that
- * drops everything is dropped there too, and counted in the next one).
+ * most every UNDELIVERABLE_REPORT_MS while it keeps failing, and at once when
+ * it delivers again (a record about a sink that drops everything is dropped
+ * there too, and counted in the next one).
  */
 static void report_undeliverable(struct pipeline *p, bool all)
 {
