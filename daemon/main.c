@@ -5,6 +5,7 @@
  * everything else is in loader.c (BPF), events.c (pipeline), sinks.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -16,6 +17,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -691,6 +693,62 @@ static int view_policy_load(void *ctx, const char *path, const struct sg_policy 
 	return 0;
 }
 
+/*
+ * Without -f: fork before anything is loaded, so that the pid the BPF programs
+ * leave out as the daemon's own is the one that sends (after a later fork the
+ * daemon would trace its own writes to its sinks, each one an event to write
+ * again). The parent waits until the child is ready, then exits 0, or exits
+ * with the child's status if it fails first; errors reach the terminal until
+ * then. Returns the write end of the readiness pipe, or -errno.
+ */
+static int detach_early(void)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t n;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		if (waitpid(pid, &st, 0) < 0)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(pfd[0]);
+	setsid();
+	return pfd[1];
+}
+
+/* Ready in the background: standard streams to /dev/null, log to syslog, release the parent. */
+static void detached_ready(int ready_fd)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (chdir("/"))
+		log_debug("chdir /: %s", strerror(errno));
+	log_to_syslog();
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the starting process that we are ready: %s", strerror(errno));
+	close(ready_fd);
+}
+
 /* Returns the exit code. */
 static int run_loop(struct pipeline *p, struct policy_mgr *pm, struct options *o, int sfd,
 		    struct metrics_http *mh)
@@ -790,13 +848,20 @@ int main(int argc, char **argv)
 	struct metrics_src msrc = { 0 };
 	struct options o;
 	char cg2[PATH_MAX];
-	int rc, err, sfd = -1;
+	int rc, err, sfd = -1, ready_fd = -1;
 	sigset_t mask;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
 	log_verbosity = o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	if (!o.foreground && !o.check) {
+		ready_fd = detach_early();
+		if (ready_fd < 0) {
+			log_err("cannot detach: %s", strerror(-ready_fd));
+			return 1;
+		}
+	}
 
 	/* Signals are read from a signalfd in the event loop. */
 	sigemptyset(&mask);
@@ -899,15 +964,9 @@ int main(int argc, char **argv)
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
 		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "",
 		 o.control ? ", control socket " : "", o.control ? o.control : "");
-	if (!o.foreground) {
-		if (daemon(0, 0)) {
-			log_err("cannot detach: %s", strerror(errno));
-			rc = 1;
-			goto cleanup;
-		}
-		log_to_syslog();
-	}
-	/* Type=notify: the service manager learns that we are up (and our pid after daemon()). */
+	if (ready_fd >= 0)
+		detached_ready(ready_fd);
+	/* Type=notify: the service manager learns that we are up, and our pid. */
 	{
 		char st[64];
 

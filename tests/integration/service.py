@@ -13,7 +13,10 @@
   ProtectKernelTunables and ProtectControlGroups make them), on the options of
   the packaged options file, it still loads, traces, enforces a deny rule with
   the cgroup hooks, resolves the executable of another user's process,
-  answers the control socket and writes its event file with mode 0600.
+  answers the control socket and writes its event file with mode 0600;
+- without -f: the starting process exits 0 once the daemon is ready (or with
+  its exit status when it fails), and the detached daemon never traces its own
+  sends (with -o syslog each record is a send: tracing them fed itself).
 
 Needs root, setpriv and unshare (util-linux). One line per test, then
 `N passed, N failed`; exit 1 on failure.
@@ -215,6 +218,48 @@ def test_unit_restrictions(res, build, work):
     res.report(name, p)
 
 
+def test_background(res, build, work):
+    name = "service_background_daemon_does_not_trace_itself"
+    p = []
+    sock = os.path.join(work, "bg.sock")
+    events = os.path.join(work, "bg.jsonl")
+    exe = os.path.join(build, "sendguardd")
+    r = subprocess.run([exe, "-p", os.path.join(work, "no-such-policy.json"), "--control",
+                        "none"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 2 or "cannot open" not in r.stderr:
+        p.append(f"a failing background start: exit {r.returncode} {r.stderr.strip()[-200:]}")
+    r = subprocess.run([exe, "--control", sock, "-o", "file:" + events, "-o", "syslog",
+                        "--stats-interval", "1"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or "ready:" not in r.stderr:
+        res.report(name, p + [f"background start: exit {r.returncode} {r.stderr[-300:]}"])
+        return
+    pid = 0
+    try:
+        c = Conn(sock)
+        pid = c.ask({"cmd": "status"})["daemon"]["pid"]
+        c.close()
+        udp_send(PORT + 2, 3)
+        time.sleep(1.5)
+        recs, probs = read_records(events)
+        p += probs
+        own = sum(1 for r in recs if r.get("type") == "send" and r["proc"]["pid"] == pid)
+        mine = sum(1 for r in recs if r.get("type") == "send" and
+                   (r.get("dst") or {}).get("port") == PORT + 2)
+        if own:
+            p.append(f"{own} events of the daemon's own sends ({len(recs)} records)")
+        if mine != 3:
+            p.append(f"{mine} of 3 events of this test's sends")
+    except (OSError, KeyError, ValueError) as e:
+        p.append(f"control socket of the background daemon: {e}")
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            if not wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10):
+                p.append("the background daemon did not exit on SIGTERM")
+                os.kill(pid, signal.SIGKILL)
+    res.report(name, p)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -230,6 +275,7 @@ def main():
     test_notify(res, build, work, pol, abstract=False)
     test_notify(res, build, work, pol, abstract=True)
     test_unit_restrictions(res, build, work)
+    test_background(res, build, work)
     return finish(res, work)
 
 
