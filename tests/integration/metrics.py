@@ -11,23 +11,21 @@ connection limit or timeout, and do not keep SIGTERM from ending the daemon.
 Needs root, promtool and prometheus (Debian's prometheus package; make deps).
 One line per test, then `N passed, N failed`; exit 1 on failure.
 """
-import argparse
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control import Daemon, write_policy  # noqa: E402
-from fleet import (EXIT_MAX, LATENCY_MAX, Results, event_latency, finish,  # noqa: E402
-                   free_port, metric, parse_metrics, prerequisites, read_records, scrape,
-                   udp_send, wait_for)
+from fleet import (EXIT_MAX, LATENCY_MAX, begin, event_latency, finish,  # noqa: E402
+                   free_port, metric, parse_metrics, read_records, scrape, udp_send,
+                   wait_for)
 
 BASE = 30000 + (os.getpid() * 17) % 20000  # UDP destinations private to this run
 PROBE, DENIED, LAT = BASE, BASE + 1, BASE + 2
@@ -307,15 +305,9 @@ def test_usage(res, build):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    res = Results()
-    if not prerequisites(res, "metrics", ["promtool", "prometheus"]):
+    build, res, work = begin("metrics", ["promtool", "prometheus"])
+    if not work:
         return finish(res)
-    work = tempfile.mkdtemp(prefix="sendguard-metrics-")
-    os.chmod(work, 0o755)
     sock = os.path.join(work, "control.sock")
     pol = os.path.join(work, "policy.json")
     write_policy(pol, {"name": "metrics-test", "default": "allow", "rules": [

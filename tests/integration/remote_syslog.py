@@ -17,21 +17,18 @@ here with imtcp on loopback and writing every message to a file:
 Needs root and rsyslogd (make deps). One line per test, then
 `N passed, N failed`; exit 1 on failure.
 """
-import argparse
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control import Daemon, write_policy  # noqa: E402
-from fleet import (EXIT_MAX, LATENCY_MAX, Results, event_latency, finish,  # noqa: E402
-                   free_port, metric, parse_metrics, prerequisites, read_records, scrape,
-                   wait_for)
+from fleet import (EXIT_MAX, LATENCY_MAX, begin, event_latency, finish,  # noqa: E402
+                   free_port, metric, parse_metrics, read_records, scrape, wait_for)
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
 LAT = 30000 + (os.getpid() * 19) % 20000
@@ -345,15 +342,9 @@ def test_usage(res, build):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    res = Results()
-    if not prerequisites(res, "remote_syslog", [RSYSLOGD]):
+    build, res, work = begin("remote_syslog", [RSYSLOGD])
+    if not work:
         return finish(res)
-    work = tempfile.mkdtemp(prefix="sendguard-rsyslog-")
-    os.chmod(work, 0o755)
     sock = os.path.join(work, "control.sock")
     pol = os.path.join(work, "policy.json")
     write_policy(pol, {"name": "remote-syslog-test", "default": "allow", "rules": []})

@@ -21,7 +21,6 @@
 Needs root, setpriv and unshare (util-linux). One line per test, then
 `N passed, N failed`; exit 1 on failure.
 """
-import argparse
 import os
 import shlex
 import signal
@@ -29,15 +28,14 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from control import Conn, Daemon, write_policy  # noqa: E402
-from fleet import (Results, finish, prerequisites, read_records, udp_send,  # noqa: E402
-                   unit_settings, wait_for)
+from fleet import (begin, finish, read_records, udp_send, unit_settings,  # noqa: E402
+                   wait_for)
 
 PORT = 30000 + (os.getpid() * 23) % 20000
 
@@ -261,15 +259,9 @@ def test_background(res, build, work):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    res = Results()
-    if not prerequisites(res, "service", ["setpriv", "unshare"]):
+    build, res, work = begin("service", ["setpriv", "unshare"])
+    if not work:
         return finish(res)
-    work = tempfile.mkdtemp(prefix="sendguard-service-")
-    os.chmod(work, 0o755)
     pol = os.path.join(work, "observe.json")
     write_policy(pol, {"name": "observe", "default": "allow", "rules": []})
     test_notify(res, build, work, pol, abstract=False)
