@@ -9,6 +9,8 @@ PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
 
@@ -27,7 +29,7 @@ PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -g -O2
-ALL_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -fno-strict-aliasing \
 	-Ibpf -Icommon -I$(OUTPUT) $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lelf -lz
 
@@ -73,7 +75,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all deps run test unit-test cli-test integration-test test-kernels bench clean install \
-	help vmlinux check-format format
+	help vmlinux check-format format progs deb package-test
 
 all: $(PROGS) $(TEST_HELPERS) $(BENCH_BINS) $(UNIT_BINS)
 
@@ -87,13 +89,17 @@ help:
 	@echo 'make fuzz            long libFuzzer runs: policy parser, control requests (FUZZ_TIME=600 each)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
-	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))'
+	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSCONFDIR=$(SYSCONFDIR))'
+	@echo 'make deb             Debian package into $(OUTPUT)/deb/, checked by lintian'
 	@echo 'make clean           remove $(OUTPUT)/'
 	@echo 'V=1 prints commands; VMLINUX=gen builds against this kernel BTF'
 
+# The last line: what the fleet tests run (a Prometheus server and promtool,
+# rsyslog, systemd-analyze, man) and what make deb needs.
 DEB_PACKAGES := make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libjson-c-dev libseccomp-dev libcmocka-dev libclang-rt-dev python3 python3-jsonschema \
-	qemu-system-x86 busybox-static util-linux curl bind9-dnsutils
+	qemu-system-x86 busybox-static util-linux curl bind9-dnsutils prometheus rsyslog systemd \
+	man-db build-essential debhelper dpkg-dev lintian
 
 deps:
 	@if command -v apt-get >/dev/null; then \
@@ -158,11 +164,11 @@ $(OUTPUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(COMMON_HDRS) | $(OUTPUT)/cli
 
 $(OUTPUT)/sendguardd: $(DAEMON_OBJS) $(COMMON_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/sendguard: $(CLI_OBJS) $(COMMON_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -207,7 +213,7 @@ cli-test: $(OUTPUT)/sendguard $(OUTPUT)/sendguardd
 	$(Q)$(SUITES) --only cli
 
 integration-test: all
-	$(Q)$(SUITES) --only integration,enforce,persist,control,cli_control,sandbox
+	$(Q)$(SUITES) --only integration,enforce,persist,control,cli_control,sandbox,metrics,remote_syslog,service
 
 test-kernels: all
 	$(Q)$(SUITES) --only kernels
@@ -219,17 +225,48 @@ clean:
 	$(call msg,CLEAN,$(OUTPUT))
 	$(Q)rm -rf $(OUTPUT)
 
+progs: $(PROGS)
+
+# Binaries, man pages, the policies and the daemon's options under
+# $(SYSCONFDIR), the systemd unit. Tested by tests/packaging/install.py.
 install: $(PROGS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUTPUT)/sendguardd $(DESTDIR)$(PREFIX)/sbin/sendguardd
 	$(if $(CLI_SRCS),install -m 0755 $(OUTPUT)/sendguard $(DESTDIR)$(PREFIX)/bin/sendguard)
-	install -d $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -d $(DESTDIR)/etc/sendguard
-	install -m 0644 policies/*.json $(DESTDIR)/etc/sendguard/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' sendguardd.service.in > $(DESTDIR)$(PREFIX)/lib/systemd/system/sendguardd.service
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/sendguard $(DESTDIR)$(SYSCONFDIR)/default
+	install -m 0644 policies/*.json $(DESTDIR)$(SYSCONFDIR)/sendguard/
+	sed 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/sendguard.default.in \
+		> $(DESTDIR)$(SYSCONFDIR)/default/sendguard
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/default/sendguard
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		sendguardd.service.in > $(DESTDIR)$(UNITDIR)/sendguardd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sendguardd.service
+
+# make deb: a Debian package built from a copy of this tree with
+# packaging/debian, into $(OUTPUT)/deb/ (sendguard_VERSION_ARCH.deb), then
+# checked by lintian (errors fail the build).
+DEB_DIR := $(abspath $(OUTPUT))/deb
+deb:
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)tar -c --exclude-vcs --exclude=./$(patsubst $(CURDIR)/%,%,$(abspath $(OUTPUT))) \
+		--exclude=./build --exclude=./.output -f - . | tar -x -C $(DEB_DIR)/src
+	$(Q)cp -r packaging/debian $(DEB_DIR)/src/debian
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -b -us -uc --no-sign >$(DEB_DIR)/build.log 2>&1 || \
+		{ tail -n 40 $(DEB_DIR)/build.log; exit 1; }
+	$(Q)lintian --fail-on error --suppress-tags bad-distribution-in-changes-file \
+		$(DEB_DIR)/sendguard_*.deb
+	$(Q)ls $(DEB_DIR)/*.deb
+
+# Installation, the unit and the package (tests/packaging/*.py). The package
+# test installs it on this machine with apt and removes it: root only.
+package-test: $(PROGS)
+	$(Q)$(SUITES) --only install,deb
 
 include tests/fuzz/Makefile.inc
 

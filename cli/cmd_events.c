@@ -38,15 +38,17 @@ static int events_help(void)
 	printf("Usage: sendguard [--control PATH] events [-f] [--filter EXPR]\n"
 	       "                 [--format json|text] [--backlog N]\n"
 	       "\n"
-	       "Print the records sendguardd writes (send, connect, lost, stats, policy, gap).\n"
+	       "Print the records sendguardd writes (send, connect, lost, stats, policy, gap,\n"
+	       "undeliverable).\n"
 	       "Without --follow: the most recent records the daemon holds, then exit.\n"
 	       "\n"
 	       "  -f, --follow         then every new record, until interrupted or the\n"
 	       "                       daemon closes the connection\n"
 	       "  --filter EXPR        KEY=VALUE[,KEY=VALUE...], all must hold; keys: type\n"
-	       "                       (send, connect, lost, stats, policy, gap), pid, uid,\n"
-	       "                       comm, syscall (sendto, sendmsg, sendmmsg, connect),\n"
-	       "                       verdict (allow, audit, deny, kill)\n"
+	       "                       (send, connect, lost, stats, policy, gap,\n"
+	       "                       undeliverable), pid, uid, comm,\n"
+	       "                       syscall (sendto, sendmsg, sendmmsg, connect), verdict\n"
+	       "                       (allow, audit, deny, kill)\n"
 	       "  --format json|text   JSON Lines as the daemon writes them, or one\n"
 	       "                       readable line per record [json]\n"
 	       "  --backlog N          first up to N (0-%d) recent records [%d, with\n"
@@ -58,8 +60,8 @@ static int events_help(void)
 
 /* --- --filter EXPR ------------------------------------------------------- */
 
-static const char *const record_types[] = { "send",   "connect", "lost", "stats",
-					    "policy", "gap",	 NULL };
+static const char *const record_types[] = { "send",   "connect", "lost",	  "stats",
+					    "policy", "gap",	 "undeliverable", NULL };
 
 /*
  * One "key=value" of --filter into filter. 0, or a usage error (exit code)
@@ -79,7 +81,7 @@ static int add_filter_term(struct json_object *filter, const char *part, char *k
 			;
 		if (!record_types[i])
 			return sg_usage_error("--filter: '%s': unknown record type (send, connect, "
-					      "lost, stats, policy, gap)",
+					      "lost, stats, policy, gap, undeliverable)",
 					      part);
 		v = json_object_new_string(value);
 	} else if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
@@ -348,6 +350,17 @@ static void print_lost(struct json_object *rec)
 		fputs(" events (kernel ring buffer full)\n", stdout);
 }
 
+/* ... undeliverable 40 records by syslog+tcp://127.0.0.1:6514 */
+static void print_undeliverable(struct json_object *rec)
+{
+	put_ts(rec);
+	fputs(" undeliverable ", stdout);
+	put_name(rec, "count");
+	fputs(" records by ", stdout);
+	put_safe(sg_jstr(rec, "sink") ? sg_jstr(rec, "sink") : "?");
+	putchar('\n');
+}
+
 /* ... stats events 100 lost 0 denied 3 sink_errors 0 default 97 rules no-oob=3 */
 static void print_stats(struct json_object *rec)
 {
@@ -429,6 +442,8 @@ static void print_text(struct json_object *rec, const char *line)
 		print_stats(rec);
 	else if (!strcmp(type, "policy"))
 		print_policy(rec);
+	else if (!strcmp(type, "undeliverable"))
+		print_undeliverable(rec);
 	else
 		printf("%s\n", line);
 }

@@ -284,6 +284,25 @@ int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_
 	return 0;
 }
 
+int sg_undeliverable_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const char *sink,
+			     uint64_t count, struct sg_clock *clk)
+{
+	int err;
+
+	if (!b || !sink || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX + SG_JSON_STR_MAX(strlen(sink)));
+	if (err)
+		return err;
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"undeliverable\",\"sink\":");
+	sg_json_put_str(b, sink, strlen(sink));
+	sg_json_put_lit(b, ",\"count\":");
+	sg_json_put_u64(b, count);
+	sg_json_put_lit(b, "}\n");
+	return 0;
+}
+
 int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s)
 {
 	int err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);

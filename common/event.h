@@ -111,6 +111,13 @@ int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_
  */
 int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
 		     struct sg_clock *clk);
+/*
+ * {"v":1,"seq":N,"ts":...,"type":"undeliverable","sink":NAME,"count":K}: K records
+ * of the stream that the sink NAME could not deliver (dropped from its queue,
+ * or not accepted by the collector before its connection broke).
+ */
+int sg_undeliverable_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const char *sink,
+			     uint64_t count, struct sg_clock *clk);
 /* The members of a stats record after its "type" ("events":N,...,"default":N), no braces. */
 int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s);
 

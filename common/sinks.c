@@ -16,7 +16,26 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "sink_tcp.h"
 #include "sinks.h"
+
+static void (*log_fn)(int level, const char *fmt, va_list ap);
+
+void sink__set_log(void (*fn)(int level, const char *fmt, va_list ap))
+{
+	log_fn = fn;
+}
+
+void sink__log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	log_fn(level, fmt, ap);
+	va_end(ap);
+}
 
 int sink__parse(const char *spec, struct sink *s)
 {
@@ -28,6 +47,13 @@ int sink__parse(const char *spec, struct sink *s)
 		s->kind = SINK_STDERR;
 	} else if (strcmp(spec, "syslog") == 0) {
 		s->kind = SINK_SYSLOG;
+	} else if (strncmp(spec, TCP_SINK_PREFIX, strlen(TCP_SINK_PREFIX)) == 0) {
+		s->kind = SINK_SYSLOG_TCP;
+		if (tcp_sink__new(&s->tcp, spec + strlen(TCP_SINK_PREFIX)))
+			return -EINVAL;
+		s->path = strdup(spec);
+		if (!s->path)
+			return -ENOMEM;
 	} else if (strncmp(spec, "file:", 5) == 0 && spec[5] == '/') {
 		s->kind = SINK_FILE;
 		s->path = strdup(spec + 5);
@@ -352,6 +378,8 @@ int sink__open(struct sink *s)
 			return -errno;
 		syslog_connect(s); /* no syslog daemon yet: retried at every batch */
 		return 0;
+	case SINK_SYSLOG_TCP:
+		return tcp_sink__open(s->tcp);
 	default:
 		return file_open(s);
 	}
@@ -367,6 +395,8 @@ void sink__close(struct sink *s)
 	free(s->tail);
 	s->tail = NULL;
 	s->tail_len = 0;
+	tcp_sink__free(s->tcp);
+	s->tcp = NULL;
 	s->fd = -1;
 	free(s->path);
 	s->path = NULL;
@@ -549,10 +579,12 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 	case SINK_STDERR:
 		err = write_all(s->fd, buf, len, NULL);
 		break;
-	case SINK_SYSLOG: {
+	case SINK_SYSLOG:
+	case SINK_SYSLOG_TCP: {
 		uint64_t dropped = 0;
 
-		err = syslog_write(s, buf, len, &dropped);
+		err = s->tcp ? tcp_sink__write(s->tcp, buf, len, &dropped)
+			     : syslog_write(s, buf, len, &dropped);
 		if (err) {
 			s->errors++;
 			s->dropped += dropped;
@@ -571,4 +603,16 @@ int sink__write(struct sink *s, const char *buf, size_t len, unsigned int nrec)
 	}
 	s->last_err = err;
 	return err;
+}
+
+void sink__service(struct sink *s)
+{
+	if (s->tcp)
+		tcp_sink__service(s->tcp);
+}
+
+void sink__finish(struct sink *s, uint64_t deadline)
+{
+	if (s->tcp)
+		s->dropped += tcp_sink__finish(s->tcp, deadline);
 }

@@ -76,6 +76,7 @@ struct control {
 	unsigned int recent_next, recent_n;
 	uint64_t next_serial;
 	struct sg_clock clk;
+	uint64_t dropped; /* records subscribers could not take, in all */
 };
 
 /* --- output ----------------------------------------------------------------- */
@@ -223,6 +224,7 @@ static void feed(struct control *c, struct ctl_client *cl, const char *line, siz
 	if (cl->dropped || pending(cl) + len > CTL_OUT_MAX || sg_json_raw(&cl->out, line, len)) {
 		cl->dropped++;
 		cl->dropped_seq = seq;
+		c->dropped++;
 	}
 }
 
@@ -654,6 +656,11 @@ void control__flush(struct control *c)
 unsigned int control__subscribers(const struct control *c)
 {
 	return c ? c->nsubs : 0;
+}
+
+uint64_t control__dropped(const struct control *c)
+{
+	return c ? c->dropped : 0;
 }
 
 int control__epoll_fd(const struct control *c)

@@ -25,8 +25,11 @@ enum sg_rec_type {
 	SG_REC_STATS,
 	SG_REC_POLICY,
 	SG_REC_GAP,
+	SG_REC_UNDELIVERABLE,
 	SG_REC_NTYPES
 };
+/* The "type" of each kind of record, as records and filters name it (control_req.c). */
+extern const char *const sg_rec_type_names[SG_REC_NTYPES];
 
 struct sg_rec_meta {
 	uint8_t type; /* enum sg_rec_type */
@@ -79,6 +82,8 @@ void control__flush(struct control *c);
 void control__policy_load_done(struct control *c, uint64_t client, int err,
 			       const struct sg_policy *p, const struct sg_errlist *errs);
 unsigned int control__subscribers(const struct control *c);
+/* Records subscribers could not take (their buffer was full), since the start. */
+uint64_t control__dropped(const struct control *c);
 /* Close every connection and remove the socket file. Accepts NULL. */
 void control__close(struct control *c);
 

@@ -17,8 +17,8 @@
 #include "json.h"
 #include "names.h"
 
-static const char *const rec_type_names[SG_REC_NTYPES] = {
-	"send", "connect", "lost", "stats", "policy", "gap",
+const char *const sg_rec_type_names[SG_REC_NTYPES] = {
+	"send", "connect", "lost", "stats", "policy", "gap", "undeliverable",
 };
 
 static const struct {
@@ -54,14 +54,14 @@ static const char *filter_member(struct ctl_filter *f, const char *key, struct j
 			json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
 		for (u = 0; s && u < SG_REC_NTYPES; u++) {
-			if (!strcmp(s, rec_type_names[u])) {
+			if (!strcmp(s, sg_rec_type_names[u])) {
 				f->type = (uint8_t)u;
 				f->has |= F_TYPE;
 				return NULL;
 			}
 		}
-		return "must be \"send\", \"connect\", \"lost\", \"stats\", \"policy\" or "
-		       "\"gap\"";
+		return "must be \"send\", \"connect\", \"lost\", \"stats\", \"policy\", \"gap\" "
+		       "or \"undeliverable\"";
 	}
 	if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
 		if (!json_object_is_type(v, json_type_int))

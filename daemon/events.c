@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -14,6 +16,8 @@
 
 /* Write to the sinks once this much JSON is pending (and after every drain). */
 #define FLUSH_BYTES (256 * 1024)
+/* A sink that keeps failing gets an undeliverable record this often (and when it recovers). */
+#define UNDELIVERABLE_REPORT_MS 10000
 
 static void report_sink_error(struct sink *s, int err)
 {
@@ -63,6 +67,7 @@ static void appended(struct pipeline *p, size_t start, int err, const struct sg_
 	}
 	p->out_records++;
 	p->last_ns = ts_ns;
+	p->ctr.records[m->type]++;
 	if (p->ctl)
 		control__record(p->ctl, p->out.data + start, p->out.len - start, m);
 	if (p->out.len >= FLUSH_BYTES)
@@ -73,6 +78,7 @@ static const struct sg_rec_meta meta_policy = { .type = SG_REC_POLICY };
 static const struct sg_rec_meta meta_lost = { .type = SG_REC_LOST };
 static const struct sg_rec_meta meta_stats = { .type = SG_REC_STATS };
 static const struct sg_rec_meta meta_gap = { .type = SG_REC_GAP };
+static const struct sg_rec_meta meta_undeliverable = { .type = SG_REC_UNDELIVERABLE };
 
 static void emit_note(struct pipeline *p)
 {
@@ -107,10 +113,16 @@ static int handle_event(void *ctx, void *data, size_t size)
 	p->stats.events++;
 	if (e->verdict == SG_VERDICT_DENY)
 		p->stats.denied++;
+	p->ctr.events[e->syscall <= SG_SYSCALL_CONNECT ? e->syscall : 0]++;
+	if (e->verdict <= SG_VERDICT_KILL)
+		p->ctr.verdicts[e->verdict]++;
+	if ((e->verdict == SG_VERDICT_DENY || e->verdict == SG_VERDICT_KILL) &&
+	    e->enforced_by <= SG_ENF_SIGNAL)
+		p->ctr.denials[e->enforced_by]++;
 	start = p->out.len;
 	err = sg_event_to_json(&p->out, ++p->seq, e, &x, &p->clk);
+	m.type = e->syscall == SG_SYSCALL_CONNECT ? SG_REC_CONNECT : SG_REC_SEND;
 	if (p->ctl) {
-		m.type = e->syscall == SG_SYSCALL_CONNECT ? SG_REC_CONNECT : SG_REC_SEND;
 		m.syscall = e->syscall;
 		m.verdict = e->verdict;
 		m.pid = e->pid;
@@ -155,21 +167,55 @@ static uint64_t recursion_misses(struct pipeline *p)
 
 static void check_lost(struct pipeline *p)
 {
-	uint64_t now = 0, misses = recursion_misses(p), count, ts;
+	uint64_t misses = recursion_misses(p), count, ts, ctr[2] = { 0, 0 };
 	size_t start;
 
 	for (int i = 0; i < p->nlost_ctr; i++)
-		now += __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
-	count = now - p->lost_seen + misses - p->misses_seen + p->user_lost;
+		ctr[i] = __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
+	count = ctr[0] - p->lost_seen[0] + ctr[1] - p->lost_seen[1] + misses - p->misses_seen +
+		p->user_lost;
 	if (!count)
 		return;
 	p->stats.lost += count;
-	p->lost_seen = now;
+	p->ctr.lost_ringbuf += ctr[0] - p->lost_seen[0];
+	p->ctr.lost_hooks += ctr[1] - p->lost_seen[1];
+	p->ctr.lost_skipped += misses - p->misses_seen;
+	p->ctr.lost_memory += p->user_lost;
+	p->lost_seen[0] = ctr[0];
+	p->lost_seen[1] = ctr[1];
 	p->misses_seen = misses;
 	p->user_lost = 0;
 	start = p->out.len;
 	ts = sg_clock_boot_now();
 	appended(p, start, sg_lost_to_json(&p->out, ++p->seq, ts, count, &p->clk), &meta_lost, ts);
+}
+
+/*
+ * Records a sink dropped become an undeliverable record in the stream: at
+ * most every UNDELIVERABLE_REPORT_MS while it keeps failing, and at once when
+ * it delivers again (a record about a sink that drops everything is dropped
+ * there too, and counted in the next one).
+ */
+static void report_undeliverable(struct pipeline *p, bool all)
+{
+	uint64_t now = sg_clock_mono_ms();
+
+	for (int i = 0; i < p->nsinks; i++) {
+		struct sink *s = &p->sinks[i];
+		uint64_t n = s->dropped - s->dropped_reported;
+		size_t start = p->out.len;
+
+		if (!n || (!all && s->last_err && s->reported_ms &&
+			   now - s->reported_ms < UNDELIVERABLE_REPORT_MS))
+			continue;
+		uint64_t ts = sg_clock_boot_now();
+
+		s->dropped_reported = s->dropped;
+		s->reported_ms = now;
+		appended(p, start,
+			 sg_undeliverable_to_json(&p->out, ++p->seq, ts, sink__name(s), n, &p->clk),
+			 &meta_undeliverable, ts);
+	}
 }
 
 /* Tell the kernel side which senders are known, so their sends do not force a wakeup. */
@@ -191,6 +237,35 @@ static void identity_known(int kind, uint64_t k1, uint64_t k2, void *ctx)
 		bpf_map__update_elem(p->skel->maps.known_cgroup, &k1, sizeof(k1), &one, sizeof(one),
 				     BPF_ANY);
 	}
+}
+
+/*
+ * The ring buffer's consumer and producer positions (its first two pages),
+ * mapped read-only to tell how full it is. Without them the fill is unknown (0).
+ */
+static void map_positions(struct pipeline *p, int fd)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *c = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, 0);
+	void *r = mmap(NULL, (size_t)pg, PROT_READ, MAP_SHARED, fd, pg);
+
+	if (c != MAP_FAILED && r != MAP_FAILED) {
+		p->rb_cons = c;
+		p->rb_prod = r;
+		return;
+	}
+	if (c != MAP_FAILED)
+		munmap(c, (size_t)pg);
+	if (r != MAP_FAILED)
+		munmap(r, (size_t)pg);
+}
+
+uint64_t pipeline__ringbuf_used(const struct pipeline *p)
+{
+	if (!p->rb_cons || !p->rb_prod)
+		return 0;
+	return __atomic_load_n(p->rb_prod, __ATOMIC_ACQUIRE) -
+	       __atomic_load_n(p->rb_cons, __ATOMIC_ACQUIRE);
 }
 
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
@@ -215,11 +290,18 @@ int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr
 	p->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, p, NULL);
 	if (!p->rb)
 		return -errno;
+	map_positions(p, bpf_map__fd(skel->maps.events));
 	return 0;
 }
 
 void pipeline__free(struct pipeline *p)
 {
+	long pg = sysconf(_SC_PAGESIZE);
+
+	if (p->rb_cons)
+		munmap((void *)p->rb_cons, (size_t)pg);
+	if (p->rb_prod)
+		munmap((void *)p->rb_prod, (size_t)pg);
 	ring_buffer__free(p->rb);
 	proc_cache__free(p->cache);
 	sg_outbuf_free(&p->out);
@@ -232,12 +314,19 @@ int pipeline__epoll_fd(const struct pipeline *p)
 
 int pipeline__drain(struct pipeline *p)
 {
-	int n = ring_buffer__consume(p->rb);
+	uint64_t used = pipeline__ringbuf_used(p);
+	int n;
 
+	if (used > p->ctr.ringbuf_peak)
+		p->ctr.ringbuf_peak = used;
+	n = ring_buffer__consume(p->rb);
 	if (p->note_pending && sg_clock_mono_ms() >= p->note_deadline_ms)
 		emit_note(p);
 	check_lost(p);
 	pipeline__flush(p);
+	for (int i = 0; i < p->nsinks; i++)
+		sink__service(&p->sinks[i]);
+	report_undeliverable(p, false); /* written with the next batch */
 	return n < 0 ? n : 0;
 }
 
@@ -277,6 +366,10 @@ void pipeline__gap(struct pipeline *p, const struct sg_gap *g)
 void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 			   unsigned int delay_ms)
 {
+	if (strcmp(n->result, "loaded") == 0)
+		p->ctr.policy_loaded++;
+	else
+		p->ctr.policy_refused++;
 	/* A note still held goes out first. */
 	if (p->note_pending)
 		emit_note(p);
@@ -290,9 +383,15 @@ void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 	pipeline__flush(p);
 }
 
-void pipeline__finish(struct pipeline *p)
+void pipeline__finish(struct pipeline *p, uint64_t deadline_ms)
 {
 	if (p->note_pending)
 		emit_note(p);
 	pipeline__flush(p);
+	for (int i = 0; i < p->nsinks; i++)
+		sink__service(&p->sinks[i]);
+	report_undeliverable(p, true);
+	pipeline__flush(p);
+	for (int i = 0; i < p->nsinks; i++)
+		sink__finish(&p->sinks[i], deadline_ms);
 }

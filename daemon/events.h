@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "control.h"
 #include "event.h"
 #include "sinks.h"
 
@@ -18,6 +19,20 @@ struct proc_cache;
 struct policy_mgr;
 struct control;
 struct persist_state;
+
+/* What the pipeline counted since the start, for the metrics (metrics.c). */
+struct pipeline_counters {
+	uint64_t records[SG_REC_NTYPES]; /* by enum sg_rec_type */
+	uint64_t events[SG_SYSCALL_CONNECT + 1]; /* by SG_SYSCALL_* (0: other) */
+	uint64_t verdicts[SG_VERDICT_KILL + 1]; /* by SG_VERDICT_* */
+	uint64_t denials[SG_ENF_SIGNAL + 1]; /* deny and kill verdicts by SG_ENF_* */
+	uint64_t lost_ringbuf; /* trace records the ring buffer had no room for */
+	uint64_t lost_hooks; /* connect events of the enforcement hooks, likewise */
+	uint64_t lost_skipped; /* program runs the kernel skipped (BPF recursion) */
+	uint64_t lost_memory; /* records dropped in user space (no memory) */
+	uint64_t policy_loaded, policy_refused;
+	uint64_t ringbuf_peak; /* most bytes found waiting in the ring buffer at a drain */
+};
 
 struct pipeline {
 	struct trace_bpf *skel;
@@ -31,7 +46,7 @@ struct pipeline {
 	struct sink *sinks;
 	int nsinks;
 	uint64_t seq; /* last seq written */
-	uint64_t lost_seen; /* kernel lost counters already reported */
+	uint64_t lost_seen[2]; /* kernel lost counters already reported */
 	const volatile __u64 *lost_ctr[2]; /* kernel counters of failed reservations */
 	int nlost_ctr;
 	uint64_t misses_seen; /* program runs the kernel skipped (recursion) */
@@ -50,6 +65,8 @@ struct pipeline {
 	/* --persist: the seq and time of the last record handed to the sinks, kept on disk. */
 	struct persist_state *state;
 	uint64_t last_ns; /* time (boot clock) of the record seq */
+	struct pipeline_counters ctr;
+	const volatile unsigned long *rb_cons, *rb_prod; /* the ring buffer's positions */
 };
 
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
@@ -73,9 +90,15 @@ void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 void pipeline__gap(struct pipeline *p, const struct sg_gap *g);
 /* Another kernel counter of records that could not be queued (e.g. the hooks'). */
 void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr);
-/* At exit, after the last drain: write what is still held. */
-void pipeline__finish(struct pipeline *p);
+/*
+ * At exit, after the last drain: write what is still held, report what a sink
+ * could not deliver, and give remote sinks until deadline_ms (mono) to
+ * deliver their queues.
+ */
+void pipeline__finish(struct pipeline *p, uint64_t deadline_ms);
 /* Write pending lines to every sink. */
 void pipeline__flush(struct pipeline *p);
+/* Bytes written to the ring buffer and not yet consumed; 0 if unknown. */
+uint64_t pipeline__ringbuf_used(const struct pipeline *p);
 
 #endif

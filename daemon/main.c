@@ -5,7 +5,9 @@
  * everything else is in loader.c (BPF), events.c (pipeline), sinks.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <syslog.h>
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,11 +31,15 @@
 #include "events.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "mounts.h"
 #include "names.h"
+#include "netaddr.h"
+#include "notify.h"
 #include "numparse.h"
 #include "persist.h"
 #include "policy_mgr.h"
+#include "sink_tcp.h"
 #include "sinks.h"
 #include "variant.h"
 #include "version.h"
@@ -40,6 +47,7 @@
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
 #define DEFAULT_LOG "/var/log/sendguard/events.jsonl"
+#define FINISH_MS   2000 /* at exit, remote sinks get this long to deliver their queues */
 
 struct options {
 	struct sink sinks[MAX_SINKS];
@@ -53,6 +61,9 @@ struct options {
 	char cgroup_dir[PATH_MAX]; /* --cgroup resolved: the directory */
 	char cgroup_rel[PATH_MAX]; /* and its path in the hierarchy ("/system.slice") */
 	const char *control; /* --control PATH; NULL: none */
+	const char *metrics; /* --metrics ADDR:PORT; NULL: none */
+	struct netaddr metrics_addr;
+	uint64_t syslog_queue; /* --syslog-queue BYTES */
 	int check;
 	int no_enforce; /* --no-enforce */
 	int no_lsm; /* --no-lsm */
@@ -73,6 +84,8 @@ enum {
 	OPT_CONTROL,
 	OPT_BPF_VARIANT,
 	OPT_NO_LSM,
+	OPT_METRICS,
+	OPT_SYSLOG_QUEUE,
 };
 
 static const struct option long_opts[] = {
@@ -89,6 +102,8 @@ static const struct option long_opts[] = {
 	{ "persist", no_argument, NULL, OPT_PERSIST },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "bpf-variant", required_argument, NULL, OPT_BPF_VARIANT },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "syslog-queue", required_argument, NULL, OPT_SYSLOG_QUEUE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -105,8 +120,14 @@ static void usage(FILE *f)
 		"  -p, --policy FILE         judge sends by this policy (sendguard-policy(5));\n"
 		"                            default: the embedded observe policy (allow all)\n"
 		"  -n, --check               validate the policy, print the result and exit\n"
-		"  -o, --output SINK         stdout, syslog or file:PATH (repeatable;\n"
-		"                            default: stdout with -f, else file:" DEFAULT_LOG ")\n"
+		"  -o, --output SINK         stdout, syslog, file:PATH or\n"
+		"                            syslog+tcp://HOST:PORT (RFC 5424 to a collector;\n"
+		"                            repeatable; default: stdout with -f, else\n"
+		"                            file:" DEFAULT_LOG ")\n"
+		"      --syslog-queue BYTES  messages a syslog+tcp sink holds while its\n"
+		"                            collector is slow or away (default 4M)\n"
+		"      --metrics ADDR:PORT   serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                            (e.g. 127.0.0.1:9477; default: off)\n"
 		"      --ringbuf-size BYTES  kernel ring buffer size, power of two >= 4096\n"
 		"                            (default 8M; K/M/G suffixes)\n"
 		"      --stats-interval SEC  write a stats record every SEC seconds (0: never;\n"
@@ -136,6 +157,16 @@ static void usage(FILE *f)
 		"SIGHUP reloads the policy (an invalid one is refused, the old one stays),\n"
 		"SIGUSR1 reopens file sinks, SIGUSR2 logs the enforcement coverage.\n"
 		"Exit status: 0 clean, 1 runtime failure, 2 bad usage or invalid policy.\n");
+}
+
+/* What the sinks report (sinks.h) goes to the daemon's log. */
+static void sink_log(int level, const char *fmt, va_list ap)
+{
+	log_vmsg(level <= LOG_ERR	? LOG_LVL_ERR
+		 : level <= LOG_WARNING ? LOG_LVL_WARN
+		 : level <= LOG_INFO	? LOG_LVL_INFO
+					: LOG_LVL_DEBUG,
+		 fmt, ap);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -178,6 +209,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return usage_error("SENDGUARD_BPF_VARIANT=%s: expected btf, core or compat",
 					   getenv("SENDGUARD_BPF_VARIANT"));
 	}
+	o->syslog_queue = TCP_SINK_QUEUE_DEF;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -191,8 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (o->nsinks == MAX_SINKS)
 				return usage_error("too many sinks (at most %s)", "8");
 			if (sink__parse(optarg, &o->sinks[o->nsinks]))
-				return usage_error("bad sink '%s': expected stdout, syslog or "
-						   "file:/absolute/path",
+				return usage_error("bad sink '%s': expected stdout, syslog, "
+						   "file:/absolute/path or syslog+tcp://HOST:PORT",
 						   optarg);
 			o->nsinks++;
 			break;
@@ -249,6 +281,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return usage_error("--bpf-variant %s: expected btf, core or compat",
 						   optarg);
 			break;
+		case OPT_METRICS: {
+			char host[256];
+			unsigned int port;
+			const char *why;
+
+			if (netaddr_split(optarg, host, sizeof(host), &port))
+				return usage_error("--metrics %s: expected ADDR:PORT (e.g. "
+						   "127.0.0.1:9477, [::1]:9477)",
+						   optarg);
+			if (netaddr_resolve(optarg, &o->metrics_addr, &why))
+				return usage_error("--metrics %s: address does not resolve",
+						   optarg);
+			o->metrics = optarg;
+			break;
+		}
+		case OPT_SYSLOG_QUEUE:
+			if ((rc = parse_size(optarg, "--syslog-queue", 4096, 1u << 30,
+					     &o->syslog_queue)))
+				return rc;
+			break;
 		case 'f':
 			o->foreground = 1;
 			break;
@@ -276,6 +328,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	for (int i = 0; i < o->nsinks; i++) {
 		o->sinks[i].rotate_size = o->rotate_size;
 		o->sinks[i].rotate_keep = (unsigned int)o->rotate_keep;
+		if (o->sinks[i].tcp)
+			tcp_sink__set_queue_max(o->sinks[i].tcp, (size_t)o->syslog_queue);
 	}
 	return 0;
 }
@@ -485,6 +539,7 @@ struct daemon_view {
 	bool pending; /* a load waits for its slot */
 	char *pending_path; /* its file (owned); NULL: the embedded default */
 	uint64_t pending_client; /* the control connection waiting for it, 0: none */
+	bool reload_notify; /* a SIGHUP reload waits: READY=1 once it is done */
 	int variant; /* of the tracing programs loaded */
 };
 
@@ -564,6 +619,10 @@ static int load_commit(struct daemon_view *v, struct sg_errlist *errs_out)
 	if (client)
 		control__policy_load_done(v->p->ctl, client, err, policy_mgr__current(v->pm),
 					  &errs);
+	if (v->reload_notify) {
+		v->reload_notify = false;
+		notify_send("READY=1");
+	}
 	if (err)
 		copy_errors(errs_out, &errs, err);
 	sg_errlist_free(&errs);
@@ -888,14 +947,70 @@ static int view_policy_load(void *ctx, const char *path, uint64_t client,
 	return err;
 }
 
+/*
+ * Without -f: fork before anything is loaded, so that the pid the BPF programs
+ * leave out as the daemon's own is the one that sends (after a later fork the
+ * daemon would trace its own writes to its sinks, each one an event to write
+ * again). The parent waits until the child is ready, then exits 0, or exits
+ * with the child's status if it fails first; errors reach the terminal until
+ * then. Returns the write end of the readiness pipe, or -errno.
+ */
+static int detach_early(void)
+{
+	int pfd[2], st;
+	pid_t pid;
+	ssize_t n;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(pfd[1]);
+		do
+			n = read(pfd[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		if (waitpid(pid, &st, 0) < 0)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	close(pfd[0]);
+	setsid();
+	return pfd[1];
+}
+
+/* Ready in the background: standard streams to /dev/null, log to syslog, release the parent. */
+static void detached_ready(int ready_fd)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (chdir("/"))
+		log_debug("chdir /: %s", strerror(errno));
+	log_to_syslog();
+	if (write(ready_fd, "R", 1) != 1)
+		log_warn("cannot tell the starting process that we are ready: %s", strerror(errno));
+	close(ready_fd);
+}
+
 /* Returns the exit code. */
-static int run_loop(struct daemon_view *v, int sfd)
+static int run_loop(struct daemon_view *v, int sfd, struct metrics_http *mh)
 {
 	struct pipeline *p = v->p;
 	struct policy_mgr *pm = v->pm;
 	struct options *o = v->o;
 	int ep = -1, tfd = -1, rbfd = pipeline__epoll_fd(p), rc = 1, err;
-	int cfd = control__epoll_fd(p->ctl), gfd = v->grace_fd;
+	int cfd = control__epoll_fd(p->ctl), gfd = v->grace_fd, mfd = metrics_http__epoll_fd(mh);
 	uint64_t next_stats = o->stats_interval ? sg_clock_mono_ms() + o->stats_interval * 1000 : 0;
 	struct epoll_event evs[8];
 
@@ -903,7 +1018,7 @@ static int run_loop(struct daemon_view *v, int sfd)
 	tfd = make_timer();
 	if (ep < 0 || tfd < 0 || (err = add_fd(ep, rbfd)) || (err = add_fd(ep, sfd)) ||
 	    (err = add_fd(ep, tfd)) || (err = add_fd(ep, gfd)) ||
-	    (cfd >= 0 && (err = add_fd(ep, cfd)))) {
+	    (cfd >= 0 && (err = add_fd(ep, cfd))) || (mfd >= 0 && (err = add_fd(ep, mfd)))) {
 		log_err("cannot set up the event loop: %s", strerror(errno));
 		goto cleanup;
 	}
@@ -923,6 +1038,8 @@ static int run_loop(struct daemon_view *v, int sfd)
 				control__dispatch(p->ctl);
 			} else if (fd == gfd) {
 				grace_expired(v);
+			} else if (fd == mfd) {
+				metrics_http__dispatch(mh);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -940,7 +1057,12 @@ static int run_loop(struct daemon_view *v, int sfd)
 					rc = 0;
 					goto cleanup;
 				case SIGHUP:
-					load_start(v, o->policy, 0, NULL);
+					/* Type=notify: RELOADING=1, then READY=1 once in force or refused. */
+					notify_send("RELOADING=1");
+					if (load_start(v, o->policy, 0, NULL) == -EINPROGRESS)
+						v->reload_notify = true;
+					else
+						notify_send("READY=1");
 					break;
 				case SIGUSR2:
 					enforce__report(&enforcer, policy_mgr__current(pm));
@@ -967,6 +1089,7 @@ static int run_loop(struct daemon_view *v, int sfd)
 			next_stats += o->stats_interval * 1000;
 		}
 		control__flush(p->ctl);
+		metrics_http__tick(mh);
 	}
 cleanup:
 	if (tfd >= 0)
@@ -984,9 +1107,11 @@ int main(int argc, char **argv)
 	struct policy_mgr pm = { 0 };
 	struct daemon_view view = { 0 };
 	struct control *ctl = NULL;
+	struct metrics_http *mh = NULL;
+	struct metrics_src msrc = { 0 };
 	struct options o;
 	char cg2[PATH_MAX];
-	int rc, err, sfd = -1;
+	int rc, err, sfd = -1, ready_fd = -1;
 	sigset_t mask;
 
 	view.grace_fd = -1;
@@ -994,6 +1119,14 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	log_verbosity = o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	sink__set_log(sink_log);
+	if (!o.foreground && !o.check) {
+		ready_fd = detach_early();
+		if (ready_fd < 0) {
+			log_err("cannot detach: %s", strerror(-ready_fd));
+			return 1;
+		}
+	}
 
 	/* Signals are read from a signalfd in the event loop. */
 	sigemptyset(&mask);
@@ -1109,22 +1242,40 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
+	if (o.metrics) {
+		msrc.version = SG_VERSION;
+		msrc.p = &p;
+		msrc.pm = &pm;
+		msrc.en = &enforcer;
+		msrc.ctl = ctl;
+		msrc.policy_source = &o.policy;
+		msrc.ringbuf_size = o.ringbuf_size;
+		if (metrics_http__open(&mh, &o.metrics_addr, metrics__render, &msrc)) {
+			rc = 1;
+			goto cleanup;
+		}
+		msrc.http = mh;
+	}
 	/* Loading parsed the kernel's BTF for every object: give that memory back. */
 	malloc_trim(0);
 	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
 		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "",
 		 o.control ? ", control socket " : "", o.control ? o.control : "");
-	if (!o.foreground) {
-		if (daemon(0, 0)) {
-			log_err("cannot detach: %s", strerror(errno));
-			rc = 1;
-			goto cleanup;
-		}
-		log_to_syslog();
+	if (ready_fd >= 0)
+		detached_ready(ready_fd);
+	/* Type=notify: the service manager learns that we are up, and our pid. */
+	{
+		char st[64];
+
+		snprintf(st, sizeof(st), "READY=1\nMAINPID=%d", (int)getpid());
+		err = notify_send(st);
+		if (err)
+			log_warn("cannot notify the service manager: %s", strerror(-err));
 	}
 
-	rc = run_loop(&view, sfd);
+	rc = run_loop(&view, sfd, mh);
 	load_cancel(&view, "the daemon stopped before it took effect");
+	notify_send("STOPPING=1");
 
 	/* Stop producing, then write out everything the kernel queued. */
 	/* Without --persist nothing outlives us (the hooks go with their last fd). */
@@ -1135,7 +1286,7 @@ int main(int argc, char **argv)
 	err = pipeline__drain(&p);
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
-	pipeline__finish(&p);
+	pipeline__finish(&p, sg_clock_mono_ms() + FINISH_MS);
 	persist__state_close(p.state, rc == 0); /* without --persist, already removed */
 	p.state = NULL;
 	control__flush(ctl); /* subscribers get the last records too */
@@ -1146,6 +1297,7 @@ int main(int argc, char **argv)
 	}
 cleanup:
 	persist__state_close(p.state, false);
+	metrics_http__close(mh);
 	control__close(ctl);
 	p.ctl = NULL;
 	free(view.loaded_path);

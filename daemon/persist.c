@@ -52,7 +52,11 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size)
 		map_path(path, sizeof(path), name);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
-			if (errno == ENOENT)
+			/*
+			 * Nothing pinned, or bpffs not open to us (systemd and the
+			 * daemon mount it 0700): loading says what is missing.
+			 */
+			if (errno == ENOENT || (errno == EACCES && geteuid() != 0))
 				continue;
 			err = -errno;
 			log_err("cannot open pinned map %s: %s", path, strerror(-err));

@@ -7,8 +7,9 @@
 Each suite prints its own tests and ends with `N passed, N failed`; a suite that fails,
 crashes or prints no such line counts as failed and the next one runs anyway. The end is
 a table of the suites and one line `N passed, N failed` summing them; exit status 1 if
-any suite failed. The suites that need root and BPF (integration, enforce, persist,
-control, cli_control, sandbox, kernels) run as root, and always with CI=true, where a missing
+any suite failed. The suites that need root (integration, enforce, persist, control,
+cli_control, sandbox, metrics, remote_syslog, service, deb, kernels) run as root, and
+always with CI=true, where a missing
 privilege is a failure; otherwise they are skipped, saying why.
 """
 
@@ -33,9 +34,13 @@ def suites(build, kernels):
         ("fuzz", ["make", "--no-print-directory", "-C", ROOT, "OUTPUT=" + build, "fuzz-short"],
          False),
     ]
-    for name in ("run", "enforce", "persist", "control", "cli_control", "sandbox"):
+    for name in ("run", "enforce", "persist", "control", "cli_control", "sandbox", "metrics",
+                 "remote_syslog", "service"):
         out.append(("integration" if name == "run" else name,
                     [PY, os.path.join(integ, name + ".py"), "--build", build], True))
+    pkg = os.path.join(ROOT, "tests", "packaging")
+    out.append(("install", [PY, os.path.join(pkg, "install.py"), "--build", build], False))
+    out.append(("deb", [PY, os.path.join(pkg, "deb.py"), "--build", build], True))
     if kernels != "none":
         out.append(("kernels", [PY, os.path.join(ROOT, "tests", "kernels", "run.py"),
                                 "--build", build, "--kernels", kernels], True))

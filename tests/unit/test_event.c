@@ -889,6 +889,25 @@ static void test_lost_and_stats(void **state)
 	assert_int_equal(sg_stats_to_json(&b, 6, 0, NULL, &clk), -EINVAL);
 }
 
+static void test_undeliverable(void **state)
+{
+	struct sg_clock clk = test_clock();
+	struct sg_outbuf b;
+	const char *want = "{\"v\":1,\"seq\":9,\"ts\":\"2026-11-22T21:50:01.123456789Z\","
+			   "\"type\":\"undeliverable\",\"sink\":\"syslog+tcp://[::1]:6514\","
+			   "\"count\":4096}\n";
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 8), 0);
+	assert_int_equal(
+		sg_undeliverable_to_json(&b, 9, TS_BOOT, "syslog+tcp://[::1]:6514", 4096, &clk), 0);
+	record(b.data, b.len);
+	assert_int_equal(sg_json_raw(&b, "", 1), 0);
+	assert_string_equal(b.data, want);
+	assert_int_equal(sg_undeliverable_to_json(&b, 9, TS_BOOT, NULL, 1, &clk), -EINVAL);
+	sg_outbuf_free(&b);
+}
+
 static void test_policy_note(void **state)
 {
 	struct sg_clock clk = test_clock();
@@ -1043,15 +1062,25 @@ static void test_clock_ts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_example),	cmocka_unit_test(test_key_order),
-		cmocka_unit_test(test_sendto_unix),	cmocka_unit_test(test_sendmmsg_peer_inet6),
-		cmocka_unit_test(test_connect),		cmocka_unit_test(test_failing_sends),
-		cmocka_unit_test(test_control),		cmocka_unit_test(test_not_a_socket),
-		cmocka_unit_test(test_flags_and_names), cmocka_unit_test(test_dst_variants),
-		cmocka_unit_test(test_lost_and_stats),	cmocka_unit_test(test_policy_note),
-		cmocka_unit_test(test_append),		cmocka_unit_test(test_clock_format),
-		cmocka_unit_test(test_clock_ts),	cmocka_unit_test(test_unreadable_dst),
-		cmocka_unit_test(test_exe_identity),	cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_key_order),
+		cmocka_unit_test(test_sendto_unix),
+		cmocka_unit_test(test_sendmmsg_peer_inet6),
+		cmocka_unit_test(test_connect),
+		cmocka_unit_test(test_failing_sends),
+		cmocka_unit_test(test_control),
+		cmocka_unit_test(test_not_a_socket),
+		cmocka_unit_test(test_flags_and_names),
+		cmocka_unit_test(test_dst_variants),
+		cmocka_unit_test(test_lost_and_stats),
+		cmocka_unit_test(test_undeliverable),
+		cmocka_unit_test(test_policy_note),
+		cmocka_unit_test(test_append),
+		cmocka_unit_test(test_clock_format),
+		cmocka_unit_test(test_clock_ts),
+		cmocka_unit_test(test_unreadable_dst),
+		cmocka_unit_test(test_exe_identity),
+		cmocka_unit_test(test_gap),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
