@@ -152,6 +152,16 @@ static __always_inline int sg_hook_judge(struct sg_event *e, const int v)
 
 	if (!sg_policy_hook_denies(e, &rule, &version, v))
 		return 1;
+	/*
+	 * A connect inside a send (TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN
+	 * on an unconnected socket) is the send's denial: its sys_exit program
+	 * reports it, with the note below. SG_VAR_COMPAT cannot tell (no
+	 * bpf_task_pt_regs): the connect event is written and the send's event
+	 * says EPERM with no mechanism.
+	 */
+	if (e->syscall == SG_SYSCALL_CONNECT && v != SG_VAR_COMPAT &&
+	    sg_send_syscall(bpf_get_current_task_btf()))
+		e->syscall = SG_SYSCALL_SENDMSG;
 	if (e->syscall == SG_SYSCALL_CONNECT) {
 		/* The event's process fields: what the evaluation did not need yet. */
 		sg_hook_task(e, 1u << SG_DIM_COMM | 1u << SG_DIM_EXE, true, v);

@@ -28,11 +28,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define SG_EPERM 1
 
-/* x86-64 syscall numbers, to name the syscall the message came from (others: sendmsg). */
-#define SG_NR_SENDTO   44
-#define SG_NR_SENDMSG  46
-#define SG_NR_SENDMMSG 307
-
 /* The daemon: never judged; cleared when a --persist daemon exits (see enforce.bpf.c). */
 __u32 self_tgid = 0;
 /*
@@ -60,8 +55,13 @@ static __always_inline void sg_lsm_cmsgs(struct sg_event *e, const void *ctl, __
 	for (i = 0; i < SG_MAX_CMSGS + 1; i++) {
 		if (off + sizeof(h) > ctllen)
 			break;
-		if (bpf_probe_read_kernel(&h, sizeof(h), ctl + off) || h.cmsg_len < sizeof(h))
+		if (bpf_probe_read_kernel(&h, sizeof(h), ctl + off))
 			break;
+		/* As the kernel's CMSG_OK (the protocol fails the call with EINVAL). */
+		if (h.cmsg_len < sizeof(h) || h.cmsg_len > ctllen - off) {
+			e->flags |= SG_EF_CMSG_BAD;
+			break;
+		}
 		if (i == SG_MAX_CMSGS) {
 			e->flags |= SG_EF_CMSG_TRUNC;
 			break;
@@ -84,7 +84,6 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 	__u32 version = 0;
 	__u16 rule = SG_NO_RULE;
 	__u8 verdict = SG_VERDICT_ALLOW;
-	long nr;
 
 	if (prev)
 		return prev;
@@ -98,14 +97,8 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	task = sg_fill_task(e, v);
-#if defined(__TARGET_ARCH_x86)
-	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
-#else
-	nr = -1;
-#endif
-	e->syscall = nr == SG_NR_SENDTO	    ? SG_SYSCALL_SENDTO
-		     : nr == SG_NR_SENDMMSG ? SG_SYSCALL_SENDMMSG
-					    : SG_SYSCALL_SENDMSG;
+	/* The syscall the message came from; others (write, io_uring, ...) as sendmsg. */
+	e->syscall = sg_send_syscall(task) ?: SG_SYSCALL_SENDMSG;
 	sk = sock->sk;
 	if (sk)
 		sg_fill_sock_ids(e, sk, v);

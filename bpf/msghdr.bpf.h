@@ -123,8 +123,11 @@ static long sg_cmsg_cb(__u32 i, void *data)
 		return 1;
 	if (bpf_probe_read_user(&h, sizeof(h), (void *)(c->control + c->off)))
 		return 1;
-	if (h.cmsg_len < sizeof(h))
+	/* The kernel's CMSG_OK: one too short or running past msg_controllen fails the call. */
+	if (h.cmsg_len < sizeof(h) || h.cmsg_len > c->controllen - c->off) {
+		e->flags |= SG_EF_CMSG_BAD;
 		return 1;
+	}
 	n = e->ncmsgs;
 	if (n >= SG_MAX_CMSGS) {
 		e->flags |= SG_EF_CMSG_TRUNC;
@@ -135,8 +138,6 @@ static long sg_cmsg_cb(__u32 i, void *data)
 	e->cmsgs[n].len = h.cmsg_len > 0xffffffffULL ? 0xffffffffU : h.cmsg_len;
 	e->cmsgs[n].pad = 0;
 	e->ncmsgs = n + 1;
-	if (h.cmsg_len > c->controllen - c->off)
-		return 1;
 	c->off += (h.cmsg_len + 7) & ~7ULL;
 	return 0;
 }
@@ -233,7 +234,10 @@ static __always_inline void sg_fill_msghdr(struct sg_event *e, const struct sg_u
 	sg_fill_name(e, m->msg_name, m->msg_namelen);
 
 	e->iovlen = m->msg_iovlen > 0xffffffffULL ? 0xffffffffU : m->msg_iovlen;
-	nr = m->msg_iovlen > SG_UIO_MAXIOV ? SG_UIO_MAXIOV : m->msg_iovlen;
+	nr = m->msg_iovlen > SG_UIO_MAXIOV ? 0 : m->msg_iovlen;
+	/* The kernel refuses more than UIO_MAXIOV iovecs unread: the length is unknown. */
+	if (m->msg_iovlen > SG_UIO_MAXIOV)
+		e->flags |= SG_EF_LEN_UNKNOWN;
 	if (m->msg_iov && nr) {
 		if (v == SG_VAR_COMPAT)
 			iov.sum = sg_iov_sum_compat(m->msg_iov, nr);

@@ -51,6 +51,13 @@
 #define SG_EF_MMSG	 (1u << 3) /* part of a sendmmsg: index and vlen valid */
 #define SG_EF_ADDR_TRUNC (1u << 4) /* address longer than SG_ADDR_MAX, cut */
 #define SG_EF_EXE	 (1u << 5) /* exe_dev/exe_ino valid */
+/*
+ * A control message whose cmsg_len runs past msg_controllen (the kernel fails
+ * the call with EINVAL): it and what follows are not in cmsgs[].
+ */
+#define SG_EF_CMSG_BAD	 (1u << 6)
+/* More than SG_UIO_MAXIOV iovecs (the kernel fails the call, EMSGSIZE): len is unknown. */
+#define SG_EF_LEN_UNKNOWN (1u << 7)
 
 /*
  * One control message header as found in msg_control.

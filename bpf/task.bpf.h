@@ -46,4 +46,28 @@ static __always_inline struct task_struct *sg_fill_task(struct sg_event *e, cons
 	return task;
 }
 
+/* x86-64 numbers of the send system calls (sg_send_syscall). */
+#define SG_NR_SENDTO   44
+#define SG_NR_SENDMSG  46
+#define SG_NR_SENDMMSG 307
+
+/*
+ * SG_SYSCALL_SENDTO/SENDMSG/SENDMMSG when the current task is in that system
+ * call (its saved orig_ax, through bpf_task_pt_regs: not for SG_VAR_COMPAT),
+ * else 0 (another system call, or none: an io_uring worker).
+ */
+static __always_inline __u32 sg_send_syscall(struct task_struct *task)
+{
+#if defined(__TARGET_ARCH_x86)
+	long nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+
+	return nr == SG_NR_SENDTO     ? SG_SYSCALL_SENDTO
+	       : nr == SG_NR_SENDMSG  ? SG_SYSCALL_SENDMSG
+	       : nr == SG_NR_SENDMMSG ? SG_SYSCALL_SENDMMSG
+				      : 0;
+#else
+	return 0;
+#endif
+}
+
 #endif /* SENDGUARD_TASK_BPF_H */

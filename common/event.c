@@ -109,6 +109,8 @@ static void put_control(struct sg_outbuf *b, const struct sg_event *e)
 	sg_json_put_char(b, ']');
 	if (e->flags & SG_EF_CMSG_TRUNC)
 		sg_json_put_lit(b, ",\"truncated\":true");
+	if (e->flags & SG_EF_CMSG_BAD)
+		sg_json_put_lit(b, ",\"malformed\":true");
 	sg_json_put_char(b, '}');
 }
 
@@ -230,7 +232,10 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 
 	put_flags(b, e->msg_flags);
 	sg_json_put_lit(b, ",\"len\":");
-	sg_json_put_u64(b, e->len);
+	if (e->flags & SG_EF_LEN_UNKNOWN)
+		sg_json_put_lit(b, "null");
+	else
+		sg_json_put_u64(b, e->len);
 	sg_json_put_lit(b, ",\"iovlen\":");
 	sg_json_put_u64(b, e->iovlen);
 	put_control(b, e);

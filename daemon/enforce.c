@@ -126,7 +126,7 @@ static const struct variant_ops cgroup_ops = {
 	.type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 	.variants = SG_VARIANT_MASK(SG_VARIANT_BTF) | SG_VARIANT_MASK(SG_VARIANT_COMPAT),
 	/* The inet hooks read no kernel object by address: no kfunc cast. */
-	.needs = { [SG_VARIANT_BTF] = SG_NEED_TASK_BTF },
+	.needs = { [SG_VARIANT_BTF] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS },
 	.open = cgroup_open,
 	.setup = cgroup_setup,
 	.load = cgroup_load,

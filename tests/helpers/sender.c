@@ -79,6 +79,8 @@ struct exp {
 	long long len;
 	long long iovlen;
 	long long controllen; /* -1: control null */
+	int len_unknown; /* "len":null (more than UIO_MAXIOV iovecs) */
+	int cmsg_malformed; /* "malformed":true in control */
 	int ncmsgs;
 	int cmsgs[MAX_CMSGS][3]; /* level, type, fds (-1: not SCM_RIGHTS) */
 	long long ret;
@@ -195,8 +197,12 @@ static void exp_emit(const struct exp *e)
 		outf("\"%s\"", e->dst_source);
 	else
 		outf("null");
-	outf(",\"flags\":%u,\"len\":%lld,\"iovlen\":%lld,\"control\":", e->flags, e->len,
-	     e->iovlen);
+	if (e->len_unknown)
+		outf(",\"flags\":%u,\"len\":null,\"iovlen\":%lld,\"control\":", e->flags,
+		     e->iovlen);
+	else
+		outf(",\"flags\":%u,\"len\":%lld,\"iovlen\":%lld,\"control\":", e->flags, e->len,
+		     e->iovlen);
 	if (e->controllen < 0) {
 		outf("null");
 	} else {
@@ -204,7 +210,7 @@ static void exp_emit(const struct exp *e)
 		for (i = 0; i < e->ncmsgs; i++)
 			outf("%s[%d,%d,%d]", i ? "," : "", e->cmsgs[i][0], e->cmsgs[i][1],
 			     e->cmsgs[i][2]);
-		outf("]}");
+		outf("]%s}", e->cmsg_malformed ? ",\"malformed\":true" : "");
 	}
 	outf(",\"ret\":%lld,\"errno\":%d,\"index\":%d,\"vlen\":%d,\"note\":\"%s\"}", e->ret, e->err,
 	     e->index, e->vlen, e->note);
@@ -1484,6 +1490,63 @@ static void sc_errors(void)
 	e.dst_source = "msg";
 	r = sendto(fd, payload, 70000, 0, (struct sockaddr *)&a, sizeof(a));
 	exp_done(&e, r, errno, -1, EMSGSIZE);
+
+	/* More iovecs than UIO_MAXIOV: refused unread, so the length offered is unknown. */
+	{
+		static struct iovec many[1025];
+		struct msghdr mm = { 0 };
+		int i;
+
+		for (i = 0; i < 1025; i++) {
+			many[i].iov_base = payload;
+			many[i].iov_len = 1;
+		}
+		exp_init(&e, "sendmsg", fd);
+		e.note = "udp4 sendmsg with 1025 iovecs (EMSGSIZE)";
+		mm.msg_name = &a;
+		mm.msg_namelen = sizeof(a);
+		mm.msg_iov = many;
+		mm.msg_iovlen = 1025;
+		e.iovlen = 1025;
+		e.len_unknown = 1;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendmsg(fd, &mm, 0);
+		exp_done(&e, r, errno, -1, EMSGSIZE);
+	}
+
+	/*
+	 * A control message whose cmsg_len runs past msg_controllen: the kernel fails the
+	 * call (EINVAL); it is not listed as a message (its "fds" would be nonsense).
+	 */
+	{
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		struct iovec one = { payload, 5 };
+		struct msghdr cm = { 0 };
+
+		memset(&u, 0, sizeof(u));
+		u.h.cmsg_level = SOL_SOCKET;
+		u.h.cmsg_type = SCM_RIGHTS;
+		u.h.cmsg_len = 1000;
+		exp_init(&e, "sendmsg", fd);
+		e.note = "udp4 sendmsg, cmsg_len past msg_controllen (EINVAL)";
+		cm.msg_name = &a;
+		cm.msg_namelen = sizeof(a);
+		cm.msg_iov = &one;
+		cm.msg_iovlen = 1;
+		cm.msg_control = u.buf;
+		cm.msg_controllen = sizeof(u.buf);
+		e.len = 5;
+		e.controllen = sizeof(u.buf);
+		e.cmsg_malformed = 1;
+		dst_in(&e, "127.0.0.1", rport);
+		e.dst_source = "msg";
+		r = sendmsg(fd, &cm, 0);
+		exp_done(&e, r, errno, -1, EINVAL);
+	}
 
 	close(p[0]);
 	close(p[1]);

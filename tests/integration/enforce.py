@@ -30,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
+import ctl  # noqa: E402  (tests/integration/ctl.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
@@ -56,6 +57,7 @@ P_FOLLOW = BASE + 12
 P_LSM_LEN = BASE + 13  # BPF-LSM: deny by len_min
 P_LSM_DST = BASE + 14  # BPF-LSM: deny by destination
 P_PIDNS = BASE + 15
+P_TFO = BASE + 16  # TCP Fast Open: a connect inside a sendto
 
 CHILD = r"""
 import ctypes, errno, os, socket, sys
@@ -308,7 +310,7 @@ def main_policy(tmp):
              "match": {"protocol": ["udp"], "dst": ["127.0.0.1:%d" % P_UDP,
                                                     "[::1]:%d" % P_UDP]}},
             {"name": "deny-tcp", "action": "deny",
-             "match": {"protocol": ["tcp"], "port": [P_TCP]}},
+             "match": {"protocol": ["tcp"], "port": [P_TCP, P_TFO]}},
             {"name": "deny-unix", "action": "deny",
              "match": {"unix": [tmp + "/deny.sock", tmp + "/deny-stream.sock"]}},
             {"name": "deny-abstract", "action": "deny",
@@ -391,6 +393,8 @@ def test_main(build, res):
         r["range-deny"] = try_send(socket.AF_INET, ("127.0.0.1", P_RANGE_DENIED))
         r["tcp4-deny"] = try_connect(socket.AF_INET, ("127.0.0.1", P_TCP))
         r["tcp4-free"] = try_connect(socket.AF_INET, ("127.0.0.1", P_FREE))
+        r["tfo-deny"] = try_send(socket.AF_INET, ("127.0.0.1", P_TFO), b"tfo",
+                                 socket.MSG_FASTOPEN, socket.SOCK_STREAM)
         r["tcp6-deny"] = try_connect(socket.AF_INET6, ("::1", P_TCP))
         r["udp-connect"] = try_connect(socket.AF_INET, ("127.0.0.1", P_UDP), socket.SOCK_DGRAM)
         r["unix-deny"] = try_send(socket.AF_UNIX, os.path.join(tmp, "deny.sock"))
@@ -503,6 +507,13 @@ def test_main(build, res):
                      False, "deny", "cgroup", "deny-tcp", etype="connect", syscall="connect")
         if find(events, me, lambda e: dst_port(P_FREE)(e) and e.get("type") == "connect"):
             p.append("an allowed connect produced a connect event")
+        # TCP Fast Open: the connect inside the sendto is the send's denial, reported once.
+        want(p, "tfo-deny", "EPERM")
+        expect_event(p, "fast open send event",
+                     find(events, me, lambda e: dst_port(P_TFO)(e)), False, "deny", "cgroup",
+                     "deny-tcp", syscall="sendto")
+        if find(events, me, lambda e: dst_port(P_TFO)(e) and e.get("type") == "connect"):
+            p.append("the connect inside a Fast Open sendto got a connect event of its own")
 
     def t_tcp6(p):
         want(p, "tcp6-deny", "EPERM")
@@ -878,24 +889,6 @@ def test_hooks_follow_policy(build, res):
     res.report("hooks-follow-policy", problems)
 
 
-def control_status(path):
-    """The daemon's reply to a status request on its control socket."""
-    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    c.settimeout(10)
-    try:
-        c.connect(path)
-        c.sendall(b'{"cmd":"status"}\n')
-        buf = b""
-        while b"\n" not in buf:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return json.loads(buf.split(b"\n", 1)[0])
-    finally:
-        c.close()
-
-
 def test_lsm(build, res):
     """BPF-LSM socket_sendmsg: where the kernel has it, every kind of deny rule fails the send
     with EPERM host-wide (flags, control messages, length, destination), the events say
@@ -938,7 +931,7 @@ def test_lsm(build, res):
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         rx.bind(upath)
-        status = control_status(CONTROL)
+        status = ctl.request(CONTROL, {"cmd": "status"})
         results["flags"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS),
                                     flags=socket.MSG_DONTWAIT)
         results["flags-clear"] = try_send(socket.AF_INET, ("127.0.0.1", P_FLAGS))

@@ -237,10 +237,13 @@ def control_obj(raw):
         if fds >= 0:
             c["fds"] = fds
         cmsgs.append(c)
+    out = {"len": raw["len"], "cmsgs": cmsgs}
     if len(cmsgs) > 8:
         # The event lists the first 8 and says there were more.
-        return {"len": raw["len"], "cmsgs": cmsgs[:8], "truncated": True}
-    return {"len": raw["len"], "cmsgs": cmsgs}
+        out = {"len": raw["len"], "cmsgs": cmsgs[:8], "truncated": True}
+    if raw.get("malformed"):
+        out["malformed"] = True
+    return out
 
 
 def expected_event(ev, procs, env, policy=None):

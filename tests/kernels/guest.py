@@ -28,6 +28,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import ctl  # noqa: E402  (tests/integration/ctl.py)
 
 # The suites and the tests of each that depend on the kernel (the sinks, the control
 # socket and the CLI behave alike everywhere and run in make test on the build host).
@@ -58,27 +60,10 @@ class Counts:
             print("ok %s" % name, flush=True)
 
 
-def control_request(path, req, timeout=20.0):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall((json.dumps(req) + "\n").encode())
-        buf = b""
-        while b"\n" not in buf:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            buf += chunk
-        return json.loads(buf.split(b"\n", 1)[0])
-    finally:
-        s.close()
-
-
 def check_kernel(a, counts):
     """The variants loaded, BPF-LSM and the cgroup hooks, from the daemon's status."""
     tmp = tempfile.mkdtemp(prefix="sgguest-")
-    ctl = os.path.join(tmp, "c.sock")
+    sock = os.path.join(tmp, "c.sock")
     pol = os.path.join(tmp, "policy.json")
     with open(pol, "w") as f:
         json.dump({"name": "guest", "default": "allow",
@@ -86,9 +71,9 @@ def check_kernel(a, counts):
                               "match": {"dst": ["127.0.0.1:9"]}}]}, f)
     errf = open(os.path.join(tmp, "stderr"), "w+")
     d = subprocess.Popen([os.path.join(a.build, "sendguardd"), "-f", "-v", "-p", pol,
-                          "--control", ctl, "-o", "file:" + os.path.join(tmp, "ev.jsonl")],
+                          "--control", sock, "-o", "file:" + os.path.join(tmp, "ev.jsonl")],
                          stdout=subprocess.DEVNULL, stderr=errf)
-    status = control_request(ctl, {"cmd": "status"}) if wait_ready(d, errf) else None
+    status = ctl.request(sock, {"cmd": "status"}) if wait_ready(d, errf) else None
     d.send_signal(signal.SIGTERM)
     try:
         rc = d.wait(60)

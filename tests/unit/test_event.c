@@ -553,6 +553,29 @@ static void test_exe_identity(void **state)
 }
 
 /* An address the call named but nobody could read (EFAULT): dst null, not AF_UNSPEC. */
+/* A call the kernel refuses before reading it all: what cannot be known says so. */
+static void test_refused_unread(void **state)
+{
+	struct sg_event e = spec_event();
+	struct json_object *o;
+
+	(void)state;
+	e.flags |= SG_EF_LEN_UNKNOWN;
+	e.iovlen = 1025;
+	e.ret = -1;
+	e.err = EMSGSIZE;
+	o = encode(&e, NULL, 1, NULL);
+	expect_null(o, "len");
+	json_object_put(o);
+	e = spec_event();
+	e.flags |= SG_EF_CMSG_BAD;
+	o = encode(&e, NULL, 2, NULL);
+	expect_json(o, "control",
+		    "{\"len\":32,\"cmsgs\":[{\"level\":\"IPPROTO_IP\",\"type\":\"IP_PKTINFO\"}],"
+		    "\"malformed\":true}");
+	json_object_put(o);
+}
+
 static void test_unreadable_dst(void **state)
 {
 	struct sg_event e = spec_event();
@@ -1080,7 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_clock_ts),
 		cmocka_unit_test(test_unreadable_dst),
 		cmocka_unit_test(test_exe_identity),
-		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_gap),		cmocka_unit_test(test_refused_unread),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
