@@ -143,24 +143,20 @@ static __always_inline void sg_hook_addr_unix(struct bpf_sock_addr *ctx, struct 
 	e->addr_len = len;
 }
 
-/* Judge e; 1: let the call through, 0: fail it with EPERM. */
-static __always_inline int sg_hook_judge(struct sg_event *e, const int v)
+/* Fail the call judged as e with EPERM (rule of version decided): report it. 0. */
+static __always_inline int sg_hook_deny(struct sg_event *e, __u16 rule, __u32 version, const int v)
 {
 	struct sg_denial d = { .enforced_by = SG_ENF_CGROUP };
-	__u32 version = 0;
-	__u16 rule = SG_NO_RULE;
 
-	if (!sg_policy_hook_denies(e, &rule, &version, v))
-		return 1;
 	/*
 	 * A connect inside a send (TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN
 	 * on an unconnected socket) is the send's denial: its sys_exit program
-	 * reports it, with the note below. SG_VAR_COMPAT cannot tell (no
-	 * bpf_task_pt_regs): the connect event is written and the send's event
-	 * says EPERM with no mechanism.
+	 * reports it, with the note below. SG_VAR_COMPAT has no bpf_task_pt_regs:
+	 * its sys_enter programs' sg_calls entry says the thread is in a send.
 	 */
-	if (e->syscall == SG_SYSCALL_CONNECT && v != SG_VAR_COMPAT &&
-	    sg_send_syscall(bpf_get_current_task_btf()))
+	if (e->syscall == SG_SYSCALL_CONNECT &&
+	    (v == SG_VAR_COMPAT ? bpf_map_lookup_elem(&sg_calls, &e->tid) != NULL
+				: sg_send_syscall(bpf_get_current_task_btf()) != 0))
 		e->syscall = SG_SYSCALL_SENDMSG;
 	if (e->syscall == SG_SYSCALL_CONNECT) {
 		/* The event's process fields: what the evaluation did not need yet. */
@@ -182,6 +178,84 @@ static __always_inline int sg_hook_judge(struct sg_event *e, const int v)
 	return 0;
 }
 
+/* Judge e; 1: let the call through, 0: fail it with EPERM. */
+static __always_inline int sg_hook_judge(struct sg_event *e, const int v)
+{
+	__u32 version = 0;
+	__u16 rule = SG_NO_RULE;
+
+	if (!sg_policy_hook_denies(e, &rule, &version, v))
+		return 1;
+	return sg_hook_deny(e, rule, version, v);
+}
+
+/*
+ * Set by user space while BPF-LSM's unix hooks are attached: they judge a unix
+ * path by the socket it resolves to, so the spelling does not matter here.
+ */
+__u32 unix_lsm = 0;
+
+/*
+ * A unix path whose spelling a hook cannot judge: the hooks see the caller's
+ * bytes, not the socket they resolve to, so a rule on /run/x.sock would miss
+ * /run//x.sock, /run/./x.sock, /tmp/../run/x.sock, run/x.sock (cwd /) and
+ * /proc/self/cwd/run/x.sock. (A symlink looks like any path: that one is
+ * BPF-LSM's to see.) Abstract names and the unnamed address are exact.
+ */
+static __always_inline bool sg_unix_unjudgeable(const struct sg_event *e)
+{
+	__u32 n = e->addr_len, i;
+	__u8 c, p1 = 0, p2 = 0, p3 = 0;
+
+	if (n <= 2 || !e->addr[2])
+		return false;
+	n -= 2;
+	if (e->addr[2] != '/')
+		return true;
+	if (n >= 6 && e->addr[3] == 'p' && e->addr[4] == 'r' && e->addr[5] == 'o' &&
+	    e->addr[6] == 'c' && e->addr[7] == '/')
+		return true;
+	for (i = 0; i < SG_UNIX_NAME_MAX; i++) {
+		if (i >= n)
+			break;
+		c = e->addr[2 + i];
+		if (!c)
+			break;
+		if (c == '/' && (p1 == '/' || (p1 == '.' && p2 == '/') ||
+				 (p1 == '.' && p2 == '.' && p3 == '/')))
+			return true;
+		p3 = p2;
+		p2 = p1;
+		p1 = c;
+	}
+	return (p1 == '.' && p2 == '/') || (p1 == '.' && p2 == '.' && p3 == '/');
+}
+
+/*
+ * The unix hooks: a path they cannot judge is refused when the policy has
+ * unix keys (SG_RULE_UNJUDGED) and BPF-LSM is not there to judge it: letting
+ * it pass would let any spelling past a rule.
+ */
+static __always_inline int sg_hook_unix(struct bpf_sock_addr *ctx, __u8 syscall)
+{
+	const struct sg_policy_cfg *cfg;
+	struct sg_event *e;
+	__u32 zero = 0, slot, *active;
+
+	e = sg_hook_event(ctx, syscall, SG_VAR_BTF);
+	if (!e)
+		return 1;
+	sg_hook_addr_unix(ctx, e);
+	if (!unix_lsm && sg_unix_unjudgeable(e)) {
+		active = bpf_map_lookup_elem(&sg_pol_active, &zero);
+		slot = active ? *active & 1 : 0;
+		cfg = bpf_map_lookup_elem(&sg_pol_cfg, &slot);
+		if (cfg && cfg->dims & 1u << SG_DIM_UNIX)
+			return sg_hook_deny(e, SG_RULE_UNJUDGED, cfg->version, SG_VAR_BTF);
+	}
+	return sg_hook_judge(e, SG_VAR_BTF);
+}
+
 #define SG_HOOK(name, sec, syscall, addr_fn, v)     \
 	SEC(sec)                                    \
 	int name(struct bpf_sock_addr *ctx)         \
@@ -200,8 +274,17 @@ SG_HOOK(sg_sendmsg4, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr4, SG_VA
 SG_HOOK(sg_connect6, "cgroup/connect6", SG_SYSCALL_CONNECT, sg_hook_addr6, SG_VAR_BTF)
 SG_HOOK(sg_sendmsg6, "cgroup/sendmsg6", SG_SYSCALL_SENDMSG, sg_hook_addr6, SG_VAR_BTF)
 /* Expected attach type BPF_CGROUP_UNIX_CONNECT / _SENDMSG, set by user space. */
-SG_HOOK(sg_connect_unix, "cgroup/connect4", SG_SYSCALL_CONNECT, sg_hook_addr_unix, SG_VAR_BTF)
-SG_HOOK(sg_sendmsg_unix, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr_unix, SG_VAR_BTF)
+SEC("cgroup/connect4")
+int sg_connect_unix(struct bpf_sock_addr *ctx)
+{
+	return sg_hook_unix(ctx, SG_SYSCALL_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int sg_sendmsg_unix(struct bpf_sock_addr *ctx)
+{
+	return sg_hook_unix(ctx, SG_SYSCALL_SENDMSG);
+}
 
 SG_HOOK(sg_connect4_compat, "cgroup/connect4", SG_SYSCALL_CONNECT, sg_hook_addr4, SG_VAR_COMPAT)
 SG_HOOK(sg_sendmsg4_compat, "cgroup/sendmsg4", SG_SYSCALL_SENDMSG, sg_hook_addr4, SG_VAR_COMPAT)

@@ -161,6 +161,38 @@ struct {
 	__type(value, struct sg_denial);
 } sg_denied SEC(".maps");
 
+/* The arguments of one send call, from the saved user registers. */
+struct sg_call {
+	__u64 ts_ns;
+	__u64 buf; /* sendto buf, sendmsg msghdr, sendmmsg mmsghdr vector */
+	__u64 len; /* sendto len, sendmmsg vlen */
+	__u64 addr; /* sendto dest_addr */
+	__s32 addrlen;
+	__s32 fd;
+	__u32 flags;
+	__u32 syscall;
+};
+
+/*
+ * SG_VAR_COMPAT: the arguments of the send each thread is in, saved by the
+ * sys_enter programs (trace.bpf.c) for sys_exit. The compat cgroup hooks look
+ * here to tell a connect inside a send (TCP Fast Open) from a connect().
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct sg_call);
+} sg_calls SEC(".maps");
+
+/* See struct sg_unix_reach in sendguard.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct sg_unix_reach);
+} sg_unix_reached SEC(".maps");
+
 /* The destination of a send as the dst/port/unix dimensions see it. */
 struct sg_pol_dest {
 	__u32 inet; /* 4 (also for ::ffff:a.b.c.d), 6, or 0: not inet */

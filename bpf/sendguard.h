@@ -27,6 +27,11 @@
 #define SG_DST_NONE 0 /* no destination known: addr_len == 0 */
 #define SG_DST_MSG  1 /* msg_name / dest_addr argument */
 #define SG_DST_PEER 2 /* connected peer, read from the kernel socket */
+/*
+ * unix: the socket the kernel resolved msg_name to, named by the address it
+ * was bound to (BPF-LSM unix_may_send saw it: sg_unix_reached)
+ */
+#define SG_DST_RESOLVED 3
 
 /* sg_event.verdict */
 #define SG_VERDICT_ALLOW 0
@@ -43,6 +48,12 @@
 
 /* sg_event.rule when the policy default decided */
 #define SG_RULE_DEFAULT 0xffff
+/*
+ * sg_event.rule of a call a cgroup unix hook refused because its path is a
+ * spelling the hooks cannot judge (relative, "//", ".", "..", /proc/): no
+ * rule decided; see "Enforcement hooks" below.
+ */
+#define SG_RULE_UNJUDGED 0xfffe
 
 /* sg_event.flags */
 #define SG_EF_SOCK	 (1u << 0) /* fd is a socket: sock_family/type/protocol valid */
@@ -55,7 +66,7 @@
  * A control message whose cmsg_len runs past msg_controllen (the kernel fails
  * the call with EINVAL): it and what follows are not in cmsgs[].
  */
-#define SG_EF_CMSG_BAD	 (1u << 6)
+#define SG_EF_CMSG_BAD (1u << 6)
 /* More than SG_UIO_MAXIOV iovecs (the kernel fails the call, EMSGSIZE): len is unknown. */
 #define SG_EF_LEN_UNKNOWN (1u << 7)
 
@@ -331,9 +342,21 @@ struct sg_policy_cfg {
  */
 struct sg_denial {
 	__u32 version; /* the policy version that denied */
-	__u16 rule; /* the deny rule, SG_RULE_DEFAULT */
+	__u16 rule; /* the deny rule, SG_RULE_DEFAULT, SG_RULE_UNJUDGED */
 	__u8 enforced_by; /* SG_ENF_CGROUP or SG_ENF_LSM */
 	__u8 pad;
+};
+
+/*
+ * sg_unix_reached (HASH tid -> sg_unix_reach): the socket a sendto/sendmsg
+ * of thread tid reached, named by the address it was bound to, written by
+ * BPF-LSM unix_may_send, taken by the send's sys_exit program
+ * (SG_DST_RESOLVED).
+ */
+struct sg_unix_reach {
+	__u16 addr_len;
+	__u8 addr[SG_ADDR_MAX];
+	__u8 pad[6];
 };
 
 /* sg_pol_pclass value: the classes of 256 consecutive ports. */
@@ -455,6 +478,7 @@ _Static_assert(sizeof(struct sg_v4l1_chunk) == 1024, "sg_v4l1_chunk ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
 _Static_assert(sizeof(struct sg_policy_cfg) == 24 + 128 * (3 + SG_NDIMS), "sg_policy_cfg ABI size");
 _Static_assert(sizeof(struct sg_denial) == 8, "sg_denial ABI size");
+_Static_assert(sizeof(struct sg_unix_reach) == 120, "sg_unix_reach ABI size");
 _Static_assert(sizeof(struct sg_pclass_chunk) == 512, "sg_pclass_chunk ABI size");
 _Static_assert(sizeof(struct sg_lpm4_key) == 12, "sg_lpm4_key ABI size");
 _Static_assert(sizeof(struct sg_lpm6_key) == 24, "sg_lpm6_key ABI size");

@@ -146,31 +146,38 @@ static __always_inline void sg_peer_inet6(struct sg_event *e, struct sock *sk, c
 	e->dst_source = SG_DST_PEER;
 }
 
+/*
+ * The address unix socket @usk was bound to (what it was reached by, however
+ * the sender spelled it) into e->addr/addr_len; an unbound socket (e.g. of a
+ * socketpair) is the bare family. False when it could not be read.
+ */
+static __always_inline bool sg_unix_bound(struct sg_event *e, struct sock *usk, const int v)
+{
+	struct unix_address *ua = SG_OBJ_RD(v, struct unix_sock, usk, addr);
+	__u32 len = ua ? SG_OBJ_RD(v, struct unix_address, ua, len) : 0;
+
+	if (!len) {
+		*(__u16 *)e->addr = SG_AF_UNIX;
+		e->addr_len = sizeof(__u16);
+		return true;
+	}
+	if (len > SG_ADDR_MAX) {
+		len = SG_ADDR_MAX;
+		e->flags |= SG_EF_ADDR_TRUNC;
+	}
+	barrier_var(len);
+	if (len > SG_ADDR_MAX || bpf_probe_read_kernel(e->addr, len, &ua->name))
+		return false;
+	e->addr_len = len;
+	return true;
+}
+
 static __always_inline void sg_peer_unix(struct sg_event *e, struct sock *sk, const int v)
 {
 	struct sock *psk = SG_OBJ_RD(v, struct unix_sock, sk, peer);
-	struct unix_address *ua;
-	__u32 len;
 
-	if (!psk)
-		return;
-	ua = SG_OBJ_RD(v, struct unix_sock, psk, addr);
-	len = ua ? SG_OBJ_RD(v, struct unix_address, ua, len) : 0;
-	if (!len) {
-		/* Connected to an unnamed socket (e.g. socketpair). */
-		*(__u16 *)e->addr = SG_AF_UNIX;
-		e->addr_len = sizeof(__u16);
-	} else {
-		if (len > SG_ADDR_MAX) {
-			len = SG_ADDR_MAX;
-			e->flags |= SG_EF_ADDR_TRUNC;
-		}
-		barrier_var(len);
-		if (len > SG_ADDR_MAX || bpf_probe_read_kernel(e->addr, len, &ua->name))
-			return;
-		e->addr_len = len;
-	}
-	e->dst_source = SG_DST_PEER;
+	if (psk && sg_unix_bound(e, psk, v))
+		e->dst_source = SG_DST_PEER;
 }
 
 static __always_inline void sg_peer_netlink(struct sg_event *e, struct sock *sk, const int v)

@@ -48,18 +48,6 @@ const volatile __u64 wakeup_bytes = 1 << 19; /* per CPU: wake the consumer every
 /* Read by user space at run time. */
 __u64 lost_events = 0; /* records that could not be written */
 
-/* The arguments of one send call, from the saved user registers. */
-struct sg_call {
-	__u64 ts_ns;
-	__u64 buf; /* sendto buf, sendmsg msghdr, sendmmsg mmsghdr vector */
-	__u64 len; /* sendto len, sendmmsg vlen */
-	__u64 addr; /* sendto dest_addr */
-	__s32 addrlen;
-	__s32 fd;
-	__u32 flags;
-	__u32 syscall;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 << 20);
@@ -111,14 +99,6 @@ static __always_inline bool sg_is_self(void)
 {
 	return self_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid;
 }
-
-/* SG_VAR_COMPAT: the arguments of the send each thread is in, from sys_enter. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct sg_call);
-} sg_calls SEC(".maps");
 
 /* SG_VAR_COMPAT sys_enter: save the arguments for the exit program. */
 static __always_inline int sg_enter(struct trace_event_raw_sys_enter *ctx, __u32 syscall)
@@ -275,6 +255,29 @@ static __always_inline void sg_take_denial(struct sg_event *e)
 }
 
 /*
+ * A unix datagram to a path: where BPF-LSM saw the socket the path resolved
+ * to (sg_unix_reached), that socket, by the address it was bound to, is the
+ * destination (SG_DST_RESOLVED): what was reached, not how it was spelled.
+ */
+static __always_inline void sg_take_unix_reached(struct sg_event *e)
+{
+	struct sg_unix_reach *r;
+	__u32 tid = e->tid, len;
+
+	r = bpf_map_lookup_elem(&sg_unix_reached, &tid);
+	if (!r)
+		return;
+	len = r->addr_len;
+	if (len <= SG_ADDR_MAX) {
+		__builtin_memcpy(e->addr, r->addr, SG_ADDR_MAX);
+		e->addr_len = len;
+		e->flags &= ~SG_EF_ADDR_TRUNC;
+		e->dst_source = SG_DST_RESOLVED;
+	}
+	bpf_map_delete_elem(&sg_unix_reached, &tid);
+}
+
+/*
  * Judge the send by the active policy (policy.bpf.h) and stamp the verdict.
  * A kill verdict sends SIGKILL to the sender: the send has already happened
  * (this is sys_exit), the process does not get to send again.
@@ -389,6 +392,8 @@ static __always_inline int sg_exit_one(long ret, __u32 syscall, const int v)
 		if (e->dst_source == SG_DST_NONE)
 			sg_fill_peer(e, sk, v);
 	}
+	if (e->sock_family == SG_AF_UNIX && e->dst_source == SG_DST_MSG)
+		sg_take_unix_reached(e);
 	sg_set_result(e, ret);
 	sg_judge(e, v);
 	sg_commit(e, v);

@@ -226,6 +226,8 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 			sg_json_put_lit(b, ",\"dst_source\":\"msg\"");
 		else if (e->dst_source == SG_DST_PEER)
 			sg_json_put_lit(b, ",\"dst_source\":\"peer\"");
+		else if (e->dst_source == SG_DST_RESOLVED)
+			sg_json_put_lit(b, ",\"dst_source\":\"resolved\"");
 		else
 			sg_json_put_lit(b, ",\"dst_source\":null");
 	}
@@ -266,6 +268,9 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		sg_json_put_lit(b, "null");
 	else
 		sg_json_put_u64(b, e->enforced_by);
+	/* No rule decided: the hook could not judge the destination's spelling. */
+	if (e->rule == SG_RULE_UNJUDGED)
+		sg_json_put_lit(b, ",\"reason\":\"unix path spelling the hooks cannot judge\"");
 	sg_json_put_lit(b, "}}\n");
 	return 0;
 }

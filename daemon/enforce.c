@@ -378,11 +378,61 @@ static const struct variant_ops lsm_ops = {
 	.destroy = lsm_destroy,
 };
 
-/* The socket_sendmsg program of the variant loaded. */
-static struct bpf_program *lsm_prog(const struct enforce *en)
+/*
+ * The BPF-LSM programs, attached and detached together: socket_sendmsg (every
+ * message), unix_may_send and unix_stream_connect (unix paths judged by the
+ * socket they resolve to). Their pins under --persist.
+ */
+static const char *const lsm_pins[ENF_NLSM] = { "lsm", "lsm_unix_send", "lsm_unix_connect" };
+
+/* Program i of the variant loaded. */
+static struct bpf_program *lsm_prog(const struct enforce *en, int i)
 {
-	return en->lsm_variant == SG_VARIANT_CORE ? en->lsm->progs.sg_lsm_sendmsg_core
-						  : en->lsm->progs.sg_lsm_sendmsg;
+	bool core = en->lsm_variant == SG_VARIANT_CORE;
+	struct lsm_bpf *s = en->lsm;
+
+	switch (i) {
+	case ENF_LSM_SENDMSG:
+		return core ? s->progs.sg_lsm_sendmsg_core : s->progs.sg_lsm_sendmsg;
+	case ENF_LSM_UNIX_SEND:
+		return core ? s->progs.sg_lsm_unix_send_core : s->progs.sg_lsm_unix_send;
+	default:
+		return core ? s->progs.sg_lsm_unix_conn_core : s->progs.sg_lsm_unix_conn;
+	}
+}
+
+/* Attach every BPF-LSM program: 0, or -errno (then none is attached). */
+static int attach_lsm(struct enforce *en)
+{
+	int i, err;
+
+	for (i = 0; i < ENF_NLSM; i++) {
+		en->lsm_links[i] = bpf_program__attach_lsm(lsm_prog(en, i));
+		if (!en->lsm_links[i]) {
+			err = -errno;
+			while (i--) {
+				bpf_link__destroy(en->lsm_links[i]);
+				en->lsm_links[i] = NULL;
+			}
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Detach the BPF-LSM programs, their pins included. */
+static void detach_lsm(struct enforce *en)
+{
+	for (int i = 0; i < ENF_NLSM; i++) {
+		bpf_link__unpin(en->lsm_links[i]); /* -EINVAL when not pinned */
+		bpf_link__destroy(en->lsm_links[i]);
+		en->lsm_links[i] = NULL;
+	}
+}
+
+bool enforce__lsm_attached(const struct enforce *en)
+{
+	return en->lsm_links[ENF_LSM_SENDMSG] != NULL;
 }
 
 /* The cgroup v2 level of a path relative to the mount ("/": 0, "/a/b": 2). */
@@ -427,9 +477,8 @@ static void start_lsm(struct enforce *en, struct trace_bpf *trace, const char *d
 	}
 	en->lsm = l.s;
 	en->lsm_variant = v;
-	en->lsm_link = bpf_program__attach_lsm(lsm_prog(en));
-	if (!en->lsm_link) {
-		en->lsm_err = -errno;
+	en->lsm_err = attach_lsm(en);
+	if (en->lsm_err) {
 		lsm_bpf__destroy(en->lsm);
 		en->lsm = NULL;
 		goto out;
@@ -458,10 +507,12 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 	 * The BPF-LSM link a --persist run pinned: an LSM link cannot take another
 	 * program, so it stays attached until ours is (no gap), then goes.
 	 */
-	persist__link_path(pin, sizeof(pin), "lsm");
-	en->lsm_old = bpf_link__open(pin);
-	if (en->lsm_old)
-		bpf_link__unpin(en->lsm_old);
+	for (int i = 0; i < ENF_NLSM; i++) {
+		persist__link_path(pin, sizeof(pin), lsm_pins[i]);
+		en->lsm_old[i] = bpf_link__open(pin);
+		if (en->lsm_old[i])
+			bpf_link__unpin(en->lsm_old[i]);
+	}
 	/* Probes are expected to fail on some kernels: libbpf's log of them is -vv output. */
 	loader__quiet(true);
 	start_lsm(en, trace, cgroup_dir);
@@ -510,7 +561,7 @@ int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, siz
 	need_lsm = sg_policy_can_deny(p);
 	for (h = 0; h < ENF_NHOOKS; h++)
 		had_cg |= en->links[h] != NULL;
-	had_lsm = en->lsm_link != NULL;
+	had_lsm = enforce__lsm_attached(en);
 	if (need_cg && !had_cg && en->cg) {
 		err = attach_cgroup(en, &failed);
 		if (err && why)
@@ -520,11 +571,12 @@ int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, siz
 	if (!need_cg && had_cg)
 		detach_cgroup(en);
 	if (need_lsm && !had_lsm && en->lsm) {
-		en->lsm_link = bpf_program__attach_lsm(lsm_prog(en));
-		if (!en->lsm_link) {
-			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(errno));
+		int e = attach_lsm(en);
+
+		if (e) {
+			log_warn("BPF-LSM socket_sendmsg not attached: %s", strerror(-e));
 			if (!err) {
-				err = -errno;
+				err = e;
 				if (why)
 					snprintf(why, why_len,
 						 "cannot attach BPF-LSM socket_sendmsg: %s",
@@ -532,34 +584,39 @@ int enforce__apply(struct enforce *en, const struct sg_policy *p, char *why, siz
 			}
 		}
 	}
-	if (!need_lsm && had_lsm) {
-		bpf_link__unpin(en->lsm_link); /* -EINVAL when not pinned */
-		bpf_link__destroy(en->lsm_link);
-		en->lsm_link = NULL;
-	}
-	if (en->lsm_link && en->persist && !bpf_link__pin_path(en->lsm_link)) {
+	if (!need_lsm && had_lsm)
+		detach_lsm(en);
+	for (int i = 0; en->persist && i < ENF_NLSM; i++) {
 		char pin[PATH_MAX];
 
-		persist__link_path(pin, sizeof(pin), "lsm");
-		if (bpf_link__pin(en->lsm_link, pin))
+		if (!en->lsm_links[i] || bpf_link__pin_path(en->lsm_links[i]))
+			continue;
+		persist__link_path(pin, sizeof(pin), lsm_pins[i]);
+		if (bpf_link__pin(en->lsm_links[i], pin))
 			log_warn("cannot pin %s: %s: BPF-LSM will not outlive the daemon", pin,
 				 strerror(errno));
 	}
-	if (en->lsm_old) {
+	for (int i = 0; i < ENF_NLSM; i++) {
+		if (!en->lsm_old[i])
+			continue;
 		/* Ours is attached (or not needed): the earlier run's goes. */
-		bpf_link__destroy(en->lsm_old);
-		en->lsm_old = NULL;
-		log_info("BPF-LSM link of an earlier --persist run replaced");
+		bpf_link__destroy(en->lsm_old[i]);
+		en->lsm_old[i] = NULL;
+		if (i == ENF_LSM_SENDMSG)
+			log_info("BPF-LSM link of an earlier --persist run replaced");
 	}
+	/* The cgroup unix hooks leave the spellings they cannot judge to BPF-LSM when it is there. */
+	if (en->cg)
+		en->cg->bss->unix_lsm = enforce__lsm_attached(en);
 	attached_names(en, buf, sizeof(buf));
-	if ((buf[0] || en->lsm_link) &&
-	    (!en->applied || (buf[0] && !had_cg) || (en->lsm_link && !had_lsm)))
+	if ((buf[0] || enforce__lsm_attached(en)) &&
+	    (!en->applied || (buf[0] && !had_cg) || (enforce__lsm_attached(en) && !had_lsm)))
 		log_info("enforcing: %s%s%s%s%s", buf[0] ? "cgroup hooks " : "", buf,
 			 buf[0] ? " on cgroup " : "", buf[0] ? en->cgroup : "",
-			 en->lsm_link
+			 enforce__lsm_attached(en)
 				 ? (buf[0] ? "; BPF-LSM socket_sendmsg" : "BPF-LSM socket_sendmsg")
 				 : "");
-	else if (!buf[0] && !en->lsm_link && (!en->applied || had_cg || had_lsm))
+	else if (!buf[0] && !enforce__lsm_attached(en) && (!en->applied || had_cg || had_lsm))
 		log_info("enforcement hooks not attached: policy %s version %u cannot deny "
 			 "(sends pay no hook until a policy can)",
 			 p->name[0] ? p->name : "-", p->version);
@@ -595,8 +652,11 @@ static void deny_coverage(const struct enforce *en, const struct sg_policy *p, u
 		snprintf(buf, len, "observe-only (--no-enforce)");
 		return;
 	}
-	if (en->lsm && en->lsm_link) {
-		snprintf(buf, len, "lsm (every send)");
+	if (en->lsm && enforce__lsm_attached(en)) {
+		snprintf(buf, len, "lsm (every send%s)",
+			 r && r->keys & SG_MK_BIT(SG_MK_UNIX)
+				 ? "; unix paths by the socket they resolve to"
+				 : "");
 		return;
 	}
 	if (r && !sg_rule_hook_certain(r)) {
@@ -630,8 +690,13 @@ static void deny_coverage(const struct enforce *en, const struct sg_policy *p, u
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " inet6");
 	if (fam & covered & FAM_UNIX)
 		n += (size_t)snprintf(buf + n, n < len ? len - n : 0, " unix");
-	n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ")%s",
-			      left ? "; other socket families observe-only" : "");
+	n += (size_t)snprintf(
+		buf + n, n < len ? len - n : 0, ")%s%s",
+		left ? "; other socket families observe-only" : "",
+		r && r->keys & SG_MK_BIT(SG_MK_UNIX) && fam & covered & FAM_UNIX
+			? "; unix paths by their spelling: one the hooks cannot judge "
+			  "(relative, //, ., .., /proc/) is refused, a symlink is not seen"
+			: "");
 	/* An earlier rule the hooks cannot judge stops them where it might match. */
 	for (i = 0; i < upto && n < len; i++) {
 		const struct sg_policy_rule *q = &p->rules[i];
@@ -704,10 +769,12 @@ void enforce__detach(struct enforce *en)
 		bpf_link__destroy(en->links[h]);
 		en->links[h] = NULL;
 	}
-	bpf_link__destroy(en->lsm_link);
-	en->lsm_link = NULL;
-	bpf_link__destroy(en->lsm_old);
-	en->lsm_old = NULL;
+	for (int i = 0; i < ENF_NLSM; i++) {
+		bpf_link__destroy(en->lsm_links[i]);
+		en->lsm_links[i] = NULL;
+		bpf_link__destroy(en->lsm_old[i]);
+		en->lsm_old[i] = NULL;
+	}
 }
 
 void enforce__stop(struct enforce *en)
@@ -732,7 +799,9 @@ void enforce__stop(struct enforce *en)
 	en->lsm = NULL;
 }
 
-const volatile __u64 *enforce__lost_counter(const struct enforce *en)
+const volatile __u64 *enforce__lost_counter(const struct enforce *en, bool lsm)
 {
+	if (lsm)
+		return en->lsm ? &en->lsm->bss->lost_events : NULL;
 	return en->cg ? &en->cg->bss->lost_events : NULL;
 }

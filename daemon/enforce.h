@@ -31,6 +31,9 @@ enum enforce_hook {
 	ENF_NHOOKS
 };
 
+/* The BPF-LSM programs (lsm.bpf.c), attached together. */
+enum enforce_lsm_prog { ENF_LSM_SENDMSG = 0, ENF_LSM_UNIX_SEND, ENF_LSM_UNIX_CONNECT, ENF_NLSM };
+
 struct enforce {
 	struct enforce_bpf *cg;
 	struct lsm_bpf *lsm;
@@ -38,8 +41,8 @@ struct enforce {
 	bool avail[ENF_NHOOKS]; /* the kernel attached it when probed */
 	int cg_fd; /* the cgroup the hooks attach to (valid once started) */
 	char cg_dir[PATH_MAX];
-	struct bpf_link *lsm_link; /* pinned with --persist */
-	struct bpf_link *lsm_old; /* the one an earlier --persist run pinned, until ours is up */
+	struct bpf_link *lsm_links[ENF_NLSM]; /* pinned with --persist */
+	struct bpf_link *lsm_old[ENF_NLSM]; /* an earlier --persist run's, until ours are up */
 	int hook_err[ENF_NHOOKS]; /* why a hook is not attached (-errno) */
 	int lsm_err; /* why BPF-LSM is not in use (-errno), 0 when it is */
 	const char *cgroup; /* where the hooks are attached, as given */
@@ -66,6 +69,8 @@ struct enforce {
  */
 int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgroup_dir,
 		   const char *label, bool cgroup_required);
+/* Are the BPF-LSM programs attached (the policy in force can deny)? */
+bool enforce__lsm_attached(const struct enforce *en);
 /* Can a deny be enforced at all here: not --no-enforce, and a mechanism loaded? */
 bool enforce__available(const struct enforce *en);
 /*
@@ -89,8 +94,11 @@ void enforce__coverage(const struct enforce *en, const struct sg_policy *p,
 const char *enforce__hook_name(int h);
 /* Log, for every rule of p and for its default, what enforces it here. */
 void enforce__report(const struct enforce *en, const struct sg_policy *p);
-/* The hooks' count of connect events the ring buffer had no room for, or NULL. */
-const volatile __u64 *enforce__lost_counter(const struct enforce *en);
+/*
+ * The count of connect events the ring buffer had no room for, of the cgroup
+ * hooks or (lsm) of BPF-LSM's unix connect hook, or NULL.
+ */
+const volatile __u64 *enforce__lost_counter(const struct enforce *en, bool lsm);
 /* Detach the hooks; the objects (and their counters) stay until enforce__stop. */
 void enforce__detach(struct enforce *en);
 /* Detach and unload. Accepts a zeroed struct. */

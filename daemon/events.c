@@ -136,7 +136,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr)
 {
-	if (p->nlost_ctr < 2)
+	if (p->nlost_ctr < SG_LOST_COUNTERS)
 		p->lost_ctr[p->nlost_ctr++] = ctr;
 }
 
@@ -167,22 +167,23 @@ static uint64_t recursion_misses(struct pipeline *p)
 
 static void check_lost(struct pipeline *p)
 {
-	uint64_t misses = recursion_misses(p), count, ts, ctr[2] = { 0, 0 };
+	uint64_t misses = recursion_misses(p), count, ts, ctr[SG_LOST_COUNTERS] = { 0 }, hooks = 0;
 	size_t start;
 
 	for (int i = 0; i < p->nlost_ctr; i++)
 		ctr[i] = __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
-	count = ctr[0] - p->lost_seen[0] + ctr[1] - p->lost_seen[1] + misses - p->misses_seen +
-		p->user_lost;
+	for (int i = 1; i < SG_LOST_COUNTERS; i++)
+		hooks += ctr[i] - p->lost_seen[i];
+	count = ctr[0] - p->lost_seen[0] + hooks + misses - p->misses_seen + p->user_lost;
 	if (!count)
 		return;
 	p->stats.lost += count;
 	p->ctr.lost_ringbuf += ctr[0] - p->lost_seen[0];
-	p->ctr.lost_hooks += ctr[1] - p->lost_seen[1];
+	p->ctr.lost_hooks += hooks;
 	p->ctr.lost_skipped += misses - p->misses_seen;
 	p->ctr.lost_memory += p->user_lost;
-	p->lost_seen[0] = ctr[0];
-	p->lost_seen[1] = ctr[1];
+	for (int i = 0; i < SG_LOST_COUNTERS; i++)
+		p->lost_seen[i] = ctr[i];
 	p->misses_seen = misses;
 	p->user_lost = 0;
 	start = p->out.len;

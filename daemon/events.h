@@ -34,6 +34,8 @@ struct pipeline_counters {
 	uint64_t ringbuf_peak; /* most bytes found waiting in the ring buffer at a drain */
 };
 
+#define SG_LOST_COUNTERS 3
+
 struct pipeline {
 	struct trace_bpf *skel;
 	struct ring_buffer *rb;
@@ -46,8 +48,12 @@ struct pipeline {
 	struct sink *sinks;
 	int nsinks;
 	uint64_t seq; /* last seq written */
-	uint64_t lost_seen[2]; /* kernel lost counters already reported */
-	const volatile __u64 *lost_ctr[2]; /* kernel counters of failed reservations */
+	/*
+	 * Kernel counters of failed ring buffer reservations: [0] the tracing
+	 * programs', then the enforcement hooks' (cgroup, BPF-LSM connect events).
+	 */
+	uint64_t lost_seen[SG_LOST_COUNTERS]; /* already reported */
+	const volatile __u64 *lost_ctr[SG_LOST_COUNTERS];
 	int nlost_ctr;
 	uint64_t misses_seen; /* program runs the kernel skipped (recursion) */
 	uint64_t misses_checked_ms;

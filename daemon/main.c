@@ -508,8 +508,9 @@ static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, stru
 			o->cgroup, strerror(-err));
 		return 1;
 	}
-	if (enforce__lost_counter(&enforcer))
-		pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer));
+	for (int lsm = 0; lsm < 2; lsm++)
+		if (enforce__lost_counter(&enforcer, lsm))
+			pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer, lsm));
 	if (enforce__apply(&enforcer, policy_mgr__current(pm), why, sizeof(why))) {
 		log_err("cannot enforce the policy: %s", why);
 		return 1;
@@ -872,7 +873,7 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		err = put_hooks(b, "hooks_available", false);
 	if (!err)
 		err = put_hooks(b, "hooks_attached", true);
-	if (enforcer.lsm_link)
+	if (enforce__lsm_attached(&enforcer))
 		snprintf(lsm, sizeof(lsm), "attached");
 	else if (enforcer.lsm)
 		snprintf(lsm, sizeof(lsm), "available");

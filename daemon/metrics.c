@@ -288,7 +288,8 @@ static int put_hooks(struct sg_outbuf *b, const struct enforce *en)
 		err = sample(b, "sendguard_hook_attached", "hook", enforce__hook_name(h),
 			     en->links[h] != NULL);
 	if (!err)
-		err = sample(b, "sendguard_hook_attached", "hook", "lsm", en->lsm_link != NULL);
+		err = sample(b, "sendguard_hook_attached", "hook", "lsm",
+			     enforce__lsm_attached(en));
 	return err;
 }
 

@@ -22,7 +22,8 @@ bool persist__shared_map(const char *name)
 	/* sg_pol_scratch and sg_pol_input are per-CPU scratch memory of each program. */
 	return (!strncmp(name, "sg_pol_", 7) && strcmp(name, "sg_pol_scratch") &&
 		strcmp(name, "sg_pol_input")) ||
-	       !strcmp(name, "sg_denied") || !strcmp(name, "events");
+	       !strcmp(name, "sg_denied") || !strcmp(name, "sg_unix_reached") ||
+	       !strcmp(name, "sg_calls") || !strcmp(name, "events");
 }
 
 static void map_path(char *buf, size_t len, const char *name)

@@ -1009,6 +1009,117 @@ def test_lsm(build, res):
     res.report("lsm", problems)
 
 
+SPELL_CHILD = r"""
+import errno, json, os, socket, sys
+os.chdir(sys.argv[1])
+out = {}
+for kind, spellings in json.loads(sys.argv[2]).items():
+    for name, path in spellings.items():
+        s = socket.socket(socket.AF_UNIX,
+                          socket.SOCK_DGRAM if kind == "dgram" else socket.SOCK_STREAM)
+        try:
+            if kind == "dgram":
+                s.sendto(b"spelling-" + name.encode(), path)
+            else:
+                s.connect(path)
+            out[kind + ":" + name] = "ok"
+        except OSError as e:
+            out[kind + ":" + name] = errno.errorcode.get(e.errno, str(e.errno))
+        s.close()
+print(json.dumps([os.getpid(), out]), flush=True)
+"""
+
+
+def test_unix_spellings(build, res):
+    """A unix path rule means the socket file, not its spelling. With BPF-LSM every spelling
+    (//, ., .., relative, /proc/self/cwd, a symlink) of a denied socket is denied and its event
+    names the socket reached (dst_source resolved); with the cgroup unix hooks alone a
+    spelling they cannot judge is refused (reason in the event) and a symlink, which looks
+    like any path, is not seen; with neither, nothing is enforced. In every case the event
+    says what the kernel did."""
+    if not res.wanted("unix-spellings"):
+        return
+    tmp = tempfile.mkdtemp(prefix="sgsp")
+    os.chmod(tmp, 0o755)
+    u = os.path.join(tmp, "u")
+    os.mkdir(u)
+    os.symlink(u, os.path.join(tmp, "link"))
+    dg, st = os.path.join(u, "dgram.sock"), os.path.join(u, "stream.sock")
+    policy = {"name": "unix-spellings", "default": "allow",
+              "rules": [{"name": "deny-unix", "action": "deny", "match": {"unix": [dg, st]}}]}
+    socks = []
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(dg)
+    lst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    lst.bind(st)
+    lst.listen(16)
+    socks += [rx, lst]
+
+    def spellings(name):
+        return {"exact": os.path.join(u, name), "double-slash": tmp + "//u/" + name,
+                "dot": tmp + "/./u/" + name, "dotdot": tmp + "/u/../u/" + name,
+                "relative": "u/" + name, "proc-cwd": "/proc/self/cwd/u/" + name,
+                "symlink": os.path.join(tmp, "link", name)}
+
+    d = Daemon(build, tmp, policy)
+    why = d.start()
+    if why:
+        res.report("unix-spellings", [why])
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        out = subprocess.run([sys.executable, "-c", SPELL_CHILD, tmp,
+                              json.dumps({"dgram": spellings("dgram.sock"),
+                                          "stream": spellings("stream.sock")})],
+                             capture_output=True, text=True, timeout=60)
+        pid, got = json.loads(out.stdout)
+    finally:
+        events = d.stop()
+        for s in socks:
+            s.close()
+    lsm, hooks = lsm_attached(d), unix_hooks(d)
+    shutil.rmtree(tmp, ignore_errors=True)
+    problems = []
+    mine = [e for e in events if e.get("proc", {}).get("pid") == pid]
+    for kind, path in (("dgram", dg), ("stream", st)):
+        for name in spellings(""):
+            r = got.get(kind + ":" + name)
+            if lsm:
+                want = "EPERM"
+            elif hooks:
+                want = "ok" if name == "symlink" else "EPERM"
+            else:
+                want = "ok" if kind == "dgram" else "ok"
+            if r != want:
+                problems.append("%s %s: %s, want %s (%s)" % (
+                    kind, name, r, want, "BPF-LSM" if lsm else "cgroup unix hooks" if hooks
+                    else "no unix enforcement"))
+    # Every event agrees with what the kernel did; BPF-LSM names the socket reached.
+    for e in mine:
+        pol, r = e.get("policy") or {}, e.get("errno")
+        if (r == "EPERM") != (pol.get("enforced_by") is not None):
+            problems.append("seq %d: errno %s but enforced_by %s" % (e["seq"], r,
+                                                                      pol.get("enforced_by")))
+        if r == "EPERM" and pol.get("verdict") != "deny":
+            problems.append("seq %d: EPERM with verdict %s" % (e["seq"], pol.get("verdict")))
+        # (The cgroup unix hooks, where they exist, deny the exact spelling first.)
+        if pol.get("enforced_by") == "lsm" and e.get("type") == "send" and (
+                (e.get("dst") or {}).get("path") not in (dg, st) or
+                e.get("dst_source") != "resolved"):
+            problems.append("seq %d: dst %s (%s), want the socket reached, resolved" % (
+                e["seq"], e.get("dst"), e.get("dst_source")))
+        if lsm and e.get("type") == "connect" and (e.get("dst") or {}).get("path") != st:
+            problems.append("seq %d: connect event dst %s, want %s" % (e["seq"], e.get("dst"),
+                                                                      st))
+        if not lsm and hooks and r == "EPERM" and pol.get("rule") is None and \
+                pol.get("reason") != "unix path spelling the hooks cannot judge":
+            problems.append("seq %d: refused spelling without its reason: %s" % (e["seq"],
+                                                                               pol))
+    if not [e for e in mine if e.get("type") == "send"]:
+        problems.append("no send events of the spelling child")
+    res.report("unix-spellings", problems)
+
+
 def test_no_enforce(build, res):
     """--no-enforce: the same deny is judged and reported, not enforced."""
     if not res.wanted("no-enforce"):
@@ -1173,7 +1284,7 @@ def test_pid_namespace(build, res):
     policy = {"name": "pidns", "default": "allow",
               "rules": [{"name": "deny-pidns", "action": "deny",
                          "match": {"dst": ["127.0.0.1:%d" % P_PIDNS]}}]}
-    d = Daemon(build, tmp, policy)
+    d = Daemon(build, tmp, policy, ["--no-lsm"])  # the cgroup hooks' self filter
     # In the new namespace sh is pid 1; the daemon it starts gets the pid after
     # ns_last_pid: the host process's. Whatever is left when unshare goes is killed.
     d.args = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sh", "-c",
@@ -1241,7 +1352,7 @@ def main():
     build = os.path.abspath(a.build)
     for t in (test_main, test_reload, test_hooks_follow_policy, test_default_deny_cgroup,
               test_default_deny_host, test_lsm, test_no_enforce, test_pid_namespace,
-              test_cgroup_option):
+              test_cgroup_option, test_unix_spellings):
         t(build, res)
     print("%d passed, %d failed" % (res.passed, res.failed))
     return 1 if res.failed else 0

@@ -1103,7 +1103,8 @@ int main(void)
 		cmocka_unit_test(test_clock_ts),
 		cmocka_unit_test(test_unreadable_dst),
 		cmocka_unit_test(test_exe_identity),
-		cmocka_unit_test(test_gap),		cmocka_unit_test(test_refused_unread),
+		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_refused_unread),
 	};
 
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
