@@ -211,7 +211,9 @@ class Cli:
             cm = [c["type"] for c in ctl.get("cmsgs", []) if isinstance(c.get("type"), str)]
             if cm:
                 a += ["--cmsg", ",".join(cm)]
-        a += ["--len", str(ev["len"])]
+        # len is null for more than 1024 iovecs (the kernel refuses the call
+        # unread); the kernel side judges such a send as offering 0 bytes.
+        a += ["--len", str(ev["len"] if ev["len"] is not None else 0)]
         p = ev["proc"]
         a += ["--comm", self.bytes_of(p["comm"]), "--uid", str(p["uid"]), "--gid", str(p["gid"])]
         if p.get("exe"):
