@@ -140,8 +140,13 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	task = sg_fill_task(e, v);
-	/* The syscall the message came from; others (write, io_uring, ...) as sendmsg. */
-	e->syscall = sg_send_syscall(task) ?: SG_SYSCALL_SENDMSG;
+	/* The path the message came by: a send syscall, write, io_uring, ... */
+	{
+		__s32 fd;
+		__u32 iovlen;
+
+		e->syscall = sg_path_of(task, &fd, &iovlen, v);
+	}
 	sk = sock->sk;
 	if (sk)
 		sg_fill_sock_ids(e, sk, v);

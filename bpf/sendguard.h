@@ -22,6 +22,19 @@
 #define SG_SYSCALL_SENDMSG  2
 #define SG_SYSCALL_SENDMMSG 3
 #define SG_SYSCALL_CONNECT  4
+/*
+ * Messages that leave a socket by another way than the three send syscalls,
+ * seen where they pass sock_sendmsg (paths.bpf.c), named by what brought them
+ * there: write(2), writev(2), sendfile(2), splice(2), io_uring (io_uring_enter
+ * or an io-wq worker) or any other (e.g. a kernel without the registers).
+ */
+#define SG_SYSCALL_WRITE    5
+#define SG_SYSCALL_WRITEV   6
+#define SG_SYSCALL_SENDFILE 7
+#define SG_SYSCALL_SPLICE   8
+#define SG_SYSCALL_IO_URING 9
+#define SG_SYSCALL_OTHER    10
+#define SG_SYSCALL_MAX	    10
 
 /* sg_event.dst_source: where addr[] came from */
 #define SG_DST_NONE 0 /* no destination known: addr_len == 0 */
@@ -221,14 +234,14 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 #define SG_NDIMS	  15
 
 /* Small-domain dimensions: one bitmap per value in sg_pol_arr. */
-#define SG_ARR_SYSCALL_OFF  0 /* 8 values: SG_SYSCALL_* */
-#define SG_ARR_FAMILY_OFF   8 /* 64 values: AF_* */
-#define SG_ARR_TYPE_OFF	    72 /* 32 values: SOCK_* */
-#define SG_ARR_PROTO_OFF    104 /* SG_ARR_PROTO_MAX values: IPPROTO_* and others */
-#define SG_ARR_FLAGANY_OFF  616 /* 32 values: bit number */
-#define SG_ARR_FLAGNONE_OFF 648 /* 32 values: bit number */
-#define SG_ARR_PER_SLOT	    680
-#define SG_ARR_SYSCALL_MAX  8
+#define SG_ARR_SYSCALL_OFF  0 /* 16 values: SG_SYSCALL_* */
+#define SG_ARR_FAMILY_OFF   16 /* 64 values: AF_* */
+#define SG_ARR_TYPE_OFF	    80 /* 32 values: SOCK_* */
+#define SG_ARR_PROTO_OFF    112 /* SG_ARR_PROTO_MAX values: IPPROTO_* and others */
+#define SG_ARR_FLAGANY_OFF  624 /* 32 values: bit number */
+#define SG_ARR_FLAGNONE_OFF 656 /* 32 values: bit number */
+#define SG_ARR_PER_SLOT	    688
+#define SG_ARR_SYSCALL_MAX  16
 #define SG_ARR_FAMILY_MAX   64
 #define SG_ARR_TYPE_MAX	    32
 #define SG_ARR_PROTO_MAX    512

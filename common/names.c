@@ -530,10 +530,11 @@ int sg_errno_from_name(const char *name, int *err)
 /* --- sendguard's own enums ------------------------------------------------ */
 
 static const char *const syscall_names[] = {
-	[SG_SYSCALL_SENDTO] = "sendto",
-	[SG_SYSCALL_SENDMSG] = "sendmsg",
-	[SG_SYSCALL_SENDMMSG] = "sendmmsg",
-	[SG_SYSCALL_CONNECT] = "connect",
+	[SG_SYSCALL_SENDTO] = "sendto",	    [SG_SYSCALL_SENDMSG] = "sendmsg",
+	[SG_SYSCALL_SENDMMSG] = "sendmmsg", [SG_SYSCALL_CONNECT] = "connect",
+	[SG_SYSCALL_WRITE] = "write",	    [SG_SYSCALL_WRITEV] = "writev",
+	[SG_SYSCALL_SENDFILE] = "sendfile", [SG_SYSCALL_SPLICE] = "splice",
+	[SG_SYSCALL_IO_URING] = "io_uring", [SG_SYSCALL_OTHER] = "other",
 };
 
 const char *sg_syscall_name(uint32_t syscall)

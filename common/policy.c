@@ -474,7 +474,9 @@ static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_objec
 	if (!want_string(c, v, path))
 		return;
 	if (sg_syscall_from_name(json_object_get_string(v), &x) || x >= 32)
-		err(c, path, "%s: unknown syscall name (sendto, sendmsg, sendmmsg, connect)",
+		err(c, path,
+		    "%s: unknown syscall name (sendto, sendmsg, sendmmsg, connect, write, writev, "
+		    "sendfile, splice, io_uring, other)",
 		    show(shown, v));
 	else
 		r->syscall_mask |= 1u << x;

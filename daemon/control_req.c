@@ -91,7 +91,8 @@ static const char *filter_member(struct ctl_filter *f, const char *key, struct j
 	}
 	if (!strcmp(key, "syscall")) {
 		if (sg_syscall_from_name(json_object_get_string(v), &u))
-			return "must be \"sendto\", \"sendmsg\", \"sendmmsg\" or \"connect\"";
+			return "must be a syscall name (sendto, sendmsg, sendmmsg, connect, write, "
+			       "writev, sendfile, splice, io_uring, other)";
 		f->syscall = (uint8_t)u;
 		f->has |= F_SYSCALL;
 		return NULL;

@@ -35,30 +35,6 @@ static const char *const hook_names[ENF_NHOOKS] = {
 	"connect4", "sendmsg4", "connect6", "sendmsg6", "connect_unix", "sendmsg_unix",
 };
 
-/*
- * Point the shared maps of obj (persist__shared_map: the policy maps,
- * sg_denied, events) at the tracing object's. Scratch maps stay private.
- */
-static int share_maps(struct bpf_object *obj, struct bpf_object *trace)
-{
-	struct bpf_map *m, *t;
-	int err;
-
-	bpf_object__for_each_map (m, obj) {
-		const char *name = bpf_map__name(m);
-
-		if (!persist__shared_map(name))
-			continue;
-		t = bpf_object__find_map_by_name(trace, name);
-		if (!t)
-			continue;
-		err = bpf_map__reuse_fd(m, bpf_map__fd(t));
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 /* The program of hook h in the variant loaded (sg_<hook>[_compat]). */
 static struct bpf_program *hook_prog(const struct enforce *en, int h)
 {
@@ -105,7 +81,7 @@ static int cgroup_setup(void *ctx)
 		if (!err)
 			err = bpf_program__set_autoload(s->progs.sg_sendmsg_unix, false);
 	}
-	return err ? err : share_maps(s->obj, c->trace->obj);
+	return err ? err : loader__share_maps(s->obj, c->trace->obj);
 }
 
 static int cgroup_load(void *ctx)
@@ -348,7 +324,7 @@ static int lsm_setup(void *ctx)
 	l->s->bss->self_tgid = loader__self_tgid();
 	l->s->rodata->scope_cgroup_id = l->scope_id;
 	l->s->rodata->scope_level = l->scope_level;
-	return share_maps(l->s->obj, l->trace->obj);
+	return loader__share_maps(l->s->obj, l->trace->obj);
 }
 
 static int lsm_load(void *ctx)

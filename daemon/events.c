@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "control.h"
 #include "events.h"
+#include "loader.h"
 #include "log.h"
 #include "persist.h"
 #include "policy_mgr.h"
@@ -113,7 +114,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 	p->stats.events++;
 	if (e->verdict == SG_VERDICT_DENY)
 		p->stats.denied++;
-	p->ctr.events[e->syscall <= SG_SYSCALL_CONNECT ? e->syscall : 0]++;
+	p->ctr.events[e->syscall <= SG_SYSCALL_MAX ? e->syscall : 0]++;
 	if (e->verdict <= SG_VERDICT_KILL)
 		p->ctr.verdicts[e->verdict]++;
 	if ((e->verdict == SG_VERDICT_DENY || e->verdict == SG_VERDICT_KILL) &&
@@ -134,26 +135,21 @@ static int handle_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr)
+void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr, bool hook)
 {
-	if (p->nlost_ctr < SG_LOST_COUNTERS)
+	if (p->nlost_ctr < SG_LOST_COUNTERS) {
+		p->lost_hook[p->nlost_ctr] = hook;
 		p->lost_ctr[p->nlost_ctr++] = ctr;
+	}
 }
 
-/*
- * Runs of the tracing programs the kernel skipped because another BPF program
- * was running on that CPU (prog recursion): sends that produced no event.
- * Read at most every 250 ms: it costs a system call per program.
- */
-static uint64_t recursion_misses(struct pipeline *p)
+/* The recursion misses of obj's programs. */
+static uint64_t obj_recursion_misses(const struct bpf_object *obj)
 {
 	struct bpf_program *prog;
-	uint64_t now = sg_clock_mono_ms(), sum = 0;
+	uint64_t sum = 0;
 
-	if (now - p->misses_checked_ms < 250)
-		return p->misses_seen;
-	p->misses_checked_ms = now;
-	bpf_object__for_each_program (prog, p->skel->obj) {
+	bpf_object__for_each_program (prog, obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -165,20 +161,42 @@ static uint64_t recursion_misses(struct pipeline *p)
 	return sum;
 }
 
+/*
+ * Runs of the tracing programs the kernel skipped because another BPF program
+ * was running on that CPU (prog recursion): sends that produced no event.
+ * Read at most every 250 ms: it costs a system call per program.
+ */
+static uint64_t recursion_misses(struct pipeline *p)
+{
+	uint64_t now = sg_clock_mono_ms(), sum;
+
+	if (now - p->misses_checked_ms < 250)
+		return p->misses_seen;
+	p->misses_checked_ms = now;
+	sum = obj_recursion_misses(p->skel->obj);
+	if (p->paths_obj)
+		sum += obj_recursion_misses(p->paths_obj);
+	return sum;
+}
+
 static void check_lost(struct pipeline *p)
 {
-	uint64_t misses = recursion_misses(p), count, ts, ctr[SG_LOST_COUNTERS] = { 0 }, hooks = 0;
+	uint64_t misses = recursion_misses(p), count, ts, ctr[SG_LOST_COUNTERS] = { 0 }, hooks = 0,
+		 ring = 0;
 	size_t start;
 
-	for (int i = 0; i < p->nlost_ctr; i++)
+	for (int i = 0; i < p->nlost_ctr; i++) {
 		ctr[i] = __atomic_load_n(p->lost_ctr[i], __ATOMIC_RELAXED);
-	for (int i = 1; i < SG_LOST_COUNTERS; i++)
-		hooks += ctr[i] - p->lost_seen[i];
-	count = ctr[0] - p->lost_seen[0] + hooks + misses - p->misses_seen + p->user_lost;
+		if (p->lost_hook[i])
+			hooks += ctr[i] - p->lost_seen[i];
+		else
+			ring += ctr[i] - p->lost_seen[i];
+	}
+	count = ring + hooks + misses - p->misses_seen + p->user_lost;
 	if (!count)
 		return;
 	p->stats.lost += count;
-	p->ctr.lost_ringbuf += ctr[0] - p->lost_seen[0];
+	p->ctr.lost_ringbuf += ring;
 	p->ctr.lost_hooks += hooks;
 	p->ctr.lost_skipped += misses - p->misses_seen;
 	p->ctr.lost_memory += p->user_lost;
@@ -277,7 +295,11 @@ int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr
 	memset(p, 0, sizeof(*p));
 	p->skel = skel;
 	p->pm = pm;
-	pipeline__add_lost_counter(p, &skel->bss->lost_events);
+	pipeline__add_lost_counter(p, &skel->bss->lost_events, false);
+	if (loader__paths_lost()) {
+		pipeline__add_lost_counter(p, loader__paths_lost(), false);
+		p->paths_obj = loader__paths_obj();
+	}
 	p->sinks = sinks;
 	p->nsinks = nsinks;
 	sg_clock_init(&p->clk);

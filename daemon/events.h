@@ -23,7 +23,7 @@ struct persist_state;
 /* What the pipeline counted since the start, for the metrics (metrics.c). */
 struct pipeline_counters {
 	uint64_t records[SG_REC_NTYPES]; /* by enum sg_rec_type */
-	uint64_t events[SG_SYSCALL_CONNECT + 1]; /* by SG_SYSCALL_* (0: other) */
+	uint64_t events[SG_SYSCALL_MAX + 1]; /* by SG_SYSCALL_* (0: unknown) */
 	uint64_t verdicts[SG_VERDICT_KILL + 1]; /* by SG_VERDICT_* */
 	uint64_t denials[SG_ENF_SIGNAL + 1]; /* deny and kill verdicts by SG_ENF_* */
 	uint64_t lost_ringbuf; /* trace records the ring buffer had no room for */
@@ -34,7 +34,7 @@ struct pipeline_counters {
 	uint64_t ringbuf_peak; /* most bytes found waiting in the ring buffer at a drain */
 };
 
-#define SG_LOST_COUNTERS 3
+#define SG_LOST_COUNTERS 4
 
 struct pipeline {
 	struct trace_bpf *skel;
@@ -49,12 +49,16 @@ struct pipeline {
 	int nsinks;
 	uint64_t seq; /* last seq written */
 	/*
-	 * Kernel counters of failed ring buffer reservations: [0] the tracing
-	 * programs', then the enforcement hooks' (cgroup, BPF-LSM connect events).
+	 * Kernel counters of failed ring buffer reservations: the tracing
+	 * programs' (the send syscalls', the other send paths'), counted as
+	 * lost_ringbuf, and the enforcement hooks' (cgroup, BPF-LSM connect
+	 * events), counted as lost_hooks.
 	 */
 	uint64_t lost_seen[SG_LOST_COUNTERS]; /* already reported */
 	const volatile __u64 *lost_ctr[SG_LOST_COUNTERS];
+	bool lost_hook[SG_LOST_COUNTERS];
 	int nlost_ctr;
+	const struct bpf_object *paths_obj; /* the other send paths' programs, or NULL */
 	uint64_t misses_seen; /* program runs the kernel skipped (recursion) */
 	uint64_t misses_checked_ms;
 	uint64_t user_lost; /* records dropped in user space, not yet reported */
@@ -95,7 +99,7 @@ void pipeline__policy_note(struct pipeline *p, const struct sg_policy_note *n,
 /* The first record of a daemon that adopted an earlier run's pins: what went untraced. */
 void pipeline__gap(struct pipeline *p, const struct sg_gap *g);
 /* Another kernel counter of records that could not be queued (e.g. the hooks'). */
-void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr);
+void pipeline__add_lost_counter(struct pipeline *p, const volatile __u64 *ctr, bool hook);
 /*
  * At exit, after the last drain: write what is still held, report what a sink
  * could not deliver, and give remote sinks until deadline_ms (mono) to

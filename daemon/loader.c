@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "trace.skel.h"
+#include "paths.skel.h"
 #include "self.skel.h"
 #include "loader.h"
 #include "log.h"
@@ -270,6 +271,125 @@ static const struct variant_ops trace_ops = {
 	.destroy = trace_destroy,
 };
 
+int loader__share_maps(struct bpf_object *obj, const struct bpf_object *trace)
+{
+	struct bpf_map *m;
+	int err;
+
+	bpf_object__for_each_map (m, obj) {
+		const char *name = bpf_map__name(m);
+		const struct bpf_map *t;
+
+		if (!persist__shared_map(name))
+			continue;
+		t = bpf_object__find_map_by_name(trace, name);
+		if (!t)
+			continue;
+		err = bpf_map__reuse_fd(m, bpf_map__fd(t));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The other send paths (paths.bpf.c): write, writev, sendfile, splice,
+ * io_uring. Optional: without them the three send syscalls are still traced.
+ */
+static struct paths_bpf *paths;
+static int paths_variant = -1;
+static struct bpf_link *paths_links[2];
+
+struct paths_load {
+	struct paths_bpf *skel;
+	const struct trace_bpf *trace;
+};
+
+static struct bpf_object *paths_open(void *ctx)
+{
+	struct paths_load *l = ctx;
+
+	l->skel = paths_bpf__open();
+	return l->skel ? l->skel->obj : NULL;
+}
+
+static int paths_setup(void *ctx)
+{
+	struct paths_load *l = ctx;
+
+	l->skel->bss->self_tgid = self_tgid;
+	/* sendfile and splice reach a socket by sock_sendpage, not sock_sendmsg, before 6.5. */
+	if (libbpf_find_vmlinux_btf_id("sock_sendpage", BPF_TRACE_FEXIT) < 0) {
+		bpf_program__set_autoload(l->skel->progs.sg_page_core, false);
+		bpf_program__set_autoload(l->skel->progs.sg_page_compat, false);
+	}
+	return loader__share_maps(l->skel->obj, l->trace->obj);
+}
+
+static int paths_load(void *ctx)
+{
+	return paths_bpf__load(((struct paths_load *)ctx)->skel);
+}
+
+static void paths_destroy(void *ctx)
+{
+	struct paths_load *l = ctx;
+
+	paths_bpf__destroy(l->skel);
+	l->skel = NULL;
+}
+
+static const struct variant_ops paths_ops = {
+	.what = "other send paths",
+	.type = BPF_PROG_TYPE_TRACING,
+	.variants = SG_VARIANT_MASK(SG_VARIANT_BTF) | SG_VARIANT_MASK(SG_VARIANT_CORE) |
+		    SG_VARIANT_MASK(SG_VARIANT_COMPAT),
+	.needs = {
+		[SG_VARIANT_BTF] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS,
+		[SG_VARIANT_CORE] = SG_NEED_TASK_BTF | SG_NEED_PT_REGS,
+	},
+	.open = paths_open,
+	.setup = paths_setup,
+	.load = paths_load,
+	.destroy = paths_destroy,
+};
+
+/* Load the paths object (a failure is logged: those paths go untraced). */
+static void load_paths(const struct trace_bpf *trace, int limit)
+{
+	struct paths_load l = { .trace = trace };
+	int v;
+
+	loader__quiet(true);
+	v = variant__load(&paths_ops, &l, limit);
+	loader__quiet(false);
+	if (v < 0) {
+		log_warn("messages sent by write, writev, sendfile, splice or io_uring are not "
+			 "traced: the kernel refused the programs at sock_sendmsg (%s; -vv for "
+			 "the verifier log)",
+			 strerror(-v));
+		return;
+	}
+	paths = l.skel;
+	paths_variant = v;
+	log_debug("other send paths: BPF variant %s", variant__name(v));
+}
+
+int loader__paths_variant(void)
+{
+	return paths_links[0] ? paths_variant : -1;
+}
+
+const volatile __u64 *loader__paths_lost(void)
+{
+	return paths ? &paths->bss->lost_events : NULL;
+}
+
+const struct bpf_object *loader__paths_obj(void)
+{
+	return paths ? paths->obj : NULL;
+}
+
 int loader__load(struct trace_bpf **out, struct loader_opts *o)
 {
 	struct trace_load t = { .o = o };
@@ -311,6 +431,7 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 	}
 	if (o->persist && (err = persist__pin_maps(t.skel->obj)))
 		goto fail;
+	load_paths(t.skel, o->variant_limit);
 	*out = t.skel;
 	return 0;
 fail:
@@ -318,16 +439,62 @@ fail:
 	return err;
 }
 
+/* The programs of the paths object in the variant loaded (the second may be absent). */
+static void paths_progs(struct bpf_program *progs[2])
+{
+	switch (paths_variant) {
+	case SG_VARIANT_BTF:
+		progs[0] = paths->progs.sg_path;
+		progs[1] = NULL;
+		break;
+	case SG_VARIANT_CORE:
+		progs[0] = paths->progs.sg_path_core;
+		progs[1] = paths->progs.sg_page_core;
+		break;
+	default:
+		progs[0] = paths->progs.sg_path_compat;
+		progs[1] = paths->progs.sg_page_compat;
+	}
+}
+
 int loader__attach(struct trace_bpf *skel)
 {
+	struct bpf_program *progs[2];
 	int err = trace_bpf__attach(skel);
 
-	if (err)
+	if (err) {
 		log_err("cannot attach BPF programs: %s (%s)", strerror(-err), hint(err));
-	return err;
+		return err;
+	}
+	if (!paths)
+		return 0;
+	paths_progs(progs);
+	for (int i = 0; i < 2; i++) {
+		if (!progs[i] || !bpf_program__autoload(progs[i]))
+			continue;
+		paths_links[i] = bpf_program__attach(progs[i]);
+		if (!paths_links[i]) {
+			log_warn("messages sent by write, writev, sendfile, splice or io_uring are "
+				 "not traced: cannot attach %s: %s",
+				 bpf_program__name(progs[i]), strerror(errno));
+			bpf_link__destroy(paths_links[0]);
+			paths_links[0] = NULL;
+			break;
+		}
+		if (i == 1)
+			paths->bss->page_hooked = 1;
+	}
+	return 0;
 }
 
 void loader__stop(struct trace_bpf *skel)
 {
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(paths_links[i]);
+		paths_links[i] = NULL;
+	}
+	paths_bpf__destroy(paths);
+	paths = NULL;
+	paths_variant = -1;
 	trace_bpf__destroy(skel);
 }

@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/types.h>
 
 struct trace_bpf;
+struct bpf_object;
 
 struct loader_opts {
 	uint64_t ringbuf_size; /* bytes, power of two >= page size; a pinned one wins */
@@ -30,7 +32,22 @@ int loader__load(struct trace_bpf **skel, struct loader_opts *o);
 uint32_t loader__self_tgid(void);
 /* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
 int loader__attach(struct trace_bpf *skel);
+/* Detach and unload everything loader__load loaded. */
 void loader__stop(struct trace_bpf *skel);
+/*
+ * The other send paths (write, writev, sendfile, splice, io_uring) are traced
+ * by a second object, loaded and attached with the first when the kernel
+ * allows: the variant attached, or -1 (not traced); its counter of records
+ * the ring buffer had no room for; its object (NULL: none).
+ */
+int loader__paths_variant(void);
+const volatile __u64 *loader__paths_lost(void);
+const struct bpf_object *loader__paths_obj(void);
+/*
+ * Point the maps obj shares with the tracing object (persist__shared_map:
+ * the policy maps, sg_denied, sg_calls, events) at trace's. Before loading obj.
+ */
+int loader__share_maps(struct bpf_object *obj, const struct bpf_object *trace);
 /*
  * While on, libbpf's warnings are logged as debug output (-vv): around loads
  * that may be refused, where the caller reports what matters. Nests: each

@@ -510,7 +510,7 @@ static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, stru
 	}
 	for (int lsm = 0; lsm < 2; lsm++)
 		if (enforce__lost_counter(&enforcer, lsm))
-			pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer, lsm));
+			pipeline__add_lost_counter(p, enforce__lost_counter(&enforcer, lsm), true);
 	if (enforce__apply(&enforcer, policy_mgr__current(pm), why, sizeof(why))) {
 		log_err("cannot enforce the policy: %s", why);
 		return 1;
@@ -837,6 +837,8 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		err = sg_json_lit(b, "],\"bpf_variants\":{\"tracing\":");
 	if (!err)
 		err = sg_json_str(b, variant__name(v->variant));
+	if (!err)
+		err = put_str_member(b, "paths", variant__name(loader__paths_variant()));
 	if (!err)
 		err = put_str_member(b, "hooks",
 				     enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);

@@ -113,11 +113,9 @@ static int put_stream(struct sg_outbuf *b, const struct pipeline *p, const struc
 	if (!err)
 		err = family(b, "sendguard_events_total", "counter",
 			     "Send and connect events written, by system call.");
-	for (int s = 1; !err && s <= SG_SYSCALL_CONNECT; s++)
+	for (int s = 1; !err && s <= SG_SYSCALL_MAX; s++)
 		err = sample(b, "sendguard_events_total", "syscall", sg_syscall_name((uint32_t)s),
-			     c->events[s]);
-	if (!err && c->events[0])
-		err = sample(b, "sendguard_events_total", "syscall", "other", c->events[0]);
+			     c->events[s] + (s == SG_SYSCALL_OTHER ? c->events[0] : 0));
 	if (!err)
 		err = family(b, "sendguard_verdicts_total", "counter",
 			     "Events by the verdict of the policy that judged them.");

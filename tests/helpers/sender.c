@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/io_uring.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -46,7 +47,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -85,6 +89,8 @@ struct exp {
 	int cmsgs[MAX_CMSGS][3]; /* level, type, fds (-1: not SCM_RIGHTS) */
 	long long ret;
 	int err;
+	int sock_fd; /* the socket (fd, unless fd is -1: io_uring) */
+	int any_flags; /* flags not checked (io_uring: MSG_DONTWAIT where the kernel tells) */
 	int index; /* -1: not sendmmsg */
 	int vlen;
 	const char *note;
@@ -178,6 +184,7 @@ static void exp_init(struct exp *e, const char *syscall, int fd)
 	e->tid = my_tid();
 	e->syscall = syscall;
 	e->fd = fd;
+	e->sock_fd = fd;
 	e->iovlen = 1;
 	e->controllen = -1;
 	e->index = -1;
@@ -191,7 +198,7 @@ static void exp_emit(const struct exp *e)
 
 	outf("%s{\"pid\":%d,\"tid\":%d,\"syscall\":\"%s\",\"fd\":%d,\"sock\":", nevents ? "," : "",
 	     e->pid, e->tid, e->syscall, e->fd);
-	sock_json(e->fd);
+	sock_json(e->sock_fd);
 	outf(",\"dst\":%s,\"dst_source\":", e->dst[0] ? e->dst : "null");
 	if (e->dst_source)
 		outf("\"%s\"", e->dst_source);
@@ -212,8 +219,8 @@ static void exp_emit(const struct exp *e)
 			     e->cmsgs[i][2]);
 		outf("]%s}", e->cmsg_malformed ? ",\"malformed\":true" : "");
 	}
-	outf(",\"ret\":%lld,\"errno\":%d,\"index\":%d,\"vlen\":%d,\"note\":\"%s\"}", e->ret, e->err,
-	     e->index, e->vlen, e->note);
+	outf(",\"ret\":%lld,\"errno\":%d,\"index\":%d,\"vlen\":%d,\"note\":\"%s\"%s}", e->ret,
+	     e->err, e->index, e->vlen, e->note, e->any_flags ? ",\"any_flags\":true" : "");
 	nevents++;
 }
 
@@ -2425,21 +2432,43 @@ static pid_t forger_child(int port, int forged, int len, unsigned int secs)
 	return pid;
 }
 
+/* A child that sends len bytes by write() on a UDP socket connected to 127.0.0.1:port. */
+static pid_t writer_child(int port, int len, unsigned int secs)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		struct sockaddr_in a = sin4("127.0.0.1", port);
+		int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+			_exit(6);
+		if (write(fd, payload, (size_t)len) != len)
+			_exit(5);
+		sleep(secs);
+		_exit(0);
+	}
+	return pid;
+}
+
 static void sc_kill_pair(void)
 {
-	pid_t victim, sibling, forger;
-	int sv = -1, ss = -1, sf = -1;
+	pid_t victim, sibling, forger, writer;
+	int sv = -1, ss = -1, sf = -1, sw = -1;
 
 	private_net();
 	victim = kill_child(6666, 50, 3);
 	sibling = kill_child(6667, 51, 1);
 	forger = forger_child(6666, 6667, 52, 3);
+	writer = writer_child(6666, 53, 3);
 	if (waitpid(victim, &sv, 0) < 0 || waitpid(sibling, &ss, 0) < 0 ||
-	    waitpid(forger, &sf, 0) < 0)
+	    waitpid(forger, &sf, 0) < 0 || waitpid(writer, &sw, 0) < 0)
 		die("waitpid");
 	outf("],\"victim\":%d,\"victim_status\":%d,\"sibling\":%d,\"sibling_status\":%d,"
-	     "\"forger\":%d,\"forger_status\":%d,\"x\":[",
-	     victim, sv, sibling, ss, forger, sf);
+	     "\"forger\":%d,\"forger_status\":%d,\"writer\":%d,\"writer_status\":%d,\"x\":[",
+	     victim, sv, sibling, ss, forger, sf, writer, sw);
 }
 
 /* stream PORT MS: sendto 127.0.0.1:PORT (64 bytes) every ~300 us for MS ms. */
@@ -2460,6 +2489,165 @@ static void sc_stream(int port, long ms)
 	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
 	outf("],\"sent\":%ld,\"ok\":%ld,\"fd\":%d,\"port\":%d,\"x\":[", n, ok, fd, port);
 	close(fd);
+}
+
+/* --- other send paths -------------------------------------------------------- */
+
+/* One io_uring operation on a ring of its own; returns its result (-errno). */
+static long long uring_one(const struct io_uring_sqe *op)
+{
+	struct io_uring_params p;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqe;
+	unsigned char *sq, *cq;
+	size_t sqsz, cqsz;
+	unsigned int tail;
+	long long res;
+	int ring;
+
+	memset(&p, 0, sizeof(p));
+	ring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (ring < 0)
+		die("io_uring_setup");
+	sqsz = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	cqsz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	sq = mmap(NULL, sqsz, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, cqsz, PROT_READ | PROT_WRITE, MAP_SHARED, ring, IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE, MAP_SHARED, ring,
+		    IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		die("io_uring mmap");
+	sqes[0] = *op;
+	((unsigned int *)(sq + p.sq_off.array))[0] = 0;
+	tail = *(unsigned int *)(sq + p.sq_off.tail);
+	__atomic_store_n((unsigned int *)(sq + p.sq_off.tail), tail + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+		die("io_uring_enter");
+	cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	res = cqe[*(unsigned int *)(cq + p.cq_off.head) &
+		  *(unsigned int *)(cq + p.cq_off.ring_mask)]
+		      .res;
+	munmap(sq, sqsz);
+	munmap(cq, cqsz);
+	munmap(sqes, p.sq_entries * sizeof(*sqes));
+	close(ring);
+	return res;
+}
+
+/*
+ * A message leaving a connected UDP socket by each way that is not one of the
+ * send syscalls: write, writev, sendfile, splice, io_uring send and sendmsg.
+ * Their destination is the socket's peer.
+ */
+static void sc_paths(void)
+{
+	int rport, rfd = udp_receiver(AF_INET, "127.0.0.1", &rport);
+	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = sin4("127.0.0.1", rport);
+	struct iovec iov[3] = { { payload, 3 }, { payload, 4 }, { payload, 5 } };
+	struct io_uring_sqe op;
+	struct msghdr m;
+	char path[256];
+	struct exp e;
+	long long r;
+	int file, pipefd[2];
+
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect paths");
+
+	exp_init(&e, "write", fd);
+	e.note = "write";
+	e.len = 23;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = write(fd, payload, 23);
+	exp_done(&e, r, errno, 23, 0);
+
+	exp_init(&e, "writev", fd);
+	e.note = "writev";
+	e.len = 12;
+	e.iovlen = 3;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = writev(fd, iov, 3);
+	exp_done(&e, r, errno, 12, 0);
+
+	/* sendfile: a file of 37 bytes, sent whole. */
+	snprintf(path, sizeof(path), "%s/sendguard-paths-XXXXXX", tmpdir());
+	file = mkstemp(path);
+	if (file < 0)
+		die("mkstemp");
+	unlink(path);
+	if (write(file, payload, 37) != 37)
+		die("write file");
+	exp_init(&e, "sendfile", fd);
+	e.note = "sendfile";
+	e.len = 37;
+	e.iovlen = 0;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	{
+		off_t off = 0;
+
+		r = sendfile(fd, file, &off, 37);
+	}
+	exp_done(&e, r, errno, 37, 0);
+	close(file);
+
+	/* splice: 29 bytes from a pipe. */
+	if (pipe(pipefd) < 0)
+		die("pipe");
+	if (write(pipefd[1], payload, 29) != 29)
+		die("write pipe");
+	exp_init(&e, "splice", fd);
+	e.note = "splice";
+	e.len = 29;
+	e.iovlen = 0;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	r = splice(pipefd[0], NULL, fd, NULL, 29, 0);
+	exp_done(&e, r, errno, 29, 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+
+	/* io_uring: the descriptor is the ring's business (fd null in the event). */
+	exp_init(&e, "io_uring", -1);
+	e.sock_fd = fd;
+	e.note = "io_uring send";
+	e.len = 41;
+	e.iovlen = 0;
+	e.any_flags = 1;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	memset(&op, 0, sizeof(op));
+	op.opcode = IORING_OP_SEND;
+	op.fd = fd;
+	op.addr = (uintptr_t)payload;
+	op.len = 41;
+	r = uring_one(&op);
+	exp_done(&e, r < 0 ? -1 : r, r < 0 ? (int)-r : 0, 41, 0);
+
+	exp_init(&e, "io_uring", -1);
+	e.sock_fd = fd;
+	e.note = "io_uring sendmsg";
+	e.len = 12;
+	e.iovlen = 0;
+	e.any_flags = 1;
+	dst_in(&e, "127.0.0.1", rport);
+	e.dst_source = "peer";
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = 3;
+	memset(&op, 0, sizeof(op));
+	op.opcode = IORING_OP_SENDMSG;
+	op.fd = fd;
+	op.addr = (uintptr_t)&m;
+	op.len = 1;
+	r = uring_one(&op);
+	exp_done(&e, r < 0 ? -1 : r, r < 0 ? (int)-r : 0, 12, 0);
+
+	close(fd);
+	close(rfd);
 }
 
 struct scenario {
@@ -2486,6 +2674,7 @@ static const struct scenario scenarios[] = {
 	{ "thread", sc_thread },
 	{ "child", sc_child },
 	{ "comm_bytes", sc_comm_bytes },
+	{ "paths", sc_paths },
 	{ "single", sc_single },
 	{ "policy_mix", sc_policy_mix },
 	{ "kill_pair", sc_kill_pair },

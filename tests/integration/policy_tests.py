@@ -512,8 +512,8 @@ def run_kill_group(res, build, workdir, env, R):
         s = R.Sender(build, tail, "kill_pair")
         info = s.read(20)
         if info is not None:
-            kids = {info["victim"], info["sibling"], info["forger"]}
-            wait_until(tail, lambda: len(tail.sends(kids)) >= 3, R.EVENT_WAIT)
+            kids = {info["victim"], info["sibling"], info["forger"], info["writer"]}
+            wait_until(tail, lambda: len(tail.sends(kids)) >= 4, R.EVENT_WAIT)
         rc_s = s.finish()
     finally:
         rc = d.stop()
@@ -539,12 +539,18 @@ def run_kill_group(res, build, workdir, env, R):
         p.append(f"the child connected by TCP to 127.0.0.1:{KILL_PORT} that sent with the "
                  f"forged destination 127.0.0.1:{SIBLING_PORT} (pid {info['forger']}) was not "
                  f"killed by SIGKILL: wait status {fs:#x}")
+    ws = info["writer_status"]
+    if not (os.WIFSIGNALED(ws) and os.WTERMSIG(ws) == 9):
+        p.append(f"the child that sent to 127.0.0.1:{KILL_PORT} with write() on a connected UDP "
+                 f"socket (pid {info['writer']}) was not killed by SIGKILL: wait status {ws:#x}")
     for pid, port, want in (
             (info["victim"], KILL_PORT,
              {"verdict": "kill", "rule": "r-kill", "version": 1, "enforced_by": "signal"}),
             (info["sibling"], SIBLING_PORT,
              {"verdict": "audit", "rule": "r-sibling", "version": 1, "enforced_by": None}),
             (info["forger"], KILL_PORT,
+             {"verdict": "kill", "rule": "r-kill", "version": 1, "enforced_by": "signal"}),
+            (info["writer"], KILL_PORT,
              {"verdict": "kill", "rule": "r-kill", "version": 1, "enforced_by": "signal"})):
         evs = tail.sends({pid})
         if len(evs) != 1:
@@ -555,6 +561,8 @@ def run_kill_group(res, build, workdir, env, R):
         if (dst.get("addr"), dst.get("port")) != ("127.0.0.1", port):
             p.append(f"pid {pid} seq {e.get('seq')}: dst {json.dumps(dst)}, expected "
                      f"127.0.0.1:{port}")
+        if pid == info["writer"] and e.get("syscall") != "write":
+            p.append(f"pid {pid} seq {e.get('seq')}: syscall {e.get('syscall')}, expected write")
         if pid == info["forger"] and e.get("dst_source") != "peer":
             p.append(f"pid {pid} seq {e.get('seq')}: dst_source {e.get('dst_source')}, "
                      "expected peer (a connected TCP socket sends to its peer)")

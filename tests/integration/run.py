@@ -749,7 +749,11 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the event files")
     ap.add_argument("--daemon-arg", action="append", default=[], metavar="ARG",
                     help="extra sendguardd argument for every run (repeatable)")
+    ap.add_argument("--reload-ms", type=int, default=policy_tests.RELOAD_MS,
+                    help="how long the stream of policy_reload_stream lasts (a reload in an "
+                    "emulated guest takes seconds)")
     args = ap.parse_args()
+    policy_tests.RELOAD_MS = args.reload_ms
 
     build = os.path.abspath(args.build)
     EXTRA_ARGS.extend(args.daemon_arg)

@@ -337,8 +337,14 @@ static void test_sendguard_enums(void **state)
 		{ SG_SYSCALL_SENDMSG, "sendmsg" },
 		{ SG_SYSCALL_SENDMMSG, "sendmmsg" },
 		{ SG_SYSCALL_CONNECT, "connect" },
+		{ SG_SYSCALL_WRITE, "write" },
+		{ SG_SYSCALL_WRITEV, "writev" },
+		{ SG_SYSCALL_SENDFILE, "sendfile" },
+		{ SG_SYSCALL_SPLICE, "splice" },
+		{ SG_SYSCALL_IO_URING, "io_uring" },
+		{ SG_SYSCALL_OTHER, "other" },
 		{ 0, NULL },
-		{ 5, NULL },
+		{ SG_SYSCALL_MAX + 1, NULL },
 	};
 	static const struct case_u32 verdicts[] = {
 		{ SG_VERDICT_ALLOW, "allow" },

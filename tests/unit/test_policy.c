@@ -439,7 +439,7 @@ static const struct err_case err_cases[] = {
 	{ RULE("{\"syscall\":[\"send\"],\"family\":[\"inet4\"],\"type\":[\"STREAM\"],\"protocol\":["
 	       "\"tcpp\"]}"),
 	  { "rules[0].match.syscall[0]: \"send\": unknown syscall name (sendto, sendmsg, sendmmsg, "
-	    "connect)",
+	    "connect, write, writev, sendfile, splice, io_uring, other)",
 	    "rules[0].match.family[0]: \"inet4\": unknown family name",
 	    "rules[0].match.type[0]: \"STREAM\": unknown socket type name",
 	    "rules[0].match.protocol[0]: \"tcpp\": unknown protocol name" } },
