@@ -3,6 +3,7 @@
 """The part of make test-kernels that runs inside each guest (tests/kernels/run.py boots it).
 
     guest.py --build DIR --kernel NAME --variant-tracing V --variant-hooks V --variant-lsm V
+             --variant-paths V
              [--expect-lsm] [--expect-unix-hooks] [-k PATTERN]
 
 First the facts of this kernel: the daemon starts, loads the program variant expected
@@ -90,7 +91,7 @@ def check_kernel(a, counts):
     counts.report("kernel_daemon_starts", [] if rc == 0 else ["exit status %s" % rc])
     got = (status.get("daemon") or {}).get("bpf_variants") or {}
     for what, want in (("tracing", a.variant_tracing), ("hooks", a.variant_hooks),
-                       ("lsm", a.variant_lsm)):
+                       ("lsm", a.variant_lsm), ("paths", a.variant_paths)):
         want = None if want == "none" else want
         counts.report("kernel_variant_" + what,
                       [] if got.get(what) == want else
@@ -212,6 +213,7 @@ def main():
     ap.add_argument("--variant-tracing", required=True)
     ap.add_argument("--variant-hooks", required=True)
     ap.add_argument("--variant-lsm", required=True)
+    ap.add_argument("--variant-paths", required=True)
     ap.add_argument("--expect-lsm", action="store_true")
     ap.add_argument("--expect-unix-hooks", action="store_true")
     ap.add_argument("-k", dest="pattern")

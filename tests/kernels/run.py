@@ -43,13 +43,16 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 # lsm: whether BPF-LSM enforces there; unix_hooks: whether the cgroup unix hooks attach.
 KERNELS = [
     {"name": "5.10", "suites": ["bullseye", "bullseye-security"],
-     "variants": {"tracing": "compat", "hooks": "compat", "lsm": None}, "lsm": False,
+     "variants": {"tracing": "compat", "hooks": "compat", "lsm": None,
+                  "paths": "compat"}, "lsm": False,
      "unix_hooks": False},
     {"name": "6.1", "suites": ["bookworm", "bookworm-security"],
-     "variants": {"tracing": "core", "hooks": "btf", "lsm": "core"}, "lsm": True,
+     "variants": {"tracing": "core", "hooks": "btf", "lsm": "core",
+                  "paths": "core"}, "lsm": True,
      "unix_hooks": False},
     {"name": "6.12", "suites": ["bookworm-backports"],
-     "variants": {"tracing": "btf", "hooks": "btf", "lsm": "btf"}, "lsm": True,
+     "variants": {"tracing": "btf", "hooks": "btf", "lsm": "btf",
+                  "paths": "btf"}, "lsm": True,
      "unix_hooks": True},
 ]
 
@@ -298,7 +301,7 @@ def boot(kernel, kdir, build, pattern, timeout, verbose):
     v = kernel["variants"]
     args = ["--build", build, "--kernel", name,
             "--variant-tracing", v["tracing"] or "none", "--variant-hooks", v["hooks"] or "none",
-            "--variant-lsm", v["lsm"] or "none"]
+            "--variant-lsm", v["lsm"] or "none", "--variant-paths", v["paths"] or "none"]
     if kernel["lsm"]:
         args.append("--expect-lsm")
     if kernel["unix_hooks"]:
