@@ -8,12 +8,15 @@
  * floor_sys_exit_sendto  syscalls:sys_exit_sendto, the tracer's tracepoint
  *                        (the syscall slow path, the perf tracepoint glue,
  *                        the BPF dispatch)
+ * floor_sock_send_length sock:sock_send_length (tp_btf), where the other send
+ *                        paths (write, ...) are traced on 6.3+
  * floor_sendmsg4         cgroup sendmsg4, the enforcement hook unconnected
  *                        UDP sends pass (the socket lock the kernel takes
  *                        around it, the sockaddr copy, the dispatch)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -21,6 +24,13 @@ __u64 runs = 0; /* not atomic: a sanity count, racy across CPUs */
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
 int floor_sys_exit_sendto(void *ctx)
+{
+	runs++;
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(floor_sock_send_length, struct sock *sk, int ret, int flags)
 {
 	runs++;
 	return 0;

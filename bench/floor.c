@@ -4,6 +4,7 @@
  * SIGINT (bench/run.py, scenarios "floor" and "floor-hook").
  *
  *   floor tracepoint           syscalls:sys_exit_sendto
+ *   floor paths                sock:sock_send_length (tp_btf)
  *   floor sendmsg4 CGROUP_DIR  cgroup sendmsg4 on that cgroup v2 directory
  *
  * Prints "ready" on stderr once attached, and on exit "runs N" (how often the
@@ -32,23 +33,32 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	struct bpf_link *link = NULL;
+	struct bpf_program *prog, *p;
 	struct floor_bpf *skel;
 	bool hook;
 	sigset_t none;
 	int fd;
 
 	hook = argc == 3 && !strcmp(argv[1], "sendmsg4");
-	if (!hook && !(argc == 2 && !strcmp(argv[1], "tracepoint"))) {
-		fprintf(stderr, "usage: floor tracepoint | floor sendmsg4 CGROUP_DIR\n");
+	if (!hook &&
+	    !(argc == 2 && (!strcmp(argv[1], "tracepoint") || !strcmp(argv[1], "paths")))) {
+		fprintf(stderr,
+			"usage: floor tracepoint | floor paths | floor sendmsg4 CGROUP_DIR\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	skel = floor_bpf__open();
-	if (!skel ||
-	    bpf_program__set_autoload(
-		    hook ? skel->progs.floor_sys_exit_sendto : skel->progs.floor_sendmsg4, false) ||
-	    floor_bpf__load(skel)) {
+	if (!skel) {
+		fprintf(stderr, "floor: cannot open the BPF object: %s\n", strerror(errno));
+		return 1;
+	}
+	prog = hook			   ? skel->progs.floor_sendmsg4
+	       : !strcmp(argv[1], "paths") ? skel->progs.floor_sock_send_length
+					   : skel->progs.floor_sys_exit_sendto;
+	bpf_object__for_each_program (p, skel->obj)
+		bpf_program__set_autoload(p, p == prog);
+	if (floor_bpf__load(skel)) {
 		fprintf(stderr, "floor: cannot load the BPF program: %s\n", strerror(errno));
 		floor_bpf__destroy(skel);
 		return 1;
@@ -60,7 +70,7 @@ int main(int argc, char **argv)
 			close(fd);
 		}
 	} else {
-		link = bpf_program__attach(skel->progs.floor_sys_exit_sendto);
+		link = bpf_program__attach(prog);
 	}
 	if (!link) {
 		fprintf(stderr, "floor: cannot attach: %s\n", strerror(errno));

@@ -179,7 +179,9 @@ def run_sendloop(ctx, connected=False, prefix=(), iterations=None):
     n = iterations or ctx.args.iterations
     cmd = list(prefix) + [ctx.sendloop, "--warmup", str(ctx.args.warmup),
                           "--chunks", str(max(1, min(10000, n // 4000)))]
-    if connected:
+    if connected == "write":
+        cmd.append("--write")
+    elif connected:
         cmd.append("--connected")
     if ctx.loop_cpu is not None:
         cmd += ["--cpu", str(ctx.loop_cpu)]
@@ -636,6 +638,21 @@ def scenario_connected(ctx):
                f"median {pct(med)}")
 
 
+def scenario_paths(ctx):
+    """write() on a connected UDP socket: traced by the other-paths program at the socket
+    layer (not a send syscall), next to its floor (an empty program there)."""
+    ctx.need_daemon()
+    need_floor(ctx)
+    floor, _ = run_pairs(ctx, "floor: empty program on sock:sock_send_length (write)",
+                         Untraced(ctx), Floor(ctx, ["paths"], "empty tp_btf"),
+                         connected="write")
+    med, pairs = run_pairs(ctx, "tracing overhead (write on a connected socket)", Untraced(ctx),
+                           Daemon(ctx), connected="write")
+    lost = summarize_events(ctx, "tracing (write)", [p["cand"] for p in pairs])
+    log(f"tracing overhead, write(): median {pct(med)}, lost: {lost}; the floor (empty "
+        f"program at the socket layer): {pct(floor)}; sendguard's own work: {pct(med - floor)}")
+
+
 RUN_KERNEL_TARGET = 0.05
 RUN_FLOOR_TARGET = 1.5
 
@@ -853,11 +870,12 @@ SCENARIOS = {
     "policy": scenario_policy,
     "enforce": scenario_enforce,
     "connected": scenario_connected,
+    "paths": scenario_paths,
     "noise": scenario_noise,
     "run": scenario_run,
 }
 DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
-           "floor-hook", "enforce", "run"]
+           "floor-hook", "enforce", "paths", "run"]
 
 
 # --- driver --------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * sendloop: the workload of the overhead benchmarks (SPEC section 9): a tight loop of 64-byte
  * UDP sends to loopback.
  *
- *   sendloop [--connected] [--cpu N] [--warmup N] [--chunks K] ITERATIONS
+ *   sendloop [--connected | --write] [--cpu N] [--warmup N] [--chunks K] ITERATIONS
  *
  * Destination: a UDP socket bound to 127.0.0.1 by this process, with the smallest receive
  * buffer the kernel allows and never read. After the first few datagrams its queue is full,
@@ -15,7 +15,8 @@
  * (not rate limited on loopback) and turns a connected socket's next send into ECONNREFUSED.
  *
  * Default mode is unconnected sendto(); --connected connects first and uses send(), which
- * the kernel also reports as a sendto syscall. --warmup sends (untimed) happen before the
+ * the kernel also reports as a sendto syscall; --write connects and uses write(), a send
+ * the other-paths program traces (at the socket layer). --warmup sends (untimed) happen before the
  * timed loop; every send, warmup included, is a traced sendto.
  *
  * The timed loop is cut into K chunks (default 50) timed separately, so that a reader can
@@ -69,8 +70,8 @@ static uint64_t now_ns(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sendloop [--connected] [--cpu N] [--warmup N] [--chunks K] ITERATIONS\n");
+	fprintf(f, "usage: sendloop [--connected | --write] [--cpu N] [--warmup N] [--chunks K] "
+		   "ITERATIONS\n");
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -88,7 +89,9 @@ static long send_n(int fd, long n, int connected, const struct sockaddr_in *dst)
 	ssize_t r;
 
 	for (long i = 0; i < n; i++) {
-		if (connected)
+		if (connected == 2)
+			r = write(fd, payload, sizeof(payload));
+		else if (connected)
 			r = send(fd, payload, sizeof(payload), 0);
 		else
 			r = sendto(fd, payload, sizeof(payload), 0, (const struct sockaddr *)dst,
@@ -103,6 +106,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "connected", no_argument, NULL, 'c' },
+		{ "write", no_argument, NULL, 'W' },
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "chunks", required_argument, NULL, 'k' },
@@ -120,6 +124,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			connected = 1;
+			break;
+		case 'W':
+			connected = 2;
 			break;
 		case 'C':
 			if (parse_long(optarg, 0, CPU_SETSIZE - 1, &cpu)) {
@@ -203,8 +210,12 @@ int main(int argc, char **argv)
 	printf("{\"pid\":%d,\"mode\":\"%s\",\"iterations\":%ld,\"warmup\":%ld,\"ns\":%llu,"
 	       "\"ns_per_op\":%.2f,\"chunks\":%ld,\"chunk_ns_per_op_median\":%.2f,"
 	       "\"chunk_ns_per_op_min\":%.2f,\"errors\":%ld}\n",
-	       (int)getpid(), connected ? "send" : "sendto", iterations, warmup,
-	       (unsigned long long)(t1 - t0), (double)(t1 - t0) / (double)iterations, chunks,
+	       (int)getpid(),
+	       connected == 2 ? "write"
+	       : connected    ? "send"
+			      : "sendto",
+	       iterations, warmup, (unsigned long long)(t1 - t0),
+	       (double)(t1 - t0) / (double)iterations, chunks,
 	       chunks % 2 ? chunk_ns[chunks / 2]
 			  : (chunk_ns[chunks / 2 - 1] + chunk_ns[chunks / 2]) / 2,
 	       chunk_ns[0], errors);
