@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Encoder micro-benchmark (SPEC section 9: >= 1,000,000 events/s on one core).
+ * Encoder micro-benchmark (README "Performance": >= 1,000,000 events/s on one core).
  * Encodes a realistic sendmsg event (inet6 destination, two flags, one cmsg,
  * exe and cgroup strings) into a reused buffer, timestamps advancing, for
  * about 3 s or -n N events; then the same object built with json-c.

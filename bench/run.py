@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""sendguard benchmarks: the performance targets of SPEC section 9, measured side by side.
+"""sendguard benchmarks: the README's performance targets, measured side by side.
 
     bench/run.py --build build [--only NAME[,NAME...]] [--pairs N] [--iterations N]
 
@@ -981,7 +981,7 @@ def main():
     if args.pairs < 1 or args.iterations < 1:
         ap.error("--pairs and --iterations must be positive")
     if args.pairs < 5:
-        warn(f"--pairs {args.pairs}: SPEC section 9 asks for a median of at least 5 pairs")
+        warn(f"--pairs {args.pairs}: the targets are medians of at least 5 pairs")
 
     ctx = Ctx(args)
     if not os.access(ctx.sendloop, os.X_OK):

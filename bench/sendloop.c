@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * sendloop: the workload of the overhead benchmarks (SPEC section 9): a tight loop of 64-byte
+ * sendloop: the workload of the overhead benchmarks (README, "Performance"): a tight loop of 64-byte
  * UDP sends to loopback.
  *
  *   sendloop [--connected | --write] [--cpu N] [--warmup N] [--chunks K] ITERATIONS

@@ -44,7 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the daemon when sg_page_* is attached (kernels before 6.5). */
 __u32 page_hooked = 0;
 
-/* The daemon's own sends are not traced; cleared like the hooks' (enforce.bpf.c). */
+/* The daemon's own sends are not traced: its tgid, set by user space. */
 __u32 self_tgid = 0;
 
 /* Records the ring buffer had no room for; user space reports them as lost. */

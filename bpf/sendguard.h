@@ -156,7 +156,7 @@ _Static_assert(sizeof(struct sg_cmsg) == 16, "sg_cmsg ABI size");
 _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 
 /*
- * Compiled policy (SPEC section 4), evaluated by bpf/policy.bpf.h in every BPF
+ * Compiled policy (sendguard-policy(5)), evaluated by bpf/policy.bpf.h in every BPF
  * program and by common/policy_compile.c's user-space twin.
  *
  * Rules become bit positions (rule i = bit i % 64 of word i / 64). For every

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Socket addresses as event text: the "dst" object of SPEC section 3 from the
+ * Socket addresses as event text: the "dst" object of an event (README, "Event fields") from the
  * raw sockaddr bytes of struct sg_event (addr, addr_len), and RFC 5952 text
  * for IPv6. Every function reads at most len bytes of its input.
  */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * struct sg_event -> one JSON Lines record (SPEC section 3), keys in the
- * order of the SPEC example. The whole record is bounded: its worst case is
+ * struct sg_event -> one JSON Lines record (README, "What an event looks
+ * like"; docs/event.schema.json), keys in the order of the README's example.
+ * The whole record is bounded: its worst case is
  * reserved once, then written without per-field checks.
  */
 #include <errno.h>

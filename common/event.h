@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Event model shared by sendguardd and sendguard: turns raw ABI records
- * (struct sg_event) into JSON Lines records as specified in SPEC section 3.
+ * (struct sg_event) into JSON Lines records as the README ("What an event looks like") and
+ * docs/event.schema.json specify.
  * Library code: never logs, never exits, never allocates per event once the
  * output buffer has grown to its working size.
  */

@@ -7,7 +7,7 @@
  * Value -> name returns NULL for values without a name; the caller then writes
  * the number (or, for message flags, a hex string). Name -> value returns 0 or
  * -ENOENT. Names are case-sensitive and spelled as in the event schema
- * (SPEC section 3): "inet", "dgram", "udp", "MSG_DONTWAIT", "SCM_RIGHTS",
+ * (README, "Event fields"): "inet", "dgram", "udp", "MSG_DONTWAIT", "SCM_RIGHTS",
  * "EPERM", "sendmsg", "deny", "lsm".
  *
  * Socket option/cmsg numbers are the asm-generic ones (x86, arm64, riscv, ...).

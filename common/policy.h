@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The policy language (SPEC section 4, sendguard-policy(5)): the parsed form of
+ * The policy language (sendguard-policy(5), README "Policies"): the parsed form of
  * a policy file, its parser/validator, and the reference evaluator.
  *
  * The parsed form is what the compiler to BPF maps and the seccomp supervisor

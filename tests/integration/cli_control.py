@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""The CLI side of the control socket (docs/control.md, SPEC section 7):
+"""The CLI side of the control socket (docs/control.md, sendguard(8)):
 `sendguard status`, `events`, `policy load` and `policy show` against the
 real daemon.
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""The control socket (docs/control.md, SPEC section 6), spoken to directly:
+"""The control socket (docs/control.md), spoken to directly:
 status, stats, policy_show, policy_load (valid, invalid, then SIGHUP reloads
 the new file), subscribe (filter, backlog, follow), malformed and oversized
 requests, a subscriber that never reads (it loses records, the sinks do not),

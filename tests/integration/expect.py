@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Expected sendguard events (SPEC section 3) from what the sender reports.
+"""Expected sendguard events (README "Event fields", docs/event.schema.json) from what the sender reports.
 
 The sender (tests/helpers/sender.c) prints raw facts: numbers for socket
 family/type/protocol, flags, cmsg level/type and errno; addresses in the

@@ -14,7 +14,7 @@ from control import Results  # noqa: F401  (re-exported for the suites)
 from sink_tests import read_lines
 
 
-# The daemon delivers within 1 s (SPEC); a stall would last 10 s (a scraper's
+# The daemon delivers within 1 s (README, "Running the daemon"); a stall would last 10 s (a scraper's
 # timeout) or for ever (a collector that never reads). Other processes on a
 # shared test machine may load both cores (load averages of 9 seen), so the
 # bounds leave room.

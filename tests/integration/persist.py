@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""--persist lifecycle (SPEC section 5): hooks and policy outlive the daemon,
+"""--persist lifecycle (README, "Enforcement": Lifecycle): hooks and policy outlive the daemon,
 a restarted daemon adopts them (no second set of hooks, versions go on), a
 reload works on adopted maps, and a daemon without --persist leaves nothing
 behind. Needs root; ends with `N passed, N failed`."""

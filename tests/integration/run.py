@@ -7,8 +7,8 @@
 Starts build/sendguardd with a file sink, runs build/tests/sender scenarios
 (tests/helpers/sender.c), stops the daemon with SIGTERM and checks every
 record of the file against docs/event.schema.json and every send event of
-the sender's pids against the values the sender reports (SPEC section 3).
-The policy tests (SPEC section 4) are in tests/integration/policy_tests.py.
+the sender's pids against the values the sender reports (README, "Event fields").
+The policy tests (sendguard-policy(5)) are in tests/integration/policy_tests.py.
 
 Prints `ok NAME` / `FAIL NAME: reason` per test, then one line
 `N passed, N failed`; exit status 1 if any failed. When BPF cannot be

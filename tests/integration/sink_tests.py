@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-"""Sink tests (SPEC section 6): size rotation, SIGUSR1 reopen, a full disk and a
+"""Sink tests (README, "Running the daemon"): size rotation, SIGUSR1 reopen, a full disk and a
 closed pipe. A failing sink is reported and counted; the daemon keeps running,
 the other sinks get everything, and a file never keeps a partial line."""
 

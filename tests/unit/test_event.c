@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Unit tests for common/event.c and clock.c: raw sg_event records built here
- * in, SPEC section 3 JSON out, checked field by field with json-c. Each record
+ * in, the README's event JSON out, checked field by field with json-c. Each record
  * is also appended to $SG_UNIT_JSONL, which tests/run_unit.py validates
  * against docs/event.schema.json.
  */
@@ -182,7 +182,7 @@ static void set_inet6(struct sg_event *e, const char *ip, uint16_t port, uint32_
 	e->addr_len = sizeof(sin6);
 }
 
-/* The SPEC section 3 example, byte for byte. */
+/* The README's example event, byte for byte. */
 static struct sg_event spec_event(void)
 {
 	struct sg_event e;
