@@ -44,6 +44,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the daemon when sg_page_* is attached (kernels before 6.5). */
 __u32 page_hooked = 0;
 
+/*
+ * Threads inside __sys_sendmsg_sock (io_uring's sendmsg, fexit variants): its
+ * own programs report the message, with the header's address.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} sg_in_sendmsg_sock SEC(".maps");
+
 /* The daemon's own sends are not traced: its tgid, set by user space. */
 __u32 self_tgid = 0;
 
@@ -54,6 +65,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4096);
 } events SEC(".maps");
+
+/* Where a message was seen. */
+#define SG_HOOK_SENDMSG	     0 /* sock_sendmsg: tracepoint or fexit */
+#define SG_HOOK_PAGE	     1 /* fexit sock_sendpage */
+#define SG_HOOK_WRITE	     2 /* fexit sock_write_iter */
+#define SG_HOOK_SENDMSG_SOCK 3 /* fexit __sys_sendmsg_sock */
 
 /* The iov_iter of 5.10-5.13: a type bit mask (ITER_KVEC a bit) with the direction. */
 struct iov_iter___old {
@@ -72,11 +89,11 @@ static __always_inline bool sg_iter_is_kvec(struct msghdr *msg, const int v)
 
 /*
  * One message that went through sock_sendmsg on @sk (@msg: its header, NULL
- * where the hook has none), @ret its result, @flags its msg_flags; or (@page)
- * one page of @size bytes that sendfile or splice gave the socket's sendpage.
+ * where the hook has none), @ret its result, @flags its msg_flags, seen by
+ * @hook (SG_HOOK_*; PAGE and WRITE give the bytes offered, @size).
  */
 static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long ret, __u32 flags,
-				      bool page, __u64 size, const int v)
+				      const int hook, __u64 size, const int v)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct task_struct *task = SG_TASK(v);
@@ -104,9 +121,19 @@ static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long 
 	 * (sg_page_*), which reports it; a socket without a sendpage of its own
 	 * then passes it on to sock_sendmsg as a kernel-built (kvec) message.
 	 */
-	if (!page && page_hooked &&
+	if (hook != SG_HOOK_PAGE && page_hooked &&
 	    (path == SG_SYSCALL_SENDFILE || path == SG_SYSCALL_SPLICE ||
 	     (path == SG_SYSCALL_OTHER && msg && sg_iter_is_kvec(msg, v))))
+		return 0;
+	/*
+	 * fexit on sock_sendmsg sees only its callers outside net/socket.c (the
+	 * compiler inlines it into those inside): a write or writev is reported
+	 * by sock_write_iter's program, io_uring's sendmsg by __sys_sendmsg_sock's,
+	 * whether or not sock_sendmsg was inlined into them.
+	 */
+	if (hook == SG_HOOK_SENDMSG && v != SG_VAR_BTF &&
+	    (path == SG_SYSCALL_WRITE || path == SG_SYSCALL_WRITEV ||
+	     bpf_map_lookup_elem(&sg_in_sendmsg_sock, &tid)))
 		return 0;
 	e = v == SG_VAR_COMPAT ? sg_pol_input_event() : bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -142,7 +169,7 @@ static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long 
 		if (e->err >= SG_ERESTART0 && e->err <= SG_ERESTART1)
 			e->err = SG_EINTR;
 	}
-	if (page)
+	if (hook == SG_HOOK_PAGE || hook == SG_HOOK_WRITE)
 		e->len = size;
 	else if (msg)
 		e->len = (ret > 0 ? ret : 0) + SG_RD(v, msg, msg_iter.count);
@@ -178,13 +205,13 @@ static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(sg_path, struct sock *sk, int ret, int flags)
 {
-	return sg_message(sk, NULL, ret, flags, false, 0, SG_VAR_BTF);
+	return sg_message(sk, NULL, ret, flags, SG_HOOK_SENDMSG, 0, SG_VAR_BTF);
 }
 
 SEC("fexit/sock_sendmsg")
 int BPF_PROG(sg_path_core, struct socket *sock, struct msghdr *msg, int ret)
 {
-	return sg_message(sock->sk, msg, ret, msg->msg_flags, false, 0, SG_VAR_CORE);
+	return sg_message(sock->sk, msg, ret, msg->msg_flags, SG_HOOK_SENDMSG, 0, SG_VAR_CORE);
 }
 
 SEC("fexit/sock_sendmsg")
@@ -205,7 +232,7 @@ static __always_inline int sg_page(struct file *file, int more, size_t size, lon
 
 	if (BPF_CORE_READ(file, f_flags) & SG_O_NONBLOCK)
 		flags |= SG_MSG_DONTWAIT;
-	return sg_message(BPF_CORE_READ(sock, sk), NULL, ret, flags, true, size, v);
+	return sg_message(BPF_CORE_READ(sock, sk), NULL, ret, flags, SG_HOOK_PAGE, size, v);
 }
 
 SEC("fexit/sock_sendpage")
@@ -221,4 +248,87 @@ int BPF_PROG(sg_page_compat, struct file *file, struct page *page, int offset, s
 	     loff_t *ppos, int more, long ret)
 {
 	return sg_page(file, more, size, ret, SG_VAR_COMPAT);
+}
+
+/*
+ * write and writev on a socket: sock_write_iter (fexit variants; the
+ * tracepoint sees them in sock_sendmsg). The bytes offered: what was sent
+ * plus what is left in the iterator.
+ */
+#define SG_SOCK_SEQPACKET 5
+#define SG_MSG_EOR	  0x80
+
+static __always_inline int sg_write(struct kiocb *iocb, struct iov_iter *from, long ret,
+				    const int v)
+{
+	struct file *file = BPF_CORE_READ(iocb, ki_filp);
+	struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
+	__u64 left = BPF_CORE_READ(from, count);
+	__u32 flags = 0;
+
+	/* Nothing to send: returns 0 before the socket layer. */
+	if (ret == 0 && left == 0)
+		return 0;
+	if (BPF_CORE_READ(file, f_flags) & SG_O_NONBLOCK)
+		flags |= SG_MSG_DONTWAIT;
+	if (BPF_CORE_READ(sock, type) == SG_SOCK_SEQPACKET)
+		flags |= SG_MSG_EOR;
+	return sg_message(BPF_CORE_READ(sock, sk), NULL, ret, flags, SG_HOOK_WRITE,
+			  (ret > 0 ? ret : 0) + left, SG_VAR_COMPAT);
+}
+
+SEC("fexit/sock_write_iter")
+int BPF_PROG(sg_write_core, struct kiocb *iocb, struct iov_iter *from, long ret)
+{
+	return sg_write(iocb, from, ret, SG_VAR_COMPAT);
+}
+
+SEC("fexit/sock_write_iter")
+int BPF_PROG(sg_write_compat, struct kiocb *iocb, struct iov_iter *from, long ret)
+{
+	return sg_write(iocb, from, ret, SG_VAR_COMPAT);
+}
+
+/* io_uring's sendmsg: __sys_sendmsg_sock (fexit variants, where the kernel has it). */
+static __always_inline int sg_sendmsg_sock_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	bpf_map_update_elem(&sg_in_sendmsg_sock, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int sg_sendmsg_sock_exit(struct socket *sock, struct msghdr *msg,
+						unsigned int flags, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&sg_in_sendmsg_sock, &tid);
+	return sg_message(BPF_CORE_READ(sock, sk), msg, ret, flags | BPF_CORE_READ(msg, msg_flags),
+			  SG_HOOK_SENDMSG_SOCK, 0, SG_VAR_COMPAT);
+}
+
+SEC("fentry/__sys_sendmsg_sock")
+int BPF_PROG(sg_msock_in_core, struct socket *sock, struct msghdr *msg, unsigned int flags)
+{
+	return sg_sendmsg_sock_enter();
+}
+
+SEC("fexit/__sys_sendmsg_sock")
+int BPF_PROG(sg_msock_core, struct socket *sock, struct msghdr *msg, unsigned int flags, long ret)
+{
+	return sg_sendmsg_sock_exit(sock, msg, flags, ret);
+}
+
+SEC("fentry/__sys_sendmsg_sock")
+int BPF_PROG(sg_msock_in_compat, struct socket *sock, struct msghdr *msg, unsigned int flags)
+{
+	return sg_sendmsg_sock_enter();
+}
+
+SEC("fexit/__sys_sendmsg_sock")
+int BPF_PROG(sg_msock_compat, struct socket *sock, struct msghdr *msg, unsigned int flags, long ret)
+{
+	return sg_sendmsg_sock_exit(sock, msg, flags, ret);
 }

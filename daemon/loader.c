@@ -298,7 +298,7 @@ int loader__share_maps(struct bpf_object *obj, const struct bpf_object *trace)
  */
 static struct paths_bpf *paths;
 static int paths_variant = -1;
-static struct bpf_link *paths_links[2];
+static bool paths_attached;
 
 struct paths_load {
 	struct paths_bpf *skel;
@@ -317,13 +317,22 @@ static int paths_setup(void *ctx)
 {
 	struct paths_load *l = ctx;
 
-	l->skel->bss->self_tgid = self_tgid;
+	struct paths_bpf *s = l->skel;
+
+	s->bss->self_tgid = self_tgid;
 	/* sendfile and splice reach a socket by sock_sendpage, not sock_sendmsg, before 6.5. */
 	if (libbpf_find_vmlinux_btf_id("sock_sendpage", BPF_TRACE_FEXIT) < 0) {
-		bpf_program__set_autoload(l->skel->progs.sg_page_core, false);
-		bpf_program__set_autoload(l->skel->progs.sg_page_compat, false);
+		bpf_program__set_autoload(s->progs.sg_page_core, false);
+		bpf_program__set_autoload(s->progs.sg_page_compat, false);
 	}
-	return loader__share_maps(l->skel->obj, l->trace->obj);
+	/* io_uring's sendmsg, where the kernel has this entry for it (5.10-6.x). */
+	if (libbpf_find_vmlinux_btf_id("__sys_sendmsg_sock", BPF_TRACE_FEXIT) < 0) {
+		bpf_program__set_autoload(s->progs.sg_msock_in_core, false);
+		bpf_program__set_autoload(s->progs.sg_msock_core, false);
+		bpf_program__set_autoload(s->progs.sg_msock_in_compat, false);
+		bpf_program__set_autoload(s->progs.sg_msock_compat, false);
+	}
+	return loader__share_maps(s->obj, l->trace->obj);
 }
 
 static int paths_load(void *ctx)
@@ -377,7 +386,7 @@ static void load_paths(const struct trace_bpf *trace, int limit)
 
 int loader__paths_variant(void)
 {
-	return paths_links[0] ? paths_variant : -1;
+	return paths_attached ? paths_variant : -1;
 }
 
 const volatile __u64 *loader__paths_lost(void)
@@ -439,27 +448,8 @@ fail:
 	return err;
 }
 
-/* The programs of the paths object in the variant loaded (the second may be absent). */
-static void paths_progs(struct bpf_program *progs[2])
-{
-	switch (paths_variant) {
-	case SG_VARIANT_BTF:
-		progs[0] = paths->progs.sg_path;
-		progs[1] = NULL;
-		break;
-	case SG_VARIANT_CORE:
-		progs[0] = paths->progs.sg_path_core;
-		progs[1] = paths->progs.sg_page_core;
-		break;
-	default:
-		progs[0] = paths->progs.sg_path_compat;
-		progs[1] = paths->progs.sg_page_compat;
-	}
-}
-
 int loader__attach(struct trace_bpf *skel)
 {
-	struct bpf_program *progs[2];
 	int err = trace_bpf__attach(skel);
 
 	if (err) {
@@ -468,33 +458,26 @@ int loader__attach(struct trace_bpf *skel)
 	}
 	if (!paths)
 		return 0;
-	paths_progs(progs);
-	for (int i = 0; i < 2; i++) {
-		if (!progs[i] || !bpf_program__autoload(progs[i]))
-			continue;
-		paths_links[i] = bpf_program__attach(progs[i]);
-		if (!paths_links[i]) {
-			log_warn("messages sent by write, writev, sendfile, splice or io_uring are "
-				 "not traced: cannot attach %s: %s",
-				 bpf_program__name(progs[i]), strerror(errno));
-			bpf_link__destroy(paths_links[0]);
-			paths_links[0] = NULL;
-			break;
-		}
-		if (i == 1)
-			paths->bss->page_hooked = 1;
+	/* Every program of the variant loaded, or none. */
+	err = paths_bpf__attach(paths);
+	if (err) {
+		log_warn("messages sent by write, writev, sendfile, splice or io_uring are not "
+			 "traced: cannot attach the programs at the socket layer: %s",
+			 strerror(-err));
+		paths_bpf__detach(paths);
+		return 0;
 	}
+	paths_attached = true;
+	paths->bss->page_hooked = bpf_program__autoload(paths->progs.sg_page_core) ||
+				  bpf_program__autoload(paths->progs.sg_page_compat);
 	return 0;
 }
 
 void loader__stop(struct trace_bpf *skel)
 {
-	for (int i = 0; i < 2; i++) {
-		bpf_link__destroy(paths_links[i]);
-		paths_links[i] = NULL;
-	}
 	paths_bpf__destroy(paths);
 	paths = NULL;
 	paths_variant = -1;
+	paths_attached = false;
 	trace_bpf__destroy(skel);
 }
