@@ -47,6 +47,15 @@ const volatile __u32 scope_level = 0;
 /* Connect events the ring buffer had no room for; user space reports them as lost. */
 __u64 lost_events = 0;
 
+/*
+ * Set by user space where no other program would report a message this one
+ * fails that is not one of the three send syscalls' (write, io_uring, ...):
+ * the other-paths program on the sock:sock_send_length tracepoint, which the
+ * kernel reaches only after this hook let the message through, or none. Such
+ * a denial is then this program's event.
+ */
+__u32 report_paths = 0;
+
 /* Shared with trace.bpf.c (fd reused): denied unix stream connects go out here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -129,6 +138,8 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 	__u32 version = 0;
 	__u16 rule = SG_NO_RULE;
 	__u8 verdict = SG_VERDICT_ALLOW;
+	__u32 iovlen;
+	__s32 fd;
 
 	if (prev)
 		return prev;
@@ -141,12 +152,7 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 	__builtin_memset(e, 0, sizeof(*e));
 	task = sg_fill_task(e, v);
 	/* The path the message came by: a send syscall, write, io_uring, ... */
-	{
-		__s32 fd;
-		__u32 iovlen;
-
-		e->syscall = sg_path_of(task, &fd, &iovlen, v);
-	}
+	e->syscall = sg_path_of(task, &fd, &iovlen, v);
 	sk = sock->sk;
 	if (sk)
 		sg_fill_sock_ids(e, sk, v);
@@ -172,7 +178,24 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 	}
 
 	sg_policy_judge(e, &rule, &verdict, &version, v);
-	return verdict == SG_VERDICT_DENY ? sg_lsm_deny(e->tid, rule, version) : 0;
+	if (verdict != SG_VERDICT_DENY)
+		return 0;
+	if (report_paths && e->syscall != SG_SYSCALL_SENDTO && e->syscall != SG_SYSCALL_SENDMSG &&
+	    e->syscall != SG_SYSCALL_SENDMMSG) {
+		e->fd = fd;
+		e->iovlen = iovlen;
+		e->ts_ns = bpf_ktime_get_boot_ns();
+		e->ret = -1;
+		e->err = SG_EPERM;
+		e->policy_version = version;
+		e->rule = rule;
+		e->verdict = SG_VERDICT_DENY;
+		e->enforced_by = SG_ENF_LSM;
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+			__sync_fetch_and_add(&lost_events, 1);
+		return -SG_EPERM;
+	}
+	return sg_lsm_deny(e->tid, rule, version);
 }
 
 /*

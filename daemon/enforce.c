@@ -322,6 +322,8 @@ static int lsm_setup(void *ctx)
 	struct lsm_load *l = ctx;
 
 	l->s->bss->self_tgid = loader__self_tgid();
+	/* A message it fails on another path: reported here unless an fexit program sees it. */
+	l->s->bss->report_paths = !loader__paths_see_denials();
 	l->s->rodata->scope_cgroup_id = l->scope_id;
 	l->s->rodata->scope_level = l->scope_level;
 	return loader__share_maps(l->s->obj, l->trace->obj);

@@ -384,6 +384,12 @@ static void load_paths(const struct trace_bpf *trace, int limit)
 	log_debug("other send paths: BPF variant %s", variant__name(v));
 }
 
+bool loader__paths_see_denials(void)
+{
+	/* fexit sees the result of a message BPF-LSM failed; the tracepoint never runs for it. */
+	return paths && paths_variant != SG_VARIANT_BTF;
+}
+
 int loader__paths_variant(void)
 {
 	return paths_attached ? paths_variant : -1;

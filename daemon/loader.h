@@ -42,6 +42,9 @@ void loader__stop(struct trace_bpf *skel);
  */
 int loader__paths_variant(void);
 const volatile __u64 *loader__paths_lost(void);
+
+/* Whether the other-paths programs report a message BPF-LSM fails (fexit: yes). */
+bool loader__paths_see_denials(void);
 const struct bpf_object *loader__paths_obj(void);
 /*
  * Point the maps obj shares with the tracing object (persist__shared_map:
