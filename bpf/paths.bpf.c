@@ -32,6 +32,7 @@
 #include "task.bpf.h"
 #include "msghdr.bpf.h"
 #include "policy.bpf.h"
+#include "wakeup.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -196,8 +197,8 @@ static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long 
 	if (e->verdict == SG_VERDICT_KILL && !bpf_send_signal(SG_SIGKILL))
 		e->enforced_by = SG_ENF_SIGNAL;
 	if (v != SG_VAR_COMPAT)
-		bpf_ringbuf_submit(e, 0);
-	else if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		bpf_ringbuf_submit(e, sg_wakeup_flags(e));
+	else if (bpf_ringbuf_output(&events, e, sizeof(*e), sg_wakeup_flags(e)))
 		__sync_fetch_and_add(&lost_events, 1);
 	return 0;
 }

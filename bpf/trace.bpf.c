@@ -43,7 +43,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by user space before load. */
 const volatile __u32 self_tgid = 0; /* the daemon: its sends are not traced; 0 = none */
-const volatile __u64 wakeup_bytes = 1 << 19; /* per CPU: wake the consumer every this much */
 
 /* Read by user space at run time. */
 __u64 lost_events = 0; /* records that could not be written */
@@ -144,88 +143,7 @@ static __always_inline bool sg_get_call(struct sg_call *c, __u32 syscall, const 
 	return true;
 }
 
-/*
- * Executables and cgroups whose paths the daemon has resolved (it adds them):
- * the first send of a new one wakes the daemon at once, so that it can read
- * /proc/PID/exe and /proc/PID/cgroup while the sender still runs. A per-CPU
- * copy of the last known pair keeps the common case to one array lookup; the
- * same per-CPU value counts the bytes written since this CPU last woke the
- * consumer.
- */
-struct sg_exe_id {
-	__u64 ino;
-	__u32 dev;
-	__u32 pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct sg_exe_id);
-	__type(value, __u8);
-} known_exe SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, __u8);
-} known_cgroup SEC(".maps");
-
-struct sg_last_known {
-	struct sg_exe_id exe;
-	__u64 cgroup_id;
-	__u64 unwoken; /* bytes this CPU submitted since it last woke the consumer */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sg_last_known);
-} last_known SEC(".maps");
-
-static __always_inline bool sg_identity_known(struct sg_last_known *last, const struct sg_event *e)
-{
-	struct sg_exe_id id = { .ino = e->exe_ino, .dev = e->exe_dev };
-	__u64 cgroup_id = e->cgroup_id; /* a key in ring buffer memory: 6.1 refuses it */
-
-	if (last->exe.ino == id.ino && last->exe.dev == id.dev && last->cgroup_id == cgroup_id)
-		return true;
-	if ((e->flags & SG_EF_EXE) && !bpf_map_lookup_elem(&known_exe, &id))
-		return false;
-	if (!bpf_map_lookup_elem(&known_cgroup, &cgroup_id))
-		return false;
-	last->exe = id;
-	last->cgroup_id = e->cgroup_id;
-	return true;
-}
-
-/*
- * Wake the consumer once this CPU has written wakeup_bytes since its last
- * wakeup (user space sets it to a fraction of the ring per CPU, so the ring
- * cannot fill between wakeups unless the consumer falls behind), or for a
- * sender the daemon does not know yet; between wakeups it consumes on a
- * timer. Only per-CPU state is read: asking the ring how full it is
- * (bpf_ringbuf_query) reads the consumer's position, a cache line the
- * consumer writes on another CPU, and once past a threshold it would wake on
- * every send until the consumer caught up (make bench: ~3% of a send).
- */
-static __always_inline __u64 sg_wakeup_flags(const struct sg_event *e)
-{
-	struct sg_last_known *last;
-	__u32 zero = 0;
-
-	last = bpf_map_lookup_elem(&last_known, &zero);
-	if (!last)
-		return 0; /* the kernel's default: wake when the consumer has caught up */
-	last->unwoken += sizeof(*e);
-	if (!sg_identity_known(last, e) || last->unwoken >= wakeup_bytes) {
-		last->unwoken = 0;
-		return BPF_RB_FORCE_WAKEUP;
-	}
-	return BPF_RB_NO_WAKEUP;
-}
+#include "wakeup.bpf.h"
 
 #define SG_SIGKILL 9
 

@@ -318,6 +318,7 @@ static int paths_setup(void *ctx)
 	struct paths_load *l = ctx;
 
 	struct paths_bpf *s = l->skel;
+	int err;
 
 	s->bss->self_tgid = self_tgid;
 	/* sendfile and splice reach a socket by sock_sendpage, not sock_sendmsg, before 6.5. */
@@ -332,7 +333,17 @@ static int paths_setup(void *ctx)
 		bpf_program__set_autoload(s->progs.sg_msock_in_compat, false);
 		bpf_program__set_autoload(s->progs.sg_msock_compat, false);
 	}
-	return loader__share_maps(s->obj, l->trace->obj);
+	/* Its events wake the daemon as the tracing programs' do, on the same counters. */
+	s->rodata->wakeup_bytes = l->trace->rodata->wakeup_bytes;
+	err = loader__share_maps(s->obj, l->trace->obj);
+	if (!err)
+		err = bpf_map__reuse_fd(s->maps.known_exe, bpf_map__fd(l->trace->maps.known_exe));
+	if (!err)
+		err = bpf_map__reuse_fd(s->maps.known_cgroup,
+					bpf_map__fd(l->trace->maps.known_cgroup));
+	if (!err)
+		err = bpf_map__reuse_fd(s->maps.last_known, bpf_map__fd(l->trace->maps.last_known));
+	return err;
 }
 
 static int paths_load(void *ctx)
