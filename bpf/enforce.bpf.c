@@ -27,12 +27,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
+#include "kernel.bpf.h"
 #include "policy.bpf.h"
 #include "task.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define SG_EPERM 1
 
 /* Connect events the ring buffer had no room for; user space reports them as lost. */
 __u64 lost_events = 0;

@@ -26,14 +26,13 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
+#include "kernel.bpf.h"
 #include "sock.bpf.h"
 #include "policy.bpf.h"
 #include "task.bpf.h"
 #include "msghdr.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define SG_EPERM 1
 
 /* The daemon: never judged; cleared when a --persist daemon exits (see enforce.bpf.c). */
 __u32 self_tgid = 0;

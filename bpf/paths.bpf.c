@@ -28,6 +28,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
+#include "kernel.bpf.h"
 #include "sock.bpf.h"
 #include "task.bpf.h"
 #include "msghdr.bpf.h"
@@ -35,12 +36,6 @@
 #include "wakeup.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-#define SG_EPERM     1
-#define SG_SIGKILL   9
-#define SG_EINTR     4
-#define SG_ERESTART0 512
-#define SG_ERESTART1 516
 
 /* Set by the daemon when sg_page_* is attached (kernels before 6.5). */
 __u32 page_hooked = 0;
@@ -166,9 +161,7 @@ static __always_inline int sg_message(struct sock *sk, struct msghdr *msg, long 
 		e->err = 0;
 	} else {
 		e->ret = -1;
-		e->err = -ret;
-		if (e->err >= SG_ERESTART0 && e->err <= SG_ERESTART1)
-			e->err = SG_EINTR;
+		e->err = sg_user_errno(-ret);
 	}
 	if (hook == SG_HOOK_PAGE || hook == SG_HOOK_WRITE)
 		e->len = size;

@@ -19,6 +19,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "sendguard.h"
+#include "kernel.bpf.h"
 #include "sock.bpf.h"
 #include "task.bpf.h"
 #include "msghdr.bpf.h"
@@ -34,10 +35,6 @@
 #error "sendguard: define PT_REGS_PARM6_SYSCALL for this architecture"
 #endif
 #endif
-
-#define SG_EINTR		 4
-#define SG_ERESTARTSYS		 512
-#define SG_ERESTART_RESTARTBLOCK 516
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -145,10 +142,6 @@ static __always_inline bool sg_get_call(struct sg_call *c, __u32 syscall, const 
 
 #include "wakeup.bpf.h"
 
-#define SG_SIGKILL 9
-
-#define SG_EPERM 1
-
 /*
  * A send that failed with EPERM: if an enforcement hook (enforce.bpf.c,
  * lsm.bpf.c) denied it, take the hook's note (sg_denied, by thread). The
@@ -225,10 +218,8 @@ static __always_inline void sg_set_result(struct sg_event *e, long ret)
 		return;
 	}
 	e->ret = -1;
-	e->err = -ret;
 	/* Kernel-internal restart codes: what user space sees is EINTR or a retry. */
-	if (e->err >= SG_ERESTARTSYS && e->err <= SG_ERESTART_RESTARTBLOCK)
-		e->err = SG_EINTR;
+	e->err = sg_user_errno(-ret);
 }
 
 /*

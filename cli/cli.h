@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control_path.h"
+
 struct json_object;
 
 /* Exit codes (sendguard(8)). */
@@ -36,6 +38,8 @@ int sg_cmd_select(const char *what, const struct sg_cmd *cmds, int argc, char **
 
 /* "sendguard: " + message on stderr; returns SG_EXIT_USAGE. */
 int sg_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* getopt's '?' and ':' for command cmd as a usage error naming the option (opterr is 0). */
+int sg_bad_option(const char *cmd, char **argv, int opt);
 
 int do_policy(int argc, char **argv);
 /* sendguard run: CMD under the seccomp sandbox (cmd_run.c, docs/sandbox.md). */
@@ -43,7 +47,6 @@ int do_run(int argc, char **argv);
 
 /* --- the control socket of sendguardd (cmd_control.c, docs/control.md) --- */
 
-#define SG_CONTROL_DEFAULT "/run/sendguard/control.sock"
 /* --control PATH, else $SENDGUARD_CONTROL, else SG_CONTROL_DEFAULT. */
 extern const char *sg_control_path;
 

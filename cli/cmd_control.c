@@ -398,16 +398,6 @@ static struct json_object *new_request(const char *cmd)
 	return o;
 }
 
-/* getopt's '?' and ':' as a usage error naming the option (opterr is 0). */
-static int bad_option(const char *cmd, char **argv, int opt)
-{
-	const char *arg = argv[optind - 1];
-
-	if (opt == ':')
-		return sg_usage_error("%s: option '%s' needs a value", cmd, arg);
-	return sg_usage_error("%s: unknown option '%s'", cmd, arg);
-}
-
 /* Options of the one-shot commands: -j and -h only, then nargs operands. */
 static int parse_simple(const char *cmd, int argc, char **argv, int nargs, const char *usage)
 {
@@ -430,7 +420,7 @@ static int parse_simple(const char *cmd, int argc, char **argv, int nargs, const
 			printf("%s", usage);
 			return -1;
 		default:
-			return bad_option(cmd, argv, opt);
+			return sg_bad_option(cmd, argv, opt);
 		}
 	}
 	if (argc - optind < nargs)

@@ -60,16 +60,6 @@ static int policy_help(int argc, char **argv)
 	return SG_EXIT_OK;
 }
 
-/* getopt's '?' and ':' as a usage error naming the option (opterr is 0). */
-static int bad_option(const char *cmd, char **argv, int opt)
-{
-	const char *arg = argv[optind - 1];
-
-	if (opt == ':')
-		return sg_usage_error("policy %s: option '%s' needs a value", cmd, arg);
-	return sg_usage_error("policy %s: unknown option '%s'", cmd, arg);
-}
-
 static void print_errors(const struct sg_errlist *errs)
 {
 	size_t i;
@@ -143,7 +133,7 @@ static int do_check(int argc, char **argv)
 		case 'h':
 			return policy_help(0, NULL);
 		default:
-			return bad_option("check", argv, opt);
+			return sg_bad_option("policy check", argv, opt);
 		}
 	}
 	if (argc - optind != 1)
@@ -487,7 +477,7 @@ static int do_test(int argc, char **argv)
 			ret = policy_help(0, NULL);
 			goto cleanup;
 		default:
-			bad_option("test", argv, opt);
+			sg_bad_option("policy test", argv, opt);
 			goto cleanup;
 		}
 	}

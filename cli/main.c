@@ -27,6 +27,15 @@ int sg_usage_error(const char *fmt, ...)
 	return SG_EXIT_USAGE;
 }
 
+int sg_bad_option(const char *cmd, char **argv, int opt)
+{
+	const char *arg = argv[optind - 1];
+
+	if (opt == ':')
+		return sg_usage_error("%s: option '%s' needs a value", cmd, arg);
+	return sg_usage_error("%s: unknown option '%s'", cmd, arg);
+}
+
 int sg_cmd_select(const char *what, const struct sg_cmd *cmds, int argc, char **argv,
 		  int (*help)(int argc, char **argv))
 {

@@ -12,10 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "control_path.h"
 #include "event.h"
 #include "policy.h"
-
-#define SG_CONTROL_DEFAULT "/run/sendguard/control.sock"
 
 /* What a subscription filter can look at in a record. */
 enum sg_rec_type {
