@@ -353,6 +353,17 @@ struct sg_policy_cfg {
  * thread tid with EPERM; the send's sys_exit program takes the entry and
  * stamps enforced_by. Connect denials are reported by the hook itself.
  */
+/*
+ * known_exe (LRU_HASH sg_exe_id -> u8) and known_cgroup (LRU_HASH cgroup id
+ * -> u8): the executables and cgroups whose paths the daemon has resolved; a
+ * send by another wakes it at once (bpf/wakeup.bpf.h).
+ */
+struct sg_exe_id {
+	__u64 ino;
+	__u32 dev; /* the kernel's s_dev */
+	__u32 pad;
+};
+
 struct sg_denial {
 	__u32 version; /* the policy version that denied */
 	__u16 rule; /* the deny rule, SG_RULE_DEFAULT, SG_RULE_UNJUDGED */
@@ -491,6 +502,7 @@ _Static_assert(sizeof(struct sg_v4l1_chunk) == 1024, "sg_v4l1_chunk ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");
 _Static_assert(sizeof(struct sg_policy_cfg) == 24 + 128 * (3 + SG_NDIMS), "sg_policy_cfg ABI size");
 _Static_assert(sizeof(struct sg_denial) == 8, "sg_denial ABI size");
+_Static_assert(sizeof(struct sg_exe_id) == 16, "sg_exe_id ABI size");
 _Static_assert(sizeof(struct sg_unix_reach) == 120, "sg_unix_reach ABI size");
 _Static_assert(sizeof(struct sg_pclass_chunk) == 512, "sg_pclass_chunk ABI size");
 _Static_assert(sizeof(struct sg_lpm4_key) == 12, "sg_lpm4_key ABI size");

@@ -21,12 +21,6 @@ const volatile __u64 wakeup_bytes = 1 << 19;
  * same per-CPU value counts the bytes written since this CPU last woke the
  * consumer.
  */
-struct sg_exe_id {
-	__u64 ino;
-	__u32 dev;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);

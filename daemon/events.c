@@ -244,11 +244,7 @@ static void identity_known(int kind, uint64_t k1, uint64_t k2, void *ctx)
 	__u8 one = 1;
 
 	if (kind == 'e') {
-		struct {
-			__u64 ino;
-			__u32 dev;
-			__u32 pad;
-		} id = { .ino = k2, .dev = (__u32)k1 };
+		struct sg_exe_id id = { .ino = k2, .dev = (__u32)k1 };
 
 		bpf_map__update_elem(p->skel->maps.known_exe, &id, sizeof(id), &one, sizeof(one),
 				     BPF_ANY);
