@@ -381,7 +381,8 @@ static int do_test(int argc, char **argv)
 			/* A name (udp, tcp, ...), else a protocol number. */
 			if (sg_protocol_from_name(optarg, &d.sock_protocol)) {
 				if (sg_parse_u64(optarg, 0, 65535, 0, &v)) {
-					sg_usage_error("--protocol: '%s': unknown protocol", optarg);
+					sg_usage_error("--protocol: '%s': unknown protocol",
+						       optarg);
 					goto cleanup;
 				}
 				d.sock_protocol = (uint32_t)v;
