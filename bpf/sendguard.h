@@ -349,7 +349,7 @@ struct sg_policy_cfg {
 #define SG_EVAL_HOOK 1 /* cgroup hooks: see above */
 
 /*
- * sg_denied (HASH tid -> sg_denial): an enforcement hook failed a send of
+ * sg_denied (LRU_HASH tid -> sg_denial): an enforcement hook failed a send of
  * thread tid with EPERM; the send's sys_exit program takes the entry and
  * stamps enforced_by. Connect denials are reported by the hook itself.
  */

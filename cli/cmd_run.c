@@ -314,7 +314,9 @@ int do_run(int argc, char **argv)
 		case 'o':
 			if (nsinks == RUN_MAX_SINKS)
 				return fail("at most %d -o", RUN_MAX_SINKS);
-			if (sink__parse(optarg, &sinks[nsinks]))
+			/* syslog+tcp:// needs the daemon's event loop to deliver: not here. */
+			if (sink__parse(optarg, &sinks[nsinks]) ||
+			    sinks[nsinks].kind == SINK_SYSLOG_TCP)
 				return fail("-o '%s': expected stdout, stderr, syslog or "
 					    "file:/ABSOLUTE/PATH",
 					    optarg);

@@ -490,6 +490,15 @@ int loader__attach(struct trace_bpf *skel)
 	return 0;
 }
 
+void loader__detach(struct trace_bpf *skel)
+{
+	if (paths) {
+		paths_bpf__detach(paths);
+		paths_attached = false;
+	}
+	trace_bpf__detach(skel);
+}
+
 void loader__stop(struct trace_bpf *skel)
 {
 	paths_bpf__destroy(paths);

@@ -32,6 +32,8 @@ int loader__load(struct trace_bpf **skel, struct loader_opts *o);
 uint32_t loader__self_tgid(void);
 /* Attach the loaded programs. Logs the cause on failure; 0 or -errno. */
 int loader__attach(struct trace_bpf *skel);
+/* Stop every tracing program (the send syscalls' and the other paths'); maps stay. */
+void loader__detach(struct trace_bpf *skel);
 /* Detach and unload everything loader__load loaded. */
 void loader__stop(struct trace_bpf *skel);
 /*
@@ -48,7 +50,7 @@ bool loader__paths_see_denials(void);
 const struct bpf_object *loader__paths_obj(void);
 /*
  * Point the maps obj shares with the tracing object (persist__shared_map:
- * the policy maps, sg_denied, sg_calls, events) at trace's. Before loading obj.
+ * the policy maps, sg_denied, sg_unix_reached, sg_calls, events) at trace's. Before loading obj.
  */
 int loader__share_maps(struct bpf_object *obj, const struct bpf_object *trace);
 /*

@@ -1285,7 +1285,7 @@ int main(int argc, char **argv)
 	if (!o.persist)
 		persist__unpin_all();
 	enforce__detach(&enforcer);
-	trace_bpf__detach(skel);
+	loader__detach(skel);
 	err = pipeline__drain(&p);
 	if (err)
 		log_warn("final drain: %s", strerror(-err));

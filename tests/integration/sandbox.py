@@ -219,6 +219,9 @@ def t_usage(res, env):
         ("usage_bad_policy", [env.sg, "run", "-p", env.path("nope.json"), "--", "/bin/true"], 2,
          "nope.json"),
         ("usage_bad_sink", [env.sg, "run", "-o", "tcp:x", "--", "/bin/true"], 2, "-o 'tcp:x'"),
+        # The daemon's remote syslog sink needs its event loop: refused, not left undrained.
+        ("usage_remote_syslog_sink", [env.sg, "run", "-o", "syslog+tcp://127.0.0.1:9", "--",
+                                      "/bin/true"], 2, "-o 'syslog\\+tcp://127.0.0.1:9'"),
         ("usage_cannot_exec", [env.sg, "run", "--", env.path("no-such-program")], 2,
          "cannot execute .*no-such-program.*No such file"),
     ]
