@@ -549,10 +549,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "eintr")) {
 		sc_eintr(argc > 2 && !strcmp(argv[2], "restart"));
 	} else if (!strcmp(argv[1], "waitsig")) {
+		sigset_t block, old;
+
+		/* Blocked until sigsuspend: a SIGINT right after "ready" is not lost. */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigprocmask(SIG_BLOCK, &block, &old);
 		signal(SIGINT, on_int);
 		printf("{\"ready\":true}\n");
 		while (!got_int)
-			pause();
+			sigsuspend(&old);
 		printf("{\"sigint\":true}\n");
 	} else if (!strcmp(argv[1], "exit") && argc == 3) {
 		return atoi(argv[2]);

@@ -290,7 +290,8 @@ def t_sigint(res, env):
     ev = env.path("sigint.jsonl")
     p = subprocess.Popen(env.prefix() + [env.sg, "run", "-o", "file:" + ev, "--", env.helper,
                                          "waitsig"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=env.dir)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=env.dir,
+                         start_new_session=True)
     problems = []
     line = p.stdout.readline()
     if "ready" not in line:
@@ -299,8 +300,9 @@ def t_sigint(res, env):
     try:
         out, err = p.communicate(timeout=20)
     except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
+        # The whole session: a CMD left behind would hold the pipes open forever.
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate(timeout=20)
         problems.append("still running 20 s after SIGINT to sendguard run")
     if "sigint" not in out:
         problems.append(f"CMD did not see SIGINT: {out!r} {err!r}")
