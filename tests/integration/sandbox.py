@@ -337,7 +337,7 @@ def t_eintr(res, env):
         p = subprocess.Popen(env.prefix() + [env.sg, "run", "-p", pol, "-o", "file:" + ev, "--",
                                              env.helper, "eintr", "restart"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=env.dir)
+                             cwd=env.dir, start_new_session=True)
         time.sleep(0.25)
         p.send_signal(signal.SIGSTOP)
         time.sleep(0.5)
@@ -345,8 +345,8 @@ def t_eintr(res, env):
         try:
             out, err = p.communicate(timeout=30)
         except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
+            os.killpg(p.pid, signal.SIGKILL)  # the CMD too, or it holds the pipes open
+            out, err = p.communicate(timeout=20)
         lines = [x for x in out.splitlines() if x.startswith("{")]
         info = json.loads(lines[-1]) if lines else None
         problems = []
