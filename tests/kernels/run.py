@@ -62,7 +62,7 @@ MODULES = ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_
            "virtio_pci", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p"]
 
 DEFAULT_CACHE = "/var/cache/sendguard/kernels"
-BOOT_TIMEOUT = 1500  # seconds per kernel, boot to power-off
+BOOT_TIMEOUT = 2700  # seconds per kernel, boot to power-off (three guests on two cores: ~30 min)
 
 
 def log(msg):
@@ -368,7 +368,7 @@ def boot(kernel, kdir, build, pattern, timeout, verbose):
 
 
 # Seconds of soft lockups without a test finishing after which a guest counts as hung.
-HANG_S = 300
+HANG_S = 600
 
 
 class Watchdog:
