@@ -114,7 +114,8 @@ class Daemon:
                                      text=True)
         threading.Thread(target=self._read, daemon=True).start()
         # Generous: under make test-kernels BPF loads in an emulated (TCG) guest.
-        if not self.ready.wait(120) or self.proc.poll() is not None:
+        scale = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
+        if not self.ready.wait(120 * scale) or self.proc.poll() is not None:
             self.stop()
             return "daemon did not start: " + " | ".join(self.log[-5:])
         return None

@@ -42,10 +42,12 @@ import expect  # noqa: E402  (tests/integration/expect.py)
 import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
 import sink_tests  # noqa: E402  (tests/integration/sink_tests.py)
 
-# Generous: under make test-kernels the daemon loads BPF in an emulated (TCG) guest.
-READY_TIMEOUT = 120.0
-STOP_TIMEOUT = 60.0
-EVENT_WAIT = 5.0
+# Generous: under make test-kernels the daemon loads BPF in an emulated (TCG) guest, where
+# SENDGUARD_TEST_TIME_SCALE stretches every wait (what is checked stays the same).
+TIME_SCALE = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
+READY_TIMEOUT = 120.0 * TIME_SCALE
+STOP_TIMEOUT = 60.0 * TIME_SCALE
+EVENT_WAIT = 5.0 * TIME_SCALE
 LATENCY_LIMIT = 1.0
 EXTRA_ARGS = []  # --daemon-arg
 VERBOSE = []  # -v: [True]
@@ -455,7 +457,7 @@ class Sender:
 
     def read(self, timeout=30.0):
         """Waits for the JSON line; returns the parsed info or None."""
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout * TIME_SCALE)
         line = self.proc.stdout.readline() if ready else b""
         self.t1 = time.time()
         if not line:
