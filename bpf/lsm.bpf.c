@@ -120,6 +120,21 @@ static __always_inline int sg_lsm_deny(__u32 tid, __u16 rule, __u32 version)
 	return -SG_EPERM;
 }
 
+/* Fail the call judged as e and write its event (no exit program will): -EPERM. */
+static __always_inline int sg_lsm_report_deny(struct sg_event *e, __u16 rule, __u32 version)
+{
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->ret = -1;
+	e->err = SG_EPERM;
+	e->policy_version = version;
+	e->rule = rule;
+	e->verdict = SG_VERDICT_DENY;
+	e->enforced_by = SG_ENF_LSM;
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		__sync_fetch_and_add(&lost_events, 1);
+	return -SG_EPERM;
+}
+
 static __always_inline bool sg_lsm_skip(void)
 {
 	if (self_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) == self_tgid)
@@ -183,16 +198,7 @@ static __always_inline int sg_lsm(struct socket *sock, struct msghdr *msg, int s
 	    e->syscall != SG_SYSCALL_SENDMMSG) {
 		e->fd = fd;
 		e->iovlen = iovlen;
-		e->ts_ns = bpf_ktime_get_boot_ns();
-		e->ret = -1;
-		e->err = SG_EPERM;
-		e->policy_version = version;
-		e->rule = rule;
-		e->verdict = SG_VERDICT_DENY;
-		e->enforced_by = SG_ENF_LSM;
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
-			__sync_fetch_and_add(&lost_events, 1);
-		return -SG_EPERM;
+		return sg_lsm_report_deny(e, rule, version);
 	}
 	return sg_lsm_deny(e->tid, rule, version);
 }
@@ -268,16 +274,7 @@ static __always_inline int sg_lsm_judge_unix_connect(struct sock *sock, struct s
 	e->dst_source = SG_DST_RESOLVED;
 	if (!sg_policy_hook_denies(e, &rule, &version, v))
 		return 0;
-	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->ret = -1;
-	e->err = SG_EPERM;
-	e->policy_version = version;
-	e->rule = rule;
-	e->verdict = SG_VERDICT_DENY;
-	e->enforced_by = SG_ENF_LSM;
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
-		__sync_fetch_and_add(&lost_events, 1);
-	return -SG_EPERM;
+	return sg_lsm_report_deny(e, rule, version);
 }
 
 SEC("lsm/socket_sendmsg")

@@ -219,14 +219,15 @@ int BPF_PROG(sg_path_compat, struct socket *sock, struct msghdr *msg, int ret)
 #define SG_O_NONBLOCK	04000
 #define SG_MSG_DONTWAIT 0x40
 
-static __always_inline int sg_page(struct file *file, int more, size_t size, long ret, const int v)
+static __always_inline int sg_page(struct file *file, int more, size_t size, long ret)
 {
 	struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
 	__u32 flags = more;
 
 	if (BPF_CORE_READ(file, f_flags) & SG_O_NONBLOCK)
 		flags |= SG_MSG_DONTWAIT;
-	return sg_message(BPF_CORE_READ(sock, sk), NULL, ret, flags, SG_HOOK_PAGE, size, v);
+	return sg_message(BPF_CORE_READ(sock, sk), NULL, ret, flags, SG_HOOK_PAGE, size,
+			  SG_VAR_COMPAT);
 }
 
 SEC("fexit/sock_sendpage")
@@ -234,14 +235,14 @@ int BPF_PROG(sg_page_core, struct file *file, struct page *page, int offset, siz
 	     loff_t *ppos, int more, long ret)
 {
 	/* file->private_data has no type to read it through: read as compat does. */
-	return sg_page(file, more, size, ret, SG_VAR_COMPAT);
+	return sg_page(file, more, size, ret);
 }
 
 SEC("fexit/sock_sendpage")
 int BPF_PROG(sg_page_compat, struct file *file, struct page *page, int offset, size_t size,
 	     loff_t *ppos, int more, long ret)
 {
-	return sg_page(file, more, size, ret, SG_VAR_COMPAT);
+	return sg_page(file, more, size, ret);
 }
 
 /*
@@ -252,8 +253,7 @@ int BPF_PROG(sg_page_compat, struct file *file, struct page *page, int offset, s
 #define SG_SOCK_SEQPACKET 5
 #define SG_MSG_EOR	  0x80
 
-static __always_inline int sg_write(struct kiocb *iocb, struct iov_iter *from, long ret,
-				    const int v)
+static __always_inline int sg_write(struct kiocb *iocb, struct iov_iter *from, long ret)
 {
 	struct file *file = BPF_CORE_READ(iocb, ki_filp);
 	struct socket *sock = (struct socket *)BPF_CORE_READ(file, private_data);
@@ -274,13 +274,13 @@ static __always_inline int sg_write(struct kiocb *iocb, struct iov_iter *from, l
 SEC("fexit/sock_write_iter")
 int BPF_PROG(sg_write_core, struct kiocb *iocb, struct iov_iter *from, long ret)
 {
-	return sg_write(iocb, from, ret, SG_VAR_COMPAT);
+	return sg_write(iocb, from, ret);
 }
 
 SEC("fexit/sock_write_iter")
 int BPF_PROG(sg_write_compat, struct kiocb *iocb, struct iov_iter *from, long ret)
 {
-	return sg_write(iocb, from, ret, SG_VAR_COMPAT);
+	return sg_write(iocb, from, ret);
 }
 
 /* io_uring's sendmsg: __sys_sendmsg_sock (fexit variants, where the kernel has it). */
