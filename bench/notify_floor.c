@@ -6,7 +6,14 @@
  * of one notification round trip and nothing else, what `sendguard run` cannot go below
  * for a send it must judge in user space.
  *
- *   notify_floor [--no-killable] [--no-sync-wakeup] [--] CMD [ARGS...]
+ * With --perform it is instead the race-free floor: each sendto() is done the way `sendguard
+ * run` must do it to be race-free, and nothing more (no policy, no event): the socket
+ * taken with pidfd_getfd, payload and address read once with process_vm_readv,
+ * SECCOMP_IOCTL_NOTIF_ID_VALID after the reads, the send performed on the private copy,
+ * the duplicate closed, the result returned with SECCOMP_IOCTL_NOTIF_SEND. The difference
+ * between the two floors is what those system calls cost on this machine.
+ *
+ *   notify_floor [--no-killable] [--no-sync-wakeup] [--perform] [--] CMD [ARGS...]
  *
  * The filter flags match what `sendguard run` uses where the kernel has them
  * (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP), so the two
@@ -27,7 +34,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,9 +59,43 @@ static int install(unsigned long flags)
 			    SECCOMP_FILTER_FLAG_NEW_LISTENER | flags, &prog);
 }
 
+/* sendto() of the notification's caller, performed here on private copies; -errno or bytes */
+static long perform_sendto(int listener, int pidfd, const struct seccomp_notif *req)
+{
+	static char buf[65536];
+	struct sockaddr_storage name;
+	const __u64 *a = req->data.args;
+	size_t len = a[2] < sizeof(buf) ? a[2] : sizeof(buf);
+	socklen_t alen = a[4] && a[5] <= sizeof(name) ? (socklen_t)a[5] : 0;
+	struct iovec local[2] = { { buf, len }, { &name, alen } };
+	struct iovec remote[2] = { { (void *)(uintptr_t)a[1], len },
+				   { (void *)(uintptr_t)a[4], alen } };
+	int dup = (int)syscall(SYS_pidfd_getfd, pidfd, (int)a[0], 0);
+	long ret;
+
+	if (dup < 0)
+		return -errno;
+	if (process_vm_readv((pid_t)req->pid, local, alen ? 2 : 1, remote, alen ? 2 : 1, 0) !=
+	    (ssize_t)(len + alen)) {
+		close(dup);
+		return -EFAULT;
+	}
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id)) {
+		close(dup);
+		return -ENOENT;
+	}
+	ret = sendto(dup, buf, len, (int)a[3] | MSG_DONTWAIT,
+		     alen ? (struct sockaddr *)&name : NULL, alen);
+	if (ret < 0)
+		ret = -errno;
+	close(dup);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
-	int killable = 1, sync_wakeup = 1, i = 1, to_child[2], from_child[2], listener = -1;
+	int killable = 1, sync_wakeup = 1, perform = 0, i = 1, to_child[2], from_child[2],
+	    listener = -1;
 	struct seccomp_notif_sizes sizes;
 	struct seccomp_notif *req;
 	struct seccomp_notif_resp *resp;
@@ -66,12 +109,14 @@ int main(int argc, char **argv)
 			killable = 0;
 		else if (!strcmp(argv[i], "--no-sync-wakeup"))
 			sync_wakeup = 0;
+		else if (!strcmp(argv[i], "--perform"))
+			perform = 1;
 		else if (!strcmp(argv[i], "--")) {
 			i++;
 			break;
 		} else {
 			fprintf(stderr, "usage: notify_floor [--no-killable] [--no-sync-wakeup] "
-					"[--] CMD [ARGS...]\n");
+					"[--perform] [--] CMD [ARGS...]\n");
 			return 2;
 		}
 	}
@@ -138,7 +183,18 @@ int main(int argc, char **argv)
 			if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) == 0) {
 				memset(resp, 0, sizes.seccomp_notif_resp);
 				resp->id = req->id;
-				resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+				if (perform) {
+					long r = perform_sendto(listener, pidfd, req);
+
+					if (r == -ENOENT)
+						continue; /* the caller is gone */
+					if (r < 0)
+						resp->error = (int)r;
+					else
+						resp->val = r;
+				} else {
+					resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+				}
 				ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 				count++;
 			}

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <linux/audit.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -457,11 +458,26 @@ int do_run(int argc, char **argv)
 		goto reap;
 	}
 
+	/* the listener first, then the epoll set (run.h: why the listener is not in it) */
+	struct pollfd wait[2] = { { .fd = listener, .events = POLLIN },
+				  { .fd = epfd, .events = POLLIN } };
+
 	while (!all_done) {
 		struct epoll_event evs[32];
-		int timeout = run_sup_flush(&sup, false), n;
+		int timeout = run_sup_flush(&sup, false), n = 0;
 
-		n = epoll_wait(epfd, evs, 32, timeout);
+		if (poll(wait, 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("poll: %s", strerror(errno));
+			break;
+		}
+		if (wait[0].revents & POLLIN)
+			run_sup_notification(&sup);
+		else if (wait[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			wait[0].fd = -1; /* no process is left under the filter */
+		if (wait[1].revents & POLLIN)
+			n = epoll_wait(epfd, evs, 32, 0);
 		if (n < 0 && errno != EINTR) {
 			fail("epoll_wait: %s", strerror(errno));
 			break;
@@ -469,9 +485,7 @@ int do_run(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64 & RUN_TAG_MASK;
 
-			if (tag == RUN_TAG_LISTENER) {
-				run_sup_notification(&sup);
-			} else if (tag == RUN_TAG_PARKED) {
+			if (tag == RUN_TAG_PARKED) {
 				run_sup_parked_ready(&sup, evs[i].data.u64);
 			} else if (tag == RUN_TAG_TIMER) {
 				run_sup_poll(&sup);

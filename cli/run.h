@@ -107,15 +107,21 @@ struct run_sup {
 	uint64_t notifications, judged, events, denied;
 };
 
-/* epoll tags: the high byte of the u64 says what the low bits are. */
-#define RUN_TAG_LISTENER (1ull << 56)
-#define RUN_TAG_SIGNAL	 (2ull << 56)
-#define RUN_TAG_TIMER	 (3ull << 56)
-#define RUN_TAG_PIDFD	 (4ull << 56)
-#define RUN_TAG_PARKED	 (5ull << 56)
-#define RUN_TAG_DONE	 (6ull << 56)
-#define RUN_TAG_EXECERR	 (7ull << 56)
-#define RUN_TAG_MASK	 (0xffull << 56)
+/*
+ * epoll tags: the high byte of the u64 says what the low bits are. The seccomp listener
+ * has none: it is not in the epoll set but poll()ed beside it. A notification's wakeup
+ * then reaches the supervisor directly from the listener's wait queue, where
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (6.6+) hands it the notifying thread's CPU; through
+ * epoll that hint is lost: a notified send took ~36 us instead of ~26 us on the
+ * development VM (`make bench`, scenario run), with the same supervisor work.
+ */
+#define RUN_TAG_SIGNAL	(2ull << 56)
+#define RUN_TAG_TIMER	(3ull << 56)
+#define RUN_TAG_PIDFD	(4ull << 56)
+#define RUN_TAG_PARKED	(5ull << 56)
+#define RUN_TAG_DONE	(6ull << 56)
+#define RUN_TAG_EXECERR (7ull << 56)
+#define RUN_TAG_MASK	(0xffull << 56)
 
 /* Events are written at least this often while some are buffered. */
 #define RUN_FLUSH_MS 200
@@ -125,7 +131,7 @@ struct run_sup {
 int run_sup_init(struct run_sup *s, int listener, int epoll_fd, bool killable,
 		 struct sg_policy *policy, struct sink *sinks, int nsinks);
 void run_sup_free(struct run_sup *s);
-/* One notification is ready on the listener. */
+/* One notification is ready on the listener (poll()ed by the caller, not in the epoll set). */
 void run_sup_notification(struct run_sup *s);
 /* A parked call's socket may take more (tag RUN_TAG_PARKED), or the poll timer ran. */
 void run_sup_parked_ready(struct run_sup *s, uint64_t tag);

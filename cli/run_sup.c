@@ -1228,9 +1228,7 @@ int run_sup_init(struct run_sup *s, int listener, int epoll_fd, bool killable,
 	ev.data.u64 = RUN_TAG_DONE;
 	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, s->done_pipe[0], &ev))
 		return -errno;
-	ev.data.u64 = RUN_TAG_LISTENER;
-	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &ev))
-		return -errno;
+	/* the listener is not in the epoll set: the caller poll()s it (run.h) */
 	return 0;
 }
 
