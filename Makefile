@@ -74,7 +74,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps run test unit-test cli-test integration-test test-kernels bench clean install \
+.PHONY: all deps bench-deps run test unit-test cli-test integration-test test-kernels bench clean install \
 	help vmlinux check-format format progs deb package-test
 
 all: $(PROGS) $(TEST_HELPERS) $(BENCH_BINS) $(UNIT_BINS)
@@ -88,6 +88,7 @@ help:
 	@echo 'make test-kernels    the integration tests on Debian 5.10, 6.1, 6.12 under qemu (root)'
 	@echo 'make fuzz            long libFuzzer runs: policy parser, control requests (FUZZ_TIME=600 each)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
+	@echo 'make bench-deps      install the peers make bench compares with (bpftrace, auditd)'
 	@echo 'make vmlinux         regenerate bpf/vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install         install (PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSCONFDIR=$(SYSCONFDIR))'
 	@echo 'make deb             Debian package into $(OUTPUT)/deb/, checked by lintian'
@@ -220,6 +221,15 @@ test-kernels: all
 
 bench: all
 	$(Q)$(PYTHON) bench/run.py --build $(OUTPUT)
+
+# The peers make bench measures beside sendguard (scenario peers); without them it says so.
+bench-deps:
+	@if command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends bpftrace auditd; \
+	else \
+		echo "make bench-deps: apt-get not found; install: bpftrace auditd" >&2; exit 1; \
+	fi
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -10,6 +10,10 @@
  *                        the BPF dispatch)
  * floor_sock_send_length sock:sock_send_length (tp_btf), where the other send
  *                        paths (write, ...) are traced on 6.3+
+ * floor_sys_exit         raw_syscalls:sys_exit (tp_btf), the generic exit
+ *                        tracepoint with an early system-call-number filter
+ *                        (what Falco's modern probe and Tracee attach to):
+ *                        counts only sendto's exits
  * floor_sendmsg4         cgroup sendmsg4, the enforcement hook unconnected
  *                        UDP sends pass (the socket lock the kernel takes
  *                        around it, the sockaddr copy, the dispatch)
@@ -32,6 +36,15 @@ int floor_sys_exit_sendto(void *ctx)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(floor_sock_send_length, struct sock *sk, int ret, int flags)
 {
+	runs++;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_sys_exit, struct pt_regs *regs, long ret)
+{
+	if (regs->orig_ax != 44) /* __NR_sendto on x86_64 */
+		return 0;
 	runs++;
 	return 0;
 }

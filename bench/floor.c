@@ -5,6 +5,7 @@
  *
  *   floor tracepoint           syscalls:sys_exit_sendto
  *   floor paths                sock:sock_send_length (tp_btf)
+ *   floor sys_exit             raw_syscalls:sys_exit (tp_btf), filtered to sendto early
  *   floor sendmsg4 CGROUP_DIR  cgroup sendmsg4 on that cgroup v2 directory
  *
  * Prints "ready" on stderr once attached, and on exit "runs N" (how often the
@@ -40,10 +41,10 @@ int main(int argc, char **argv)
 	int fd;
 
 	hook = argc == 3 && !strcmp(argv[1], "sendmsg4");
-	if (!hook &&
-	    !(argc == 2 && (!strcmp(argv[1], "tracepoint") || !strcmp(argv[1], "paths")))) {
-		fprintf(stderr,
-			"usage: floor tracepoint | floor paths | floor sendmsg4 CGROUP_DIR\n");
+	if (!hook && !(argc == 2 && (!strcmp(argv[1], "tracepoint") || !strcmp(argv[1], "paths") ||
+				     !strcmp(argv[1], "sys_exit")))) {
+		fprintf(stderr, "usage: floor tracepoint | floor paths | floor sys_exit | "
+				"floor sendmsg4 CGROUP_DIR\n");
 		return 2;
 	}
 	signal(SIGTERM, on_signal);
@@ -53,9 +54,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	prog = hook			   ? skel->progs.floor_sendmsg4
-	       : !strcmp(argv[1], "paths") ? skel->progs.floor_sock_send_length
-					   : skel->progs.floor_sys_exit_sendto;
+	prog = hook			      ? skel->progs.floor_sendmsg4
+	       : !strcmp(argv[1], "paths")    ? skel->progs.floor_sock_send_length
+	       : !strcmp(argv[1], "sys_exit") ? skel->progs.floor_sys_exit
+					      : skel->progs.floor_sys_exit_sendto;
 	bpf_object__for_each_program (p, skel->obj)
 		bpf_program__set_autoload(p, p == prog);
 	if (floor_bpf__load(skel)) {

@@ -181,6 +181,8 @@ def run_sendloop(ctx, connected=False, prefix=(), iterations=None):
                           "--chunks", str(max(1, min(10000, n // 4000)))]
     if connected == "write":
         cmd.append("--write")
+    elif connected == "getppid":
+        cmd.append("--getppid")
     elif connected:
         cmd.append("--connected")
     if ctx.loop_cpu is not None:
@@ -326,8 +328,9 @@ class Daemon:
             reader.join(5)
             if rc != 0:
                 raise BenchError(f"sendguardd exited {rc} on SIGTERM: " + " | ".join(tail[-8:]))
-            check = check_output(out_path, res["pid"], res["iterations"] + res["warmup"],
-                                 self.expect_rule)
+            # a getppid loop sends nothing: every event of its pid would be wrong
+            expected = 0 if connected == "getppid" else res["iterations"] + res["warmup"]
+            check = check_output(out_path, res["pid"], expected, self.expect_rule)
             check.update(extra)
             daemon_cpu = (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None
             return {"loop": res, "check": check, "rss_kib": rss, "hwm_kib": hwm,
@@ -387,10 +390,129 @@ class Floor:
             ctx.our_pids.discard(proc.pid)
         m = re.search(r"runs (\d+)", out)
         runs = int(m.group(1)) if m else 0
-        if runs < res["iterations"]:
+        if connected != "getppid" and runs < res["iterations"]:
             raise BenchError(f"the empty program ran {runs} times for {res['iterations']} "
                              "sends: it was not in the path")
         return {"loop": res}
+
+
+class Bpftrace:
+    """bpftrace printing 5 fields of every sendto on the host to a file, for one run (a
+    peer a user would reach for instead; scenario peers)."""
+
+    label = "bpftrace"
+    SCRIPT = ('tracepoint:syscalls:sys_exit_sendto '
+              '{ printf("%d %d %s %d %llu\\n", pid, tid, comm, args->ret, nsecs); }')
+
+    def __init__(self, ctx, path):
+        self.ctx = ctx
+        self.path = path
+
+    def run(self, connected=False):
+        out = os.path.join(self.ctx.tmpdir, "bpftrace.out")
+        proc = subprocess.Popen([self.path, "-o", out, "-e", self.SCRIPT],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            # Its output file is fully buffered: "Attaching N probes" comes first, the
+            # BEGIN line only at exit. Attaching takes milliseconds after that line; the
+            # line count checked after the run says whether every send was seen.
+            deadline = time.monotonic() + self.ctx.args.ready_timeout
+            while not (os.path.exists(out) and b"Attaching" in open(out, "rb").read(64)):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError("bpftrace did not attach: " + (
+                        proc.stderr.read().strip() if proc.poll() is not None else "timeout"))
+                time.sleep(0.05)
+            time.sleep(1)
+            self.ctx.our_pids.add(proc.pid)
+            res = run_sendloop(self.ctx, connected)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(self.ctx.args.stop_timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            self.ctx.our_pids.discard(proc.pid)
+        lines = 0
+        if os.path.exists(out):
+            with open(out, "rb") as f:
+                lines = sum(1 for _ in f)
+            os.unlink(out)
+        if lines < res["iterations"] + res["warmup"]:
+            warn(f"bpftrace printed {lines} lines for {res['iterations'] + res['warmup']} "
+                 "sends: it missed some")
+        return {"loop": res, "lines": lines}
+
+
+class Auditd:
+    """auditd with one rule on sendto, sendmsg and sendmmsg (a peer; scenario peers): a
+    private configuration and log under the benchmark's temporary directory, started and
+    stopped around one run; the rule and the kernel's audit state are restored after."""
+
+    label = "auditd"
+
+    def __init__(self, ctx, auditd, auditctl):
+        self.ctx = ctx
+        self.auditd = auditd
+        self.auditctl = auditctl
+        self.dir = os.path.join(ctx.tmpdir, "audit")
+        os.makedirs(self.dir, exist_ok=True)
+        self.log = os.path.join(self.dir, "audit.log")
+        with open(os.path.join(self.dir, "auditd.conf"), "w") as f:
+            f.write(f"log_file = {self.log}\nlog_format = RAW\nwrite_logs = yes\n"
+                    "flush = INCREMENTAL_ASYNC\nfreq = 50\nmax_log_file = 0\n"
+                    "max_log_file_action = ignore\nspace_left = 2\n"
+                    "space_left_action = ignore\nadmin_space_left = 1\n"
+                    "admin_space_left_action = ignore\ndisk_full_action = ignore\n"
+                    "disk_error_action = ignore\nnum_logs = 1\n")
+        os.chmod(os.path.join(self.dir, "auditd.conf"), 0o640)
+
+    def ctl(self, *args, check=True):
+        p = subprocess.run([self.auditctl] + list(args), capture_output=True, text=True,
+                           timeout=30)
+        if check and p.returncode != 0:
+            raise BenchError(f"auditctl {' '.join(args)}: {p.stderr.strip()}")
+        return p.stdout
+
+    def run(self, connected=False):
+        status = self.ctl("-s")
+        if re.search(r"^pid [1-9]", status, re.M):
+            raise Skip("an audit daemon already runs on this host: not measured")
+        m = re.search(r"^enabled (\d)", status, re.M)
+        enabled = m.group(1) if m else None  # auditd enables auditing; put it back after
+        proc = subprocess.Popen([self.auditd, "-n", "-c", self.dir], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + self.ctx.args.ready_timeout
+            while not re.search(r"^pid [1-9]", self.ctl("-s"), re.M):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise BenchError("auditd did not start: " + (
+                        proc.stderr.read().strip() if proc.poll() is not None else "timeout"))
+                time.sleep(0.05)
+            self.ctl("-e", "1")
+            self.ctl("-a", "always,exit", "-F", "arch=b64", "-S", "sendto", "-S", "sendmsg",
+                     "-S", "sendmmsg", "-k", "sendguard-bench")
+            self.ctx.our_pids.add(proc.pid)
+            res = run_sendloop(self.ctx, connected)
+        finally:
+            self.ctl("-d", "always,exit", "-F", "arch=b64", "-S", "sendto", "-S", "sendmsg",
+                     "-S", "sendmmsg", "-k", "sendguard-bench", check=False)
+            if enabled is not None:
+                self.ctl("-e", enabled, check=False)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            self.ctx.our_pids.discard(proc.pid)
+        records = 0
+        if os.path.exists(self.log):
+            with open(self.log, "rb") as f:
+                records = sum(1 for line in f if b"type=SYSCALL" in line)
+            os.unlink(self.log)
+        return {"loop": res, "records": records}
 
 
 def output_files(path):
@@ -454,7 +576,7 @@ def run_pairs(ctx, title, base, cand, connected=False):
     n = ctx.args.pairs
     sends = getattr(cand, "iterations", None) or ctx.args.iterations
     log(f"\n== {title}: {base.label} vs {cand.label}, {n} pairs x {sends} sends"
-        f"{' (connected)' if connected else ''}")
+        f"{'' if not connected else ' (connected)' if connected is True else f' ({connected})'}")
     hdr = (f"{'pair':>4} {'order':<5} {base.label + ' ns/op':>16} {cand.label + ' ns/op':>16} "
            f"{'overhead':>9} {'chunk':>8}")
     traced_arm = cand if isinstance(cand, Daemon) else base if isinstance(base, Daemon) else None
@@ -585,6 +707,7 @@ def scenario_tracing(ctx):
     ctx.need_daemon()
     base, traced = Untraced(ctx), Daemon(ctx)
     med, pairs = run_pairs(ctx, "tracing overhead (sendto)", base, traced)
+    ctx.tracing = med
     runs = [p["cand"] for p in pairs]
     lost = summarize_events(ctx, "tracing", runs)
     log(f"tracing overhead: median {med * 100:.2f}% (target <= {OVERHEAD_TARGET * 100:.0f}%), "
@@ -651,6 +774,81 @@ def scenario_paths(ctx):
     lost = summarize_events(ctx, "tracing (write)", [p["cand"] for p in pairs])
     log(f"tracing overhead, write(): median {pct(med)}, lost: {lost}; the floor (empty "
         f"program at the socket layer): {pct(floor)}; sendguard's own work: {pct(med - floor)}")
+
+
+def scenario_syscalls(ctx):
+    """What tracing the send system calls costs a system call that is not a send (a getppid
+    loop), and the generic raw_syscalls:sys_exit tracepoint with an early system-call-number
+    filter against the per-syscall tracepoint sendguard attaches to, each as an empty
+    program (their floors) on both loops. Reported, no target."""
+    ctx.need_daemon()
+    need_floor(ctx)
+    fig = {}
+    for prog, args, what in (("tracepoint", ["tracepoint"], "syscalls:sys_exit_sendto"),
+                             ("sys_exit", ["sys_exit"],
+                              "raw_syscalls:sys_exit, sendto filtered first")):
+        for loop in ("sendto", "getppid"):
+            if prog == "tracepoint" and loop == "sendto" and ctx.floor is not None:
+                fig[prog, loop] = ctx.floor  # scenario floor measured it in this run
+                continue
+            fig[prog, loop], _ = run_pairs(
+                ctx, f"floor: empty program on {what} ({loop} loop)", Untraced(ctx),
+                Floor(ctx, args, f"empty {prog}"),
+                connected="getppid" if loop == "getppid" else False)
+    med, pairs = run_pairs(ctx, "tracing overhead on a system call that is not a send (getppid)",
+                           Untraced(ctx), Daemon(ctx), connected="getppid")
+    stray = sum(p["cand"]["check"]["sends"] for p in pairs)
+    if stray:
+        warn(f"{stray} send events carried the getppid loop's pid")
+    ns = statistics.median(p["base"]["loop"]["ns_per_op"] for p in pairs)
+    log(f"\nsyscalls: cost per system call (medians; getppid untraced {ns:.0f} ns):")
+    log(f"   {'attach point':<52} {'sendto':>9} {'getppid':>9}")
+    log(f"   {'empty program, syscalls:sys_exit_sendto':<52} "
+        f"{pct(fig['tracepoint', 'sendto']):>9} {pct(fig['tracepoint', 'getppid']):>9}")
+    log(f"   {'empty program, raw_syscalls:sys_exit + nr filter':<52} "
+        f"{pct(fig['sys_exit', 'sendto']):>9} {pct(fig['sys_exit', 'getppid']):>9}")
+    log(f"   {'sendguard tracing (its per-syscall tracepoints)':<52} "
+        f"{'(tracing)':>9} {pct(med):>9}")
+
+
+def scenario_peers(ctx):
+    """The tools a user would pick instead, on the same loop in the same run: bpftrace
+    printing 5 fields per sendto, auditd with a send rule (installed by make bench-deps;
+    each one missing is reported, not measured). Reported beside the floor and sendguard's
+    tracing figure when those scenarios ran; no target."""
+    if os.geteuid() != 0:
+        raise BenchError("the peers need root (sudo make bench)")
+    rows = []
+    bt = shutil.which("bpftrace")
+    if bt:
+        med, pairs = run_pairs(ctx, "peer: bpftrace, 5 fields per sendto to a file",
+                               Untraced(ctx), Bpftrace(ctx, bt))
+        lines = statistics.median(p["cand"]["lines"] for p in pairs)
+        rows.append(("bpftrace, 5 fields per sendto to a file", med,
+                     f"{lines:.0f} lines per run"))
+    else:
+        rows.append(("bpftrace", None, "not installed (make bench-deps)"))
+    ad, ac = shutil.which("auditd"), shutil.which("auditctl")
+    if ad and ac:
+        try:
+            med, pairs = run_pairs(ctx, "peer: auditd, one rule on sendto/sendmsg/sendmmsg",
+                                   Untraced(ctx), Auditd(ctx, ad, ac))
+            recs = statistics.median(p["cand"]["records"] for p in pairs)
+            rows.append(("auditd, a rule on sendto/sendmsg/sendmmsg", med,
+                         f"{recs:.0f} SYSCALL records per run"))
+        except Skip as e:
+            rows.append(("auditd", None, str(e)))
+    else:
+        rows.append(("auditd", None, "not installed (make bench-deps)"))
+    log("\npeers: cost per send against untraced (medians, this run):")
+    if ctx.floor is not None:
+        log(f"   {'empty program on syscalls:sys_exit_sendto (floor)':<48} {1 + ctx.floor:6.2f}x")
+    if ctx.tracing is not None:
+        log(f"   {'sendguard, every send as a JSON event to a file':<48} "
+            f"{1 + ctx.tracing:6.2f}x")
+    for name, med, note in rows:
+        log(f"   {name:<48} " + (f"{1 + med:6.2f}x  ({note})" if med is not None
+                                  else f"{'-':>6}   ({note})"))
 
 
 RUN_KERNEL_TARGET = 0.05
@@ -880,11 +1078,13 @@ SCENARIOS = {
     "enforce": scenario_enforce,
     "connected": scenario_connected,
     "paths": scenario_paths,
+    "syscalls": scenario_syscalls,
+    "peers": scenario_peers,
     "noise": scenario_noise,
     "run": scenario_run,
 }
 DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
-           "floor-hook", "enforce", "paths", "run"]
+           "floor-hook", "enforce", "paths", "syscalls", "peers", "run"]
 
 
 # --- driver --------------------------------------------------------------------------------
@@ -901,6 +1101,7 @@ class Ctx:
         self.floor = None  # scenario floor's median, when it ran
         self.floor_hook = None  # scenario floor-hook's
         self.variants = {}  # tracing-core/-compat medians
+        self.tracing = None  # scenario tracing's median
         self._daemon_help = None
         self.tmpdir = tempfile.mkdtemp(prefix="sendguard-bench-")
         self.baseline_progs = bpf_prog_ids()

@@ -3,7 +3,7 @@
  * sendloop: the workload of the overhead benchmarks (README, "Performance"): a tight loop of 64-byte
  * UDP sends to loopback.
  *
- *   sendloop [--connected | --write] [--cpu N] [--warmup N] [--chunks K] ITERATIONS
+ *   sendloop [--connected | --write | --getppid] [--cpu N] [--warmup N] [--chunks K] ITERATIONS
  *
  * Destination: a UDP socket bound to 127.0.0.1 by this process, with the smallest receive
  * buffer the kernel allows and never read. After the first few datagrams its queue is full,
@@ -16,7 +16,10 @@
  *
  * Default mode is unconnected sendto(); --connected connects first and uses send(), which
  * the kernel also reports as a sendto syscall; --write connects and uses write(), a send
- * the other-paths program traces (at the socket layer). --warmup sends (untimed) happen before the
+ * the other-paths program traces (at the socket layer). --getppid sends nothing: it loops
+ * on getppid(), a system call no tracer looks at, to measure what tracing the send system
+ * calls costs every other system call (any syscall tracepoint puts every system call of
+ * every task on the kernel's slow path). --warmup sends (untimed) happen before the
  * timed loop; every send, warmup included, is a traced sendto.
  *
  * The timed loop is cut into K chunks (default 50) timed separately, so that a reader can
@@ -36,6 +39,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +74,8 @@ static uint64_t now_ns(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sendloop [--connected | --write] [--cpu N] [--warmup N] [--chunks K] "
-		   "ITERATIONS\n");
+	fprintf(f, "usage: sendloop [--connected | --write | --getppid] [--cpu N] [--warmup N] "
+		   "[--chunks K] ITERATIONS\n");
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -89,6 +93,11 @@ static long send_n(int fd, long n, int connected, const struct sockaddr_in *dst)
 	ssize_t r;
 
 	for (long i = 0; i < n; i++) {
+		if (connected == 3) {
+			if (syscall(SYS_getppid) < 0)
+				errors++;
+			continue;
+		}
 		if (connected == 2)
 			r = write(fd, payload, sizeof(payload));
 		else if (connected)
@@ -107,6 +116,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "connected", no_argument, NULL, 'c' },
 		{ "write", no_argument, NULL, 'W' },
+		{ "getppid", no_argument, NULL, 'P' },
 		{ "cpu", required_argument, NULL, 'C' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "chunks", required_argument, NULL, 'k' },
@@ -127,6 +137,9 @@ int main(int argc, char **argv)
 			break;
 		case 'W':
 			connected = 2;
+			break;
+		case 'P':
+			connected = 3;
 			break;
 		case 'C':
 			if (parse_long(optarg, 0, CPU_SETSIZE - 1, &cpu)) {
@@ -188,7 +201,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sendloop: receiver setup: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	if (connected && connect(tx, (struct sockaddr *)&dst, sizeof(dst))) {
+	if (connected && connected != 3 && connect(tx, (struct sockaddr *)&dst, sizeof(dst))) {
 		fprintf(stderr, "sendloop: connect: %s\n", strerror(errno));
 		goto cleanup;
 	}
@@ -211,9 +224,10 @@ int main(int argc, char **argv)
 	       "\"ns_per_op\":%.2f,\"chunks\":%ld,\"chunk_ns_per_op_median\":%.2f,"
 	       "\"chunk_ns_per_op_min\":%.2f,\"errors\":%ld}\n",
 	       (int)getpid(),
-	       connected == 2 ? "write"
-	       : connected    ? "send"
-			      : "sendto",
+	       connected == 3	? "getppid"
+	       : connected == 2 ? "write"
+	       : connected	? "send"
+				: "sendto",
 	       iterations, warmup, (unsigned long long)(t1 - t0),
 	       (double)(t1 - t0) / (double)iterations, chunks,
 	       chunks % 2 ? chunk_ns[chunks / 2]
