@@ -776,6 +776,84 @@ def scenario_paths(ctx):
         f"program at the socket layer): {pct(floor)}; sendguard's own work: {pct(med - floor)}")
 
 
+THROUGHPUT_CPU_TARGET_NS = 300
+
+
+def scenario_throughput(ctx):
+    """Two senders flat out, one per CPU, under one daemon: exported events/s, events lost,
+    and the daemon's CPU per event from ready to exit (the drain after SIGTERM included):
+    <= 300 ns. PAIRS runs."""
+    ctx.need_daemon()
+    cpus = sorted(os.sched_getaffinity(0))[:2]
+    if len(cpus) < 2:
+        raise Skip("needs two CPUs")
+    n = ctx.args.iterations
+    log(f"\n== throughput: 2 senders (CPUs {cpus}) x {n} sends under one daemon, "
+        f"{ctx.args.pairs} runs")
+    log(f"{'run':>4} {'wall s':>7} {'offered/s':>10} {'exported/s':>10} {'events':>9} "
+        f"{'lost':>7} {'dCPU ms':>8} {'ns/event':>8}")
+    rows = []
+    for i in range(ctx.args.pairs):
+        ctx.check_quiet()
+        d = Daemon(ctx)
+        fd, out = tempfile.mkstemp(prefix="sendguard-bench-", suffix=".jsonl", dir="/tmp")
+        os.close(fd)
+        proc = None
+        try:
+            proc, reader, tail = d.start(out)
+            ctx.our_pids.add(proc.pid)
+            cpu_ready = proc_cpu_s(proc.pid)
+            t0 = time.monotonic()
+            loops = [subprocess.Popen([ctx.sendloop, "--warmup", str(ctx.args.warmup), "--cpu",
+                                       str(c), str(n)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for c in cpus]
+            res = []
+            for lp in loops:
+                o, e = lp.communicate(timeout=600)
+                if lp.returncode != 0:
+                    raise BenchError(f"sendloop exited {lp.returncode}: {e.strip()}")
+                res.append(json.loads(o.strip().splitlines()[-1]))
+            wall = time.monotonic() - t0
+            if proc.poll() is not None:
+                raise BenchError(f"sendguardd died during the run (exit {proc.returncode}): "
+                                 + " | ".join(tail[-8:]))
+            proc.send_signal(signal.SIGTERM)
+            _, status, ru = os.wait4(proc.pid, 0)  # its CPU to the end, the drain included
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            reader.join(5)
+            if proc.returncode != 0:
+                raise BenchError(f"sendguardd exited {proc.returncode} on SIGTERM: "
+                                 + " | ".join(tail[-8:]))
+            checks = [check_output(out, r["pid"], r["iterations"] + r["warmup"]) for r in res]
+            events = sum(c["sends"] for c in checks)
+            offered = sum(c["expected"] for c in checks)
+            lost = checks[0]["lost"]
+            cpu = ru.ru_utime + ru.ru_stime - (cpu_ready or 0)
+            row = {"wall": wall, "events": events, "offered": offered, "lost": lost,
+                   "cpu": cpu, "ns": cpu / events * 1e9 if events else float("nan"),
+                   "missing": offered - events - lost}
+            rows.append(row)
+            log(f"{i + 1:>4} {wall:7.2f} {offered / wall:10.0f} {events / wall:10.0f} "
+                f"{events:>9} {lost:>7} {cpu * 1000:8.0f} {row['ns']:8.0f}")
+        finally:
+            if proc is not None:
+                Daemon._kill(proc)
+                ctx.our_pids.discard(proc.pid)
+            for path in output_files(out):
+                os.unlink(path)
+    ns = statistics.median(r["ns"] for r in rows)
+    unaccounted = sum(r["missing"] for r in rows)
+    if unaccounted:
+        warn(f"{unaccounted} sends were neither an event nor counted lost")
+    log(f"   median: {statistics.median(r['events'] / r['wall'] for r in rows):.0f} events/s "
+        f"exported, {sum(r['lost'] for r in rows)} lost in {len(rows)} runs, "
+        f"{ns:.0f} ns of daemon CPU per event")
+    ctx.target(f"throughput: daemon CPU <= {THROUGHPUT_CPU_TARGET_NS} ns per event",
+               ns <= THROUGHPUT_CPU_TARGET_NS,
+               f"median {ns:.0f} ns; lost {sum(r['lost'] for r in rows)} of "
+               f"{sum(r['offered'] for r in rows)} sends in {len(rows)} runs")
+
+
 def scenario_syscalls(ctx):
     """What tracing the send system calls costs a system call that is not a send (a getppid
     loop), and the generic raw_syscalls:sys_exit tracepoint with an early system-call-number
@@ -1079,12 +1157,13 @@ SCENARIOS = {
     "connected": scenario_connected,
     "paths": scenario_paths,
     "syscalls": scenario_syscalls,
+    "throughput": scenario_throughput,
     "peers": scenario_peers,
     "noise": scenario_noise,
     "run": scenario_run,
 }
 DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
-           "floor-hook", "enforce", "paths", "syscalls", "peers", "run"]
+           "floor-hook", "enforce", "paths", "syscalls", "throughput", "peers", "run"]
 
 
 # --- driver --------------------------------------------------------------------------------
