@@ -1180,6 +1180,9 @@ const void *sg_compiled_lookup(const struct sg_compiled *c, int id, const void *
 	if (!c || id < 0 || id >= SG_PMAP_COUNT || !key)
 		return NULL;
 	m = &c->maps[id];
+	/* An empty map has no key array: bsearch must not be given its NULL. */
+	if (!m->n)
+		return NULL;
 	switch (maps[id].kind) {
 	case SG_PMAP_KIND_ARRAY:
 		hit = bsearch(key, m->keys, m->n, m->key_size, cmp_u32);
