@@ -83,8 +83,10 @@ help:
 	@echo 'make                 build everything into $(OUTPUT)/'
 	@echo 'make deps            install build and test dependencies (apt, root)'
 	@echo 'make run             run sendguardd on the default policy (root)'
-	@echo 'make test            unit, CLI and short fuzz tests; as root or with CI=true also the'
-	@echo '                     integration tests and the kernel matrix (KERNELS=none: without it)'
+	@echo 'make test            unit, CLI and short fuzz tests (unit tests and fuzzers built with ASan'
+	@echo '                     and UBSan); as root or with CI=true also the integration tests and'
+	@echo '                     the kernel matrix (KERNELS=none: without it)'
+	@echo 'make unit-test       the unit tests alone (ASan, UBSan; built into $(OUTPUT)/san/)'
 	@echo 'make test-kernels    the integration tests on Debian 5.10, 6.1, 6.12 under qemu (root)'
 	@echo 'make fuzz            long libFuzzer runs: policy parser, control requests (FUZZ_TIME=600 each)'
 	@echo 'make bench           overhead and encoder benchmarks (root)'
@@ -191,6 +193,43 @@ $(OUTPUT)/bench/%: bench/%.c $(COMMON_LIB) $(COMMON_HDRS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(COMMON_LIB) $(LDLIBS) -o $@
 
+# --- sanitized unit tests ------------------------------------------------------
+# make test runs the unit tests only in this build: the tests and the library
+# code they link (common/, cli/run_plan.c) compiled with ASan and UBSan into
+# $(OUTPUT)/san/, apart from the normal objects. Any UBSan report is fatal.
+SAN_CC ?= $(CC)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_CFLAGS := $(ALL_CFLAGS) $(SAN_FLAGS)
+SAN_OUT := $(OUTPUT)/san
+SAN_COMMON_OBJS := $(patsubst %.c,$(SAN_OUT)/%.o,$(COMMON_SRCS))
+SAN_COMMON_LIB := $(SAN_OUT)/libsgcommon.a
+SAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN_OUT)/tests/%,$(UNIT_SRCS))
+
+$(SAN_OUT)/common $(SAN_OUT)/cli $(SAN_OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(SAN_OUT)/common/%.o: common/%.c $(COMMON_HDRS) | $(SAN_OUT)/common
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(SAN_OUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(COMMON_HDRS) | $(SAN_OUT)/cli
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(SAN_COMMON_LIB): $(SAN_COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SAN_OUT)/tests/test_%: tests/unit/test_%.c $(SAN_COMMON_LIB) $(COMMON_HDRS) | $(SAN_OUT)/tests
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) $< $(SAN_COMMON_LIB) $(LDLIBS) -lcmocka -o $@
+
+$(SAN_OUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(SAN_OUT)/cli/run_plan.o \
+		$(SAN_COMMON_LIB) $(COMMON_HDRS) cli/run_plan.h | $(SAN_OUT)/tests
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -Icli $< $(SAN_OUT)/cli/run_plan.o $(SAN_COMMON_LIB) $(LDLIBS) \
+		-lcmocka -o $@
+
 # --- run, test, bench --------------------------------------------------------
 
 run: $(PROGS)
@@ -204,10 +243,10 @@ run: $(PROGS)
 KERNELS ?= 5.10,6.1,6.12
 SUITES = $(PYTHON) tests/suites.py --build $(OUTPUT) --kernels $(KERNELS)
 
-test: all $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_control
+test: all $(SAN_UNIT_BINS) $(OUTPUT)/fuzz/fuzz_policy $(OUTPUT)/fuzz/fuzz_control
 	$(Q)$(SUITES)
 
-unit-test: $(UNIT_BINS)
+unit-test: $(SAN_UNIT_BINS)
 	$(Q)$(SUITES) --only unit
 
 cli-test: $(OUTPUT)/sendguard $(OUTPUT)/sendguardd

@@ -4,8 +4,10 @@
 
 Shows each binary's output, then one line "N passed, N failed" summing the
 cmocka test counts. A binary that crashes, hangs or exits non-zero without
-reporting a failure counts as one more failure. Exit status 1 if anything
-failed.
+reporting a failure counts as one more failure, and so does one that ASan,
+UBSan or the leak checker stopped (make builds them with
+-fsanitize=address,undefined; the failure line names the sanitizer). No
+binaries at all is a failure too. Exit status 1 if anything failed.
 
 The binaries may append the JSON records they produce to the file named by
 SG_UNIT_JSONL; every such record is then validated against
@@ -26,6 +28,15 @@ TIMEOUT = 120
 PASSED_RE = re.compile(r"^\[  PASSED  \] (\d+) test", re.M)
 FAILED_RE = re.compile(r"^\[  FAILED  \] (\d+) test", re.M)
 OK_RE = re.compile(r"^\[       OK \] ", re.M)
+SAN_RE = re.compile(r"^==\d+==ERROR: (\w+Sanitizer)|^\S+: runtime error: ", re.M)
+
+
+def sanitizer(out):
+    """", AddressSanitizer report" (or UBSan's, the leak checker's) if out has one."""
+    m = SAN_RE.search(out)
+    if m is None:
+        return ""
+    return ", %s report" % (m.group(1) or "UndefinedBehaviorSanitizer")
 
 
 def run_one(path, env):
@@ -52,13 +63,14 @@ def run_one(path, env):
     if m_pass is None and m_fail is None:
         # no summary: crashed or hung mid-run; count what completed
         passed = len(OK_RE.findall(out))
-        why = "timed out" if rc is None else f"exit status {rc}"
+        why = "timed out" if rc is None else f"exit status {rc}{sanitizer(out)}"
         print(f"{name}: no cmocka summary ({why}): counted as failed")
         return passed, 1
     passed = int(m_pass.group(1)) if m_pass else 0
     failed = int(m_fail.group(1)) if m_fail else 0
     if rc != 0 and failed == 0:
-        print(f"{name}: exit status {rc} without a reported failure: counted as failed")
+        print(f"{name}: exit status {rc}{sanitizer(out)}, no test reported failing: "
+              "counted as failed")
         failed = 1
     return passed, failed
 
@@ -159,9 +171,16 @@ def check_schema_rejects(validator, lines):
 
 def main(argv):
     total_pass = total_fail = 0
+    if len(argv) < 2:
+        print("no unit test binaries given (make unit-test builds them into build/san/tests/)")
+        print("0 passed, 1 failed")
+        return 1
     with tempfile.TemporaryDirectory(prefix="sg-unit-") as tmp:
         jsonl = os.path.join(tmp, "records.jsonl")
         env = dict(os.environ, SG_UNIT_JSONL=jsonl, CMOCKA_MESSAGE_OUTPUT="STDOUT")
+        # leaks fail a test too; a UBSan report says where it was reached
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         for path in argv[1:]:
             p, f = run_one(path, env)
             total_pass += p

@@ -28,8 +28,9 @@ def suites(build, kernels):
     """(name, argv, needs_root) of every suite, in the order they run."""
     integ = os.path.join(ROOT, "tests", "integration")
     out = [
+        # the unit tests built with ASan and UBSan (make's $(OUTPUT)/san/)
         ("unit", [PY, os.path.join(ROOT, "tests", "run_unit.py")] +
-         sorted(glob.glob(os.path.join(build, "tests", "test_*"))), False),
+         sorted(glob.glob(os.path.join(build, "san", "tests", "test_*"))), False),
         ("cli", [PY, os.path.join(ROOT, "tests", "cli", "run.py"), "--build", build], False),
         ("fuzz", ["make", "--no-print-directory", "-C", ROOT, "OUTPUT=" + build, "fuzz-short"],
          False),
