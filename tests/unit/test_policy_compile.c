@@ -1006,9 +1006,10 @@ static char *bench_policy_json(int nrules, int cidrs)
 #define OUT(...)                                                          \
 	do {                                                              \
 		if (cap - len < 256) {                                    \
+			char *grown = realloc(s, cap * 2);                \
+			assert_non_null(grown);                           \
+			s = grown;                                        \
 			cap *= 2;                                         \
-			s = realloc(s, cap);                              \
-			assert_non_null(s);                               \
 		}                                                         \
 		len += (size_t)snprintf(s + len, cap - len, __VA_ARGS__); \
 	} while (0)
