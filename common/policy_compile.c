@@ -229,6 +229,7 @@ static struct ent *set_find(const struct entset *s, const void *key)
 
 	memcpy(probe.key, key, s->key_size);
 	cmp_key_size = s->key_size;
+	/* cppcheck-suppress uninitvar ; the comparators read probe.key, never probe.bits */
 	return bsearch(&probe, s->v, s->n, sizeof(*s->v), s->lpm ? cmp_lpm : cmp_hash);
 }
 
