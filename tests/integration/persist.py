@@ -360,14 +360,18 @@ def gap_tests(run, build, work, pa, validator):
 
 
 def default_dirs():
-    """What the default pin and state directories hold (name, inode), or None for each
-    that is not there: the tests compare it before and after."""
+    """What the default pin directory holds and the default state file is ((name, inode),
+    None when not there), for the tests to compare before and after. Only what a daemon
+    here could adopt, write or remove: a daemon of the host may have its control socket
+    in the state directory come and go meanwhile."""
     def listing(d):
         try:
             return sorted((n, os.lstat(os.path.join(d, n)).st_ino) for n in os.listdir(d))
         except FileNotFoundError:
             return None
-    return {d: listing(d) for d in (private_dirs.DEFAULT_PIN_DIR, private_dirs.DEFAULT_STATE_DIR)}
+    state = os.path.join(private_dirs.DEFAULT_STATE_DIR, "persist.state")
+    return {private_dirs.DEFAULT_PIN_DIR: listing(private_dirs.DEFAULT_PIN_DIR),
+            state: os.lstat(state).st_ino if os.path.lexists(state) else None}
 
 
 def pins(d):
