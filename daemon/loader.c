@@ -438,6 +438,10 @@ int loader__load(struct trace_bpf **out, struct loader_opts *o)
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));
 		return err;
 	}
+	/* After the check above: without privileges, what is missing is the first thing said. */
+	err = persist__check_pin_dir(o->persist);
+	if (err)
+		return err;
 	err = variant__load(&trace_ops, &t, o->variant_limit);
 	if (err < 0) {
 		log_err("cannot load BPF: %s (%s)", strerror(-err), hint(err));

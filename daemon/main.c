@@ -86,6 +86,8 @@ enum {
 	OPT_NO_LSM,
 	OPT_METRICS,
 	OPT_SYSLOG_QUEUE,
+	OPT_PIN_DIR,
+	OPT_STATE_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +102,8 @@ static const struct option long_opts[] = {
 	{ "no-enforce", no_argument, NULL, OPT_NO_ENFORCE },
 	{ "no-lsm", no_argument, NULL, OPT_NO_LSM },
 	{ "persist", no_argument, NULL, OPT_PERSIST },
+	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "bpf-variant", required_argument, NULL, OPT_BPF_VARIANT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
@@ -140,8 +144,13 @@ static void usage(FILE *f)
 		"      --no-enforce          judge and report only: attach no enforcement hook\n"
 		"      --no-lsm              enforce with the cgroup hooks only, not BPF-LSM\n"
 		"      --persist             keep the hooks and the policy in force after exit,\n"
-		"                            pinned under " SG_PIN_DIR "; a restarted daemon\n"
+		"                            pinned in the pin directory; a restarted daemon\n"
 		"                            adopts them\n"
+		"      --pin-dir DIR         pin directory, on a bpffs (default\n"
+		"                            " SG_PIN_DIR "); a daemon adopts the pins\n"
+		"                            it finds there, and without --persist removes them\n"
+		"      --state-dir DIR       where --persist keeps its state file (default\n"
+		"                            " SG_STATE_DIR ")\n"
 		"      --control PATH        control socket (docs/control.md; default\n"
 		"                            " SG_CONTROL_DEFAULT ";\n"
 		"                            'none': no socket)\n"
@@ -264,6 +273,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PERSIST:
 			o->persist = 1;
+			break;
+		case OPT_PIN_DIR:
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/')
+				return usage_error(
+					c == OPT_PIN_DIR
+						? "--pin-dir %s: must be an absolute path"
+						: "--state-dir %s: must be an absolute path",
+					optarg);
+			if (persist__set_dirs(c == OPT_PIN_DIR ? optarg : NULL,
+					      c == OPT_STATE_DIR ? optarg : NULL))
+				return usage_error("%s: path too long", optarg);
 			break;
 		case OPT_CONTROL:
 			if (!strcmp(optarg, "none")) {
@@ -486,7 +507,7 @@ static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, stru
 	enforcer.no_lsm = o->no_lsm;
 	if (o->no_enforce) {
 		enforcer.off = true;
-		if (access(SG_PIN_DIR, F_OK) == 0) {
+		if (access(persist__pin_dir(), F_OK) == 0) {
 			log_info("--no-enforce: removing the hooks an earlier --persist run left");
 			persist__unpin_all();
 		}

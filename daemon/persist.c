@@ -8,14 +8,90 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "event.h"
 #include "log.h"
 #include "persist.h"
+
+/* Room for "/map_<name>" and "/link_<hook>" after the directory. */
+#define PIN_NAME_MAX 64
+
+static char pin_dir[PATH_MAX - PIN_NAME_MAX] = SG_PIN_DIR;
+static bool pin_dir_named; /* by --pin-dir */
+static char state_dir[PATH_MAX - PIN_NAME_MAX] = SG_STATE_DIR;
+static char state_path[PATH_MAX] = SG_STATE_DIR "/" SG_STATE_FILE;
+
+/* "/sys/fs/bpf/x/" as "/sys/fs/bpf/x" (a parent is what precedes the last slash). */
+static void strip_slashes(char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+}
+
+int persist__set_dirs(const char *pin, const char *state)
+{
+	if ((pin && strlen(pin) >= sizeof(pin_dir)) ||
+	    (state && strlen(state) >= sizeof(state_dir)))
+		return -ENAMETOOLONG;
+	if (pin) {
+		snprintf(pin_dir, sizeof(pin_dir), "%s", pin);
+		strip_slashes(pin_dir);
+		pin_dir_named = true;
+	}
+	if (state) {
+		snprintf(state_dir, sizeof(state_dir), "%s", state);
+		strip_slashes(state_dir);
+		snprintf(state_path, sizeof(state_path), "%s/%s", state_dir, SG_STATE_FILE);
+	}
+	return 0;
+}
+
+const char *persist__pin_dir(void)
+{
+	return pin_dir;
+}
+
+int persist__check_pin_dir(bool persist)
+{
+	char parent[PATH_MAX], *slash;
+	struct statfs sf;
+	int err = 0;
+
+	if (!pin_dir_named && !persist)
+		return 0;
+	if (statfs(pin_dir, &sf)) {
+		err = -errno;
+		snprintf(parent, sizeof(parent), "%s", pin_dir);
+		slash = strrchr(parent, '/');
+		/* Not made yet: the daemon makes it (one level) in its parent. */
+		if (err == -ENOENT && slash) {
+			if (slash == parent)
+				slash[1] = '\0';
+			else
+				*slash = '\0';
+			err = statfs(parent, &sf) ? -errno : 0;
+		}
+	}
+	if (err) {
+		log_err("pin directory %s: %s", pin_dir, strerror(-err));
+		return err;
+	}
+	if (sf.f_type != BPF_FS_MAGIC) {
+		log_err("pin directory %s: not on a bpf filesystem (pins live only there: "
+			"choose a directory under %s, or mount one with mount -t bpf bpf DIR)",
+			pin_dir, SG_BPFFS);
+		return -EMEDIUMTYPE;
+	}
+	return 0;
+}
 
 bool persist__shared_map(const char *name)
 {
@@ -28,20 +104,69 @@ bool persist__shared_map(const char *name)
 
 static void map_path(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/map_%s", SG_PIN_DIR, name);
+	snprintf(buf, len, "%s/map_%s", pin_dir, name);
 }
 
 void persist__link_path(char *buf, size_t len, const char *hook)
 {
-	snprintf(buf, len, "%s/link_%s", SG_PIN_DIR, hook);
+	snprintf(buf, len, "%s/link_%s", pin_dir, hook);
+}
+
+/* Only root (or the daemon's user) may have made or be able to change it. */
+static bool trusted(const struct stat *st, bool dir)
+{
+	return (dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode) && st->st_nlink == 1) &&
+	       (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 022);
+}
+
+/*
+ * An fd of the directory path (made with mode first when create), or -errno:
+ * -ELOOP for a symbolic link at path (never followed), -EPERM for a directory
+ * another user could change. Whatever is made or removed in it goes through
+ * this fd (openat, unlinkat), so the path cannot be swapped meanwhile.
+ */
+static int trusted_dir(const char *path, mode_t mode, bool create)
+{
+	struct stat st;
+	int fd;
+
+	if (create && mkdir(path, mode) && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOTDIR ? -ELOOP : -errno;
+	if (fstat(fd, &st) || !trusted(&st, true)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static const char *dir_why(int err)
+{
+	return err == -ELOOP   ? "a symbolic link or not a directory: refused"
+	       : err == -EPERM ? "not root's alone: refused"
+			       : strerror(-err);
 }
 
 int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size)
 {
 	char path[PATH_MAX];
 	struct bpf_map *m;
-	int n = 0, err;
+	int n = 0, err, dfd;
 
+	/*
+	 * Nothing pinned, or bpffs not open to us (systemd and the daemon
+	 * mount it 0700): loading says what is missing.
+	 */
+	dfd = trusted_dir(pin_dir, 0, false);
+	if (dfd == -ENOENT || (dfd == -EACCES && geteuid() != 0))
+		return 0;
+	if (dfd < 0) {
+		log_err("pin directory %s: %s", pin_dir, dir_why(dfd));
+		return dfd;
+	}
+	close(dfd);
 	bpf_object__for_each_map (m, obj) {
 		const char *name = bpf_map__name(m);
 		struct bpf_map_info info;
@@ -53,10 +178,6 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size)
 		map_path(path, sizeof(path), name);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
-			/*
-			 * Nothing pinned, or bpffs not open to us (systemd and the
-			 * daemon mount it 0700): loading says what is missing.
-			 */
 			if (errno == ENOENT || (errno == EACCES && geteuid() != 0))
 				continue;
 			err = -errno;
@@ -75,7 +196,7 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size)
 		close(fd);
 		if (err) {
 			log_err("cannot adopt pinned map %s: %s (remove %s to start afresh)", path,
-				strerror(-err), SG_PIN_DIR);
+				strerror(-err), pin_dir);
 			return err;
 		}
 		n++;
@@ -87,10 +208,14 @@ int persist__pin_maps(struct bpf_object *obj)
 {
 	char path[PATH_MAX];
 	struct bpf_map *m;
-	int err;
+	int err, dfd;
 
-	if (mkdir(SG_PIN_DIR, 0700) && errno != EEXIST)
-		return -errno;
+	dfd = trusted_dir(pin_dir, 0700, true);
+	if (dfd < 0) {
+		log_err("pin directory %s: %s", pin_dir, dir_why(dfd));
+		return dfd;
+	}
+	close(dfd);
 	bpf_object__for_each_map (m, obj) {
 		if (!persist__shared_map(bpf_map__name(m)))
 			continue;
@@ -108,23 +233,35 @@ int persist__pin_maps(struct bpf_object *obj)
 
 void persist__unpin_all(void)
 {
-	char path[PATH_MAX];
 	struct dirent *de;
-	DIR *d = opendir(SG_PIN_DIR);
+	DIR *d = NULL;
+	int dfd;
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+	dfd = trusted_dir(pin_dir, 0, false);
+	if (dfd >= 0)
+		d = fdopendir(dfd);
+	else if (dfd != -ENOENT)
+		log_warn("pin directory %s: %s: its pins stay", pin_dir, dir_why(dfd));
+	if (dfd >= 0 && !d)
+		close(dfd);
+	while (d && (de = readdir(d))) {
+		/* Only what a daemon pins: the directory may hold other things (--pin-dir). */
+		if (strncmp(de->d_name, "map_", 4) && strncmp(de->d_name, "link_", 5))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", SG_PIN_DIR, de->d_name);
-		if (unlink(path))
-			log_warn("cannot remove %s: %s", path, strerror(errno));
+		if (unlinkat(dfd, de->d_name, 0))
+			log_warn("cannot remove %s/%s: %s", pin_dir, de->d_name, strerror(errno));
 	}
-	closedir(d);
-	rmdir(SG_PIN_DIR);
-	if (unlink(SG_STATE_PATH) && errno != ENOENT)
-		log_warn("cannot remove %s: %s", SG_STATE_PATH, strerror(errno));
+	if (d) {
+		closedir(d);
+		/* Fails when something else is left in it, as it should. */
+		rmdir(pin_dir);
+	}
+	dfd = trusted_dir(state_dir, 0, false);
+	if (dfd < 0)
+		return;
+	if (unlinkat(dfd, SG_STATE_FILE, 0) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", state_path, strerror(errno));
+	close(dfd);
 }
 
 struct persist_state {
@@ -136,29 +273,22 @@ struct persist_state {
 #define STATE_FMT "sendguardd-state 1 seq %020llu ts %020llu exit %c\n"
 #define STATE_LEN 75
 
-/* Only root (or the daemon's user) may have made or be able to change it. */
-static bool trusted(const struct stat *st, bool dir)
-{
-	return (dir ? S_ISDIR(st->st_mode) : S_ISREG(st->st_mode) && st->st_nlink == 1) &&
-	       (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 022);
-}
-
 /* fd of the state file (flags for open(2)), or -1; *why says why not. */
 static int state_fd(int flags, const char **why)
 {
 	struct stat st;
-	int fd;
+	int fd, dfd;
 
 	*why = NULL;
-	if (mkdir(SG_STATE_DIR, 0755) && errno != EEXIST) {
-		*why = strerror(errno);
+	dfd = trusted_dir(state_dir, 0755, true);
+	if (dfd < 0) {
+		*why = dfd == -EPERM   ? "its directory is not root's alone"
+		       : dfd == -ELOOP ? "its directory is a symbolic link or not a directory"
+				       : strerror(-dfd);
 		return -1;
 	}
-	if (lstat(SG_STATE_DIR, &st) || !trusted(&st, true)) {
-		*why = "its directory is not root's alone";
-		return -1;
-	}
-	fd = open(SG_STATE_PATH, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	fd = openat(dfd, SG_STATE_FILE, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	close(dfd);
 	if (fd < 0) {
 		*why = errno == ELOOP ? "a symbolic link" : strerror(errno);
 		return -1;
@@ -182,7 +312,7 @@ void persist__state_read(struct sg_gap *g)
 	g->known = false;
 	if (fd < 0) {
 		if (why && strcmp(why, strerror(ENOENT)))
-			log_warn("%s: %s: ignored", SG_STATE_PATH, why);
+			log_warn("%s: %s: ignored", state_path, why);
 		return;
 	}
 	n = read(fd, buf, STATE_LEN);
@@ -206,7 +336,7 @@ static void state_put(struct persist_state *st, char exit_c)
 	snprintf(buf, sizeof(buf), STATE_FMT, (unsigned long long)st->seq,
 		 (unsigned long long)st->last_real_ns, exit_c);
 	if (pwrite(st->fd, buf, STATE_LEN, 0) != STATE_LEN)
-		log_debug("%s: %s", SG_STATE_PATH, strerror(errno));
+		log_debug("%s: %s", state_path, strerror(errno));
 }
 
 struct persist_state *persist__state_open(void)
@@ -220,7 +350,7 @@ struct persist_state *persist__state_open(void)
 	if (st->fd < 0 || ftruncate(st->fd, STATE_LEN)) {
 		log_warn("%s: %s: a daemon that adopts the pins after this one cannot say when "
 			 "tracing stopped",
-			 SG_STATE_PATH, why ? why : strerror(errno));
+			 state_path, why ? why : strerror(errno));
 		if (st->fd >= 0)
 			close(st->fd);
 		free(st);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * --persist: the maps the enforcement hooks use (policy maps, sg_denied, the
- * ring buffer) and the cgroup links are pinned under SG_PIN_DIR, so the hooks
- * keep enforcing while no daemon runs. A daemon that finds them adopts them:
- * it loads its programs on the pinned maps and swaps its programs into the
- * pinned links, instead of attaching a second set.
+ * ring buffer) and the cgroup links are pinned in the pin directory
+ * (--pin-dir, SG_PIN_DIR by default), so the hooks keep enforcing while no
+ * daemon runs. A daemon that finds them there adopts them: it loads its
+ * programs on the pinned maps and swaps its programs into the pinned links,
+ * instead of attaching a second set. A daemon without --persist removes the
+ * pins of its directory when it exits.
  */
 #ifndef SG_PERSIST_H
 #define SG_PERSIST_H
@@ -19,6 +21,21 @@
 struct bpf_object;
 struct bpf_link;
 
+/*
+ * The pin directory and the state directory of this run (--pin-dir,
+ * --state-dir); NULL keeps the default. Call before anything else here.
+ * 0, or -ENAMETOOLONG.
+ */
+int persist__set_dirs(const char *pin_dir, const char *state_dir);
+/* The pin directory in use. */
+const char *persist__pin_dir(void);
+/*
+ * The pin directory must be on a bpffs (or, not made yet, its parent). It is
+ * checked when it was named by --pin-dir or pins are to be made (persist).
+ * 0, or -errno (logged: -EMEDIUMTYPE when not on a bpffs).
+ */
+int persist__check_pin_dir(bool persist);
+
 /* Is this map of the tracing object shared with the hooks (and so pinned)? */
 bool persist__shared_map(const char *name);
 /*
@@ -31,17 +48,21 @@ int persist__adopt_maps(struct bpf_object *obj, uint64_t *ringbuf_size);
 int persist__pin_maps(struct bpf_object *obj);
 /* The pin path of a cgroup hook's link. */
 void persist__link_path(char *buf, size_t len, const char *hook);
-/* Remove every pin (maps and links) and the directory, and the state file. */
+/*
+ * Remove the pins (map_* and link_*, nothing else) and the pin directory
+ * once empty, and the state file.
+ */
 void persist__unpin_all(void);
 
 /*
  * The run's state, for the daemon that adopts the pins next: the seq and
  * time of the last record handed to the sinks, and whether the run ended
- * normally. A small file, root's, mode 0600, never reached through a
+ * normally. A small file, SG_STATE_FILE in the state directory (--state-dir,
+ * SG_STATE_DIR by default): root's, mode 0600, never reached through a
  * symlink, in a directory only root can write to.
  */
 #define SG_STATE_DIR  "/run/sendguard"
-#define SG_STATE_PATH SG_STATE_DIR "/persist.state"
+#define SG_STATE_FILE "persist.state"
 
 struct persist_state;
 struct sg_gap;

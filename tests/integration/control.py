@@ -22,6 +22,8 @@ import tempfile
 import threading
 import time
 
+import private_dirs  # tests/integration/private_dirs.py
+
 PORT = 30000 + (os.getpid() * 13) % 20000  # destinations private to this run
 
 
@@ -46,7 +48,7 @@ class Daemon:
         self.events = os.path.join(work, "events.jsonl")
         self.policy = policy
         self.sock = sock
-        self.args = [exe, "-f", "-p", policy, "--control", sock,
+        self.args = [exe, "-f", "-p", policy, "--control", sock, *private_dirs.ARGS,
                      "-o", "file:" + self.events, "--stats-interval", "0"] + list(extra)
         self.log = []
         self.ready = threading.Event()
@@ -632,7 +634,8 @@ def main():
 
         # --- a second daemon on the same socket -----------------------------------------------
         p = []
-        d2 = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock, "-o",
+        d2 = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock,
+                             *private_dirs.ARGS, "-o",
                              "file:" + os.path.join(work, "second.jsonl")],
                             capture_output=True, text=True, timeout=60)
         if d2.returncode != 1 or "another sendguardd answers there" not in d2.stderr:
@@ -676,7 +679,8 @@ def main():
     d.stop()
     with open(sock, "w") as f:
         f.write("not a socket")
-    r = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock, "-o",
+    r = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", sock,
+                        *private_dirs.ARGS, "-o",
                         "file:" + os.path.join(work, "third.jsonl")],
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 1 or "exists and is not a socket" not in r.stderr:

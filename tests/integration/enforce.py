@@ -32,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
 import ctl  # noqa: E402  (tests/integration/ctl.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
@@ -91,7 +92,7 @@ class Daemon:
         if os.path.exists(self.events_path):
             os.unlink(self.events_path)
         self.args = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL,
-                     "-p", self.policy_path,
+                     *private_dirs.ARGS, "-p", self.policy_path,
                      "-o", "file:" + self.events_path, "--stats-interval", "0"] + list(extra)
         self.log = []
         self.ready = threading.Event()

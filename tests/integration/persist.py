@@ -3,7 +3,9 @@
 """--persist lifecycle (README, "Enforcement": Lifecycle): hooks and policy outlive the daemon,
 a restarted daemon adopts them (no second set of hooks, versions go on), a
 reload works on adopted maps, and a daemon without --persist leaves nothing
-behind. Needs root; ends with `N passed, N failed`."""
+behind. Every daemon pins in a directory of this run's own (--pin-dir, --state-dir): two
+pin directories do not see each other, and the defaults are never touched. Needs root;
+ends with `N passed, N failed`."""
 
 import argparse
 import json
@@ -19,14 +21,20 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
+import ctl  # noqa: E402  (tests/integration/ctl.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
 CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
 
 
-PIN_DIR = "/sys/fs/bpf/sendguard"
+# The pins and the state file of this run's own: with the defaults a --persist daemon of
+# the host would be adopted, and its pins removed, by the daemons here.
+PIN_DIR = private_dirs.PIN_DIR
+STATE_DIR = private_dirs.STATE_DIR
+STATE = os.path.join(STATE_DIR, "persist.state")
 PORT_A, PORT_B = 7654, 7655
 HOOKS = ["sg_connect4", "sg_sendmsg4", "sg_connect6", "sg_sendmsg6"]
 
@@ -90,13 +98,15 @@ def send(port):
 
 
 class Daemon:
-    def __init__(self, build, workdir, name, args, lsm=False):
+    def __init__(self, build, workdir, name, args, lsm=False, pins=PIN_DIR, state=STATE_DIR,
+                 control=CONTROL):
         self.path = os.path.join(workdir, name + ".jsonl")
         # The pinned cgroup hooks are what these tests follow: BPF-LSM, where the kernel
         # has it, would judge the sends first (enforce.py tests it).
         self.proc = subprocess.Popen([os.path.join(build, "sendguardd"), "-f", "-o",
                                       "file:" + self.path, "--stats-interval", "3600",
-                                      "--control", CONTROL, *([] if lsm else ["--no-lsm"]),
+                                      "--control", control, "--pin-dir", pins,
+                                      "--state-dir", state, *([] if lsm else ["--no-lsm"]),
                                       *args],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
@@ -236,7 +246,6 @@ def test_lsm(build, work, run):
     if err is not None:
         p.append(f"MSG_DONTWAIT send after a run without --persist: {err}, want success")
     run.report(name, p)
-STATE = "/run/sendguard/persist.state"
 
 
 def connect_refused(port):
@@ -350,6 +359,122 @@ def gap_tests(run, build, work, pa, validator):
     run.report("persist_gap_after_clean_exit", p)
 
 
+def default_dirs():
+    """What the default pin directory holds and the default state file is ((name, inode),
+    None when not there), for the tests to compare before and after. Only what a daemon
+    here could adopt, write or remove: a daemon of the host may have its control socket
+    in the state directory come and go meanwhile."""
+    def listing(d):
+        try:
+            return sorted((n, os.lstat(os.path.join(d, n)).st_ino) for n in os.listdir(d))
+        except FileNotFoundError:
+            return None
+    state = os.path.join(private_dirs.DEFAULT_STATE_DIR, "persist.state")
+    return {private_dirs.DEFAULT_PIN_DIR: listing(private_dirs.DEFAULT_PIN_DIR),
+            state: os.lstat(state).st_ino if os.path.lexists(state) else None}
+
+
+def pins(d):
+    """The pins in d (name -> inode); {} when d is not there."""
+    if not os.path.isdir(d):
+        return {}
+    return {n: os.lstat(os.path.join(d, n)).st_ino for n in os.listdir(d)}
+
+
+def test_pin_dirs(build, work, run):
+    """--pin-dir: a --persist daemon pins in its directory A; a second daemon on directory B
+    starts beside it, enforces its own policy, exits and takes nothing of A's with it: it
+    adopts none of A's pins and removes none, and the first daemon still answers and
+    enforces, as do its pins once it has exited too. A pin directory that is not on a bpffs,
+    or is a symbolic link, is refused."""
+    name = "persist_pin_dirs_isolated"
+    pins_a, pins_b = private_dirs.pin_dir("-a"), private_dirs.pin_dir("-b")
+    ctl_a, ctl_b = os.path.join(work, "a.sock"), os.path.join(work, "b.sock")
+    pa, pb = os.path.join(work, "iso-a.json"), os.path.join(work, "iso-b.json")
+    policy(pa, "iso-a", PORT_A)
+    policy(pb, "iso-b", PORT_B)
+    p = []
+    a = Daemon(build, work, "iso-a", ["--persist", "-p", pa], pins=pins_a,
+               state=private_dirs.state_dir("-a"), control=ctl_a)
+    if not a.ready():
+        run.report(name, [f"daemon on A not ready: {a.err!r}"])
+        a.stop()
+        return
+    try:
+        before = pins(pins_a)
+        if "link_sendmsg4" not in before or "map_sg_pol_active" not in before:
+            p.append(f"pins in A while its --persist daemon runs: {sorted(before)}")
+        b = Daemon(build, work, "iso-b", ["-p", pb], pins=pins_b,
+                   state=private_dirs.state_dir("-b"), control=ctl_b)
+        if not b.ready():
+            p.append(f"daemon on B not ready beside A's: {b.err!r}")
+        else:
+            _, err = send(PORT_B)
+            if err != os.strerror(1):
+                p.append(f"port {PORT_B}, denied by B's policy: {err or 'succeeded'}")
+        if b.stop() != 0:
+            p.append(f"B's exit status {b.proc.returncode}: {b.err[-300:]!r}")
+        if "adopted" in b.err:
+            p.append(f"the daemon on B adopted pins: {b.err!r}")
+        if os.path.lexists(pins_b):
+            p.append(f"B left {pins_b} behind (it ran without --persist)")
+        after = pins(pins_a)
+        if after != before:
+            p.append(f"A's pins changed while B ran: {sorted(before)} -> {sorted(after)}")
+        _, err = send(PORT_A)
+        if err != os.strerror(1):
+            p.append(f"port {PORT_A}, denied by A's policy, after B exited: "
+                     f"{err or 'succeeded'}")
+        _, err = send(PORT_B)
+        if err is not None:
+            p.append(f"port {PORT_B} after B exited: {err}, want success")
+        try:
+            st = ctl.request(ctl_a, {"cmd": "status"})
+            if not st.get("ok") or st["daemon"]["pid"] != a.proc.pid:
+                p.append(f"A's status after B exited: {str(st)[:200]}")
+        except (OSError, ValueError, KeyError) as e:
+            p.append(f"A's control socket after B exited: {e!r}")
+    finally:
+        rc = a.stop()
+    if rc != 0:
+        p.append(f"A's exit status {rc}")
+    _, err = send(PORT_A)
+    if err != os.strerror(1):
+        p.append(f"port {PORT_A} after A's --persist exit: {err or 'succeeded'}, want EPERM")
+    private_dirs.remove(pins_a)
+    counts = hook_counts(none)
+    if any(counts.values()):
+        p.append(f"hooks attached once A's pins are removed: {counts}")
+    run.report(name, p)
+
+    # Only a directory on a bpffs, and never through a symbolic link.
+    p = []
+    for what, d in (("not on a bpffs", os.path.join(work, "pins")),
+                    ("a symbolic link", private_dirs.pin_dir("-link"))):
+        if what == "a symbolic link":
+            os.mkdir(pins_a, 0o700)
+            os.symlink(pins_a, d)
+        try:
+            r = subprocess.run([os.path.join(build, "sendguardd"), "-f", "--control", "none",
+                                "-o", "file:" + os.path.join(work, "refused.jsonl"),
+                                "--persist", "--pin-dir", d, "--state-dir",
+                                private_dirs.state_dir("-a"), "-p", pa],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=120)
+        finally:
+            if what == "a symbolic link":
+                os.unlink(d)
+        want = "not on a bpf filesystem" if what == "not on a bpffs" else "a symbolic link"
+        if r.returncode != 1 or f"pin directory {d}: {want}" not in r.stderr:
+            p.append(f"pin directory {what}: exit {r.returncode}, {r.stderr[-300:]!r}")
+        if what == "not on a bpffs" and os.path.lexists(d):
+            p.append(f"{d} made although not on a bpffs")
+        if what == "a symbolic link" and os.listdir(pins_a):
+            p.append(f"pinned through a symbolic link: {os.listdir(pins_a)}")
+    private_dirs.remove(pins_a)
+    run.report("persist_pin_dir_refused", p)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -363,10 +488,7 @@ def main():
             print("persist tests skipped: need root (run: sudo make test)")
         print(f"{run.passed} passed, {run.failed} failed")
         return 1 if run.failed else 0
-    if os.path.exists(PIN_DIR):
-        shutil.rmtree(PIN_DIR, ignore_errors=True)
-    if os.path.lexists(STATE):
-        os.unlink(STATE)
+    defaults = default_dirs()
     work = tempfile.mkdtemp(prefix="sendguard-persist-")
     validator, _ = expect.load_validator(os.path.join(
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -565,15 +687,20 @@ def main():
 
         test_lsm(build, work, run)
         # 7. The gap a restart leaves, as the restarted daemon's first record.
-        if os.path.exists(PIN_DIR):
-            shutil.rmtree(PIN_DIR, ignore_errors=True)
+        private_dirs.remove(PIN_DIR)
         gap_tests(run, build, work, pa, validator)
+        # 8. Pin directories apart: a daemon on one leaves another's pins alone.
+        private_dirs.remove(PIN_DIR)
+        test_pin_dirs(build, work, run)
     finally:
-        if os.path.exists(PIN_DIR):
-            shutil.rmtree(PIN_DIR, ignore_errors=True)
-        if os.path.lexists(STATE):
-            os.unlink(STATE)
+        private_dirs.remove(PIN_DIR)
+        for tag in ("-a", "-b"):
+            private_dirs.remove(private_dirs.pin_dir(tag))
         shutil.rmtree(work, ignore_errors=True)
+    # None of the daemons here adopted, wrote or removed what a host's daemon uses.
+    now = default_dirs()
+    run.report("persist_default_dirs_untouched",
+               [] if now == defaults else [f"before the run {defaults}, after it {now}"])
     print(f"{run.passed} passed, {run.failed} failed", flush=True)
     return 1 if run.failed else 0
 

@@ -27,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from control import Daemon, write_policy  # noqa: E402
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 from fleet import (EXIT_MAX, LATENCY_MAX, begin, event_latency, finish,  # noqa: E402
                    free_port, metric, parse_metrics, read_records, scrape, wait_for)
 
@@ -333,7 +334,7 @@ def test_usage(res, build):
         r = subprocess.run([exe, "-n", "-o", spec], capture_output=True, text=True, timeout=30)
         if r.returncode != 2 or "bad sink" not in r.stderr:
             p.append(f"-o {spec}: exit {r.returncode} {r.stderr.strip()[:100]}")
-    r = subprocess.run([exe, "-f", "--control", "none", "-o",
+    r = subprocess.run([exe, "-f", "--control", "none", *private_dirs.ARGS, "-o",
                         "syslog+tcp://no-such-host.invalid:514"],
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 1 or "cannot resolve" not in r.stderr:

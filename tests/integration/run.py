@@ -40,6 +40,7 @@ sys.path.insert(0, HERE)
 
 import expect  # noqa: E402  (tests/integration/expect.py)
 import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 import sink_tests  # noqa: E402  (tests/integration/sink_tests.py)
 
 # Generous: under make test-kernels the daemon loads BPF in an emulated (TCG) guest, where
@@ -102,7 +103,7 @@ class Daemon:
         # Many rotated files kept: a flood of other traffic must not delete
         # a file before we read it (rotation itself stays at its default).
         self.args = [self.exe, "-f", "-o", "file:" + self.path, "--rotate-keep", "1000",
-                     "--control", CONTROL, *extra, *EXTRA_ARGS]
+                     "--control", CONTROL, *private_dirs.ARGS, *extra, *EXTRA_ARGS]
         self.proc = None
         self.stderr = []
         self.ready = threading.Event()
@@ -554,14 +555,29 @@ def run_usage_tests(res, build, workdir):
             problems.append(f"stderr does not name the problem ({pattern}): {msg!r}")
         res.report(name, problems)
 
-    # Without privileges the load fails with the cause and a hint, exit 1.
+    # Without privileges the load fails with the cause and a hint, exit 1, whatever the
+    # pin directory holds: here one of root's, mode 0700, as a --persist run leaves it.
     name = "load_failure_hint"
     if res.wanted(name) and os.geteuid() == 0:
         out_np = "file:" + os.path.join(tempfile.mkdtemp(prefix="sg-np-"), "np.jsonl")
         os.chmod(os.path.dirname(out_np[5:]), 0o777)
-        p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-                            exe, "-f", "-o", out_np], stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+        pins = private_dirs.pin_dir("-np")
+        made = os.path.isdir(private_dirs.BPFFS) and not os.path.lexists(pins)
+        if made:
+            try:
+                os.mkdir(pins, 0o700)
+            except OSError:
+                made = False  # no bpffs writable here: the hint is still what is wanted
+        try:
+            p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534",
+                                "--clear-groups", exe, "-f", "-o", out_np, "--control", "none",
+                                "--pin-dir", pins, "--state-dir",
+                                private_dirs.state_dir("-np")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=20)
+        finally:
+            if made:
+                private_dirs.remove(pins)
         msg = p.stderr.decode("utf-8", "replace")
         shutil.rmtree(os.path.dirname(out_np[5:]), ignore_errors=True)
         problems = []

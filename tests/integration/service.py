@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from control import Conn, Daemon, write_policy  # noqa: E402
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 from fleet import (begin, finish, read_records, udp_send, unit_settings,  # noqa: E402
                    wait_for)
 
@@ -160,7 +161,7 @@ def test_unit_restrictions(res, build, work):
     cmd = ["unshare", "--mount", "sh", script,
            "setpriv", f"--bounding-set={bset}", "--inh-caps=-all", "--no-new-privs",
            "sh", "-c", f"umask {umask:04o} && exec \"$@\"", "sh",
-           os.path.join(build, "sendguardd"), "-f", "--control", sock,
+           os.path.join(build, "sendguardd"), "-f", "--control", sock, *private_dirs.ARGS,
            "--stats-interval", "0"] + argv
     d = Daemon(os.path.join(build, "sendguardd"), work, pol, sock)
     d.args = cmd
@@ -223,11 +224,12 @@ def test_background(res, build, work):
     events = os.path.join(work, "bg.jsonl")
     exe = os.path.join(build, "sendguardd")
     r = subprocess.run([exe, "-p", os.path.join(work, "no-such-policy.json"), "--control",
-                        "none"], capture_output=True, text=True, timeout=60)
+                        "none", *private_dirs.ARGS], capture_output=True, text=True, timeout=60)
     if r.returncode != 2 or "cannot open" not in r.stderr:
         p.append(f"a failing background start: exit {r.returncode} {r.stderr.strip()[-200:]}")
-    r = subprocess.run([exe, "--control", sock, "-o", "file:" + events, "-o", "syslog",
-                        "--stats-interval", "1"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([exe, "--control", sock, *private_dirs.ARGS, "-o", "file:" + events,
+                        "-o", "syslog", "--stats-interval", "1"], capture_output=True, text=True,
+                       timeout=60)
     if r.returncode != 0 or "ready:" not in r.stderr:
         res.report(name, p + [f"background start: exit {r.returncode} {r.stderr[-300:]}"])
         return

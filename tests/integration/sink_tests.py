@@ -13,6 +13,8 @@ import sys
 import tempfile
 import time
 
+import private_dirs  # tests/integration/private_dirs.py
+
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
 CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
@@ -25,7 +27,8 @@ class SinkDaemon:
     """sendguardd with the given sink arguments; stderr collected."""
 
     def __init__(self, build, args, stdout=subprocess.DEVNULL):
-        self.argv = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL, *args]
+        self.argv = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL,
+                     *private_dirs.ARGS, *args]
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=stdout,
                                      stderr=subprocess.PIPE)
         self.stderr = ""

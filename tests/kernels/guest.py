@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import ctl  # noqa: E402  (tests/integration/ctl.py)
+import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 
 # The suites and the tests of each that depend on the kernel (the sinks, the control
 # socket and the CLI behave alike everywhere and run in make test on the build host).
@@ -75,7 +76,8 @@ def check_kernel(a, counts):
                               "match": {"dst": ["127.0.0.1:9"]}}]}, f)
     errf = open(os.path.join(tmp, "stderr"), "w+")
     d = subprocess.Popen([os.path.join(a.build, "sendguardd"), "-f", "-v", "-p", pol,
-                          "--control", sock, "-o", "file:" + os.path.join(tmp, "ev.jsonl")],
+                          "--control", sock, *private_dirs.ARGS,
+                          "-o", "file:" + os.path.join(tmp, "ev.jsonl")],
                          stdout=subprocess.DEVNULL, stderr=errf)
     status = ctl.request(sock, {"cmd": "status"}) if wait_ready(d, errf) else None
     d.send_signal(signal.SIGTERM)
@@ -123,7 +125,8 @@ def forced_start(a, variant, tmp):
     out = os.path.join(tmp, "forced-%s.jsonl" % variant)
     errf = open(os.path.join(tmp, "forced-%s.err" % variant), "w+")
     d = subprocess.Popen([os.path.join(a.build, "sendguardd"), "-f", "-v", "--bpf-variant",
-                          variant, "--control", "none", "--no-enforce", "-o", "file:" + out],
+                          variant, "--control", "none", *private_dirs.ARGS, "--no-enforce",
+                          "-o", "file:" + out],
                          stdout=subprocess.DEVNULL, stderr=errf)
     ready = wait_ready(d, errf)
     if ready:
