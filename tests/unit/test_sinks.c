@@ -1,0 +1,653 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Unit tests for common/sinks.c, the file and FIFO sinks, in a temporary
+ * directory: rotation at rotate_size keeping PATH.1 .. PATH.N of whole lines,
+ * the oldest dropped; reopen after the file was moved; a full disk
+ * (RLIMIT_FSIZE, SIGXFSZ ignored: the kernel's EFBIG, a short write first)
+ * counted and cut back to whole lines; what file_open refuses (a symbolic
+ * link, a second hard link, a FIFO without a reader); a FIFO whose reader
+ * stops or goes away: the writer never waits long and counts what it drops,
+ * the reader never sees a partial line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "sinks.h"
+
+struct tmp {
+	char dir[64];
+	char path[PATH_MAX];
+	struct rlimit fsize; /* restored after each test, even a failed one */
+};
+
+static int setup_tmp(void **state)
+{
+	struct tmp *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/sg-sinks-XXXXXX");
+	if (!mkdtemp(t->dir)) {
+		free(t);
+		return -1;
+	}
+	snprintf(t->path, sizeof(t->path), "%s/events.jsonl", t->dir);
+	getrlimit(RLIMIT_FSIZE, &t->fsize);
+	*state = t;
+	return 0;
+}
+
+static int teardown_tmp(void **state)
+{
+	struct tmp *t = *state;
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(t->dir);
+
+	setrlimit(RLIMIT_FSIZE, &t->fsize);
+	signal(SIGXFSZ, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", t->dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+/* One record line of exactly width bytes: {"seq":N,"pad":"xxx..."}\n */
+static size_t make_line(char *buf, size_t width, unsigned int seq)
+{
+	int n = snprintf(buf, width, "{\"seq\":%u,\"pad\":\"", seq);
+
+	assert_true(n > 0 && (size_t)n + 3 <= width);
+	memset(buf + n, 'x', width - (size_t)n - 3);
+	memcpy(buf + width - 3, "\"}\n", 3);
+	return width;
+}
+
+/* A batch of count lines of width bytes, seqs first..; returns its length. */
+static size_t make_batch(char *buf, size_t width, unsigned int first, unsigned int count)
+{
+	for (unsigned int i = 0; i < count; i++)
+		make_line(buf + i * width, width, first + i);
+	return width * count;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/*
+ * Check that buf[0..len) is whole record lines with consecutive seqs starting
+ * at *next (any first seq when *next is UINT_MAX); advance *next past them.
+ * Returns the number of lines.
+ */
+static unsigned int check_lines(const char *buf, size_t len, unsigned int *next)
+{
+	unsigned int n = 0;
+	const char *p = buf, *end = buf + len;
+
+	if (len)
+		assert_int_equal(buf[len - 1], '\n');
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		unsigned int seq;
+
+		assert_non_null(nl);
+		if (sscanf(p, "{\"seq\":%u,", &seq) != 1)
+			fail_msg("not a record line: %.*s", (int)(nl - p), p);
+		if (memcmp(nl - 2, "\"}", 2))
+			fail_msg("cut line: %.*s", (int)(nl - p), p);
+		if (*next != UINT_MAX && seq != *next)
+			fail_msg("seq %u where %u was expected", seq, *next);
+		*next = seq + 1;
+		n++;
+		p = nl + 1;
+	}
+	return n;
+}
+
+static void open_file_sink(struct sink *s, const char *path, uint64_t rotate_size,
+			   unsigned int keep)
+{
+	char spec[PATH_MAX + 8];
+
+	snprintf(spec, sizeof(spec), "file:%s", path);
+	assert_int_equal(sink__parse(spec, s), 0);
+	assert_int_equal(s->kind, SINK_FILE);
+	s->rotate_size = rotate_size;
+	s->rotate_keep = keep;
+	assert_int_equal(sink__open(s), 0);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/*
+ * 100 records of 40 bytes, in batches of 1 to 7, into files of at most 200
+ * bytes keeping 3: PATH.3, .2, .1, PATH hold the last records in order, each
+ * file 5 whole lines (at most), PATH.4 never exists.
+ */
+static void test_rotation_keeps_n(void **state)
+{
+	struct tmp *t = *state;
+	char buf[7 * 40], name[PATH_MAX + 8];
+	unsigned int seq = 0, next = UINT_MAX, total = 0;
+	struct sink s;
+
+	open_file_sink(&s, t->path, 200, 3);
+	while (seq < 100) {
+		unsigned int n = seq % 7 + 1;
+
+		if (seq + n > 100)
+			n = 100 - seq;
+		assert_int_equal(sink__write(&s, buf, make_batch(buf, 40, seq, n), n), 0);
+		seq += n;
+	}
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(s.dropped, 0);
+	for (int i = 3; i >= 0; i--) {
+		size_t len;
+		char *data;
+
+		if (i)
+			snprintf(name, sizeof(name), "%s.%d", t->path, i);
+		else
+			snprintf(name, sizeof(name), "%s", t->path);
+		data = read_file(name, &len);
+		if (!data)
+			fail_msg("%s is missing", name);
+		assert_true(len <= 200);
+		assert_true(len > 0);
+		total += check_lines(data, len, &next);
+		free(data);
+	}
+	/* The newest record is the last one of PATH; older ones are gone. */
+	assert_int_equal(next, 100);
+	assert_int_equal(total, 20);
+	snprintf(name, sizeof(name), "%s.4", t->path);
+	assert_false(exists(name));
+	sink__close(&s);
+}
+
+/* rotate_keep 0: the file starts over, no PATH.1 is made. */
+static void test_rotation_keep_zero(void **state)
+{
+	struct tmp *t = *state;
+	char buf[40], name[PATH_MAX + 8];
+	unsigned int next = UINT_MAX;
+	struct sink s;
+	size_t len;
+	char *data;
+
+	open_file_sink(&s, t->path, 100, 0);
+	for (unsigned int i = 0; i < 7; i++)
+		assert_int_equal(sink__write(&s, buf, make_line(buf, 40, i), 1), 0);
+	data = read_file(t->path, &len);
+	assert_non_null(data);
+	/* 7 lines of 40 in files of 100: 2 + 2 + 2 + 1, the last file has seq 6 alone */
+	assert_int_equal(check_lines(data, len, &next), 1);
+	assert_int_equal(next, 7);
+	free(data);
+	snprintf(name, sizeof(name), "%s.1", t->path);
+	assert_false(exists(name));
+	sink__close(&s);
+}
+
+/* A line longer than rotate_size goes into a file of its own, whole. */
+static void test_rotation_long_line(void **state)
+{
+	struct tmp *t = *state;
+	char buf[3 * 300], name[PATH_MAX + 8];
+	unsigned int next = UINT_MAX;
+	struct sink s;
+	size_t off, len;
+	char *data;
+
+	open_file_sink(&s, t->path, 100, 2);
+	off = make_line(buf, 40, 0);
+	off += make_line(buf + off, 300, 1);
+	off += make_line(buf + off, 40, 2);
+	assert_int_equal(sink__write(&s, buf, off, 3), 0);
+	snprintf(name, sizeof(name), "%s.2", t->path);
+	data = read_file(name, &len);
+	assert_non_null(data);
+	assert_int_equal(check_lines(data, len, &next), 1);
+	free(data);
+	snprintf(name, sizeof(name), "%s.1", t->path);
+	data = read_file(name, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 300);
+	assert_int_equal(check_lines(data, len, &next), 1);
+	free(data);
+	data = read_file(t->path, &len);
+	assert_non_null(data);
+	assert_int_equal(check_lines(data, len, &next), 1);
+	assert_int_equal(next, 3);
+	free(data);
+	sink__close(&s);
+}
+
+/* After logrotate moved PATH away, reopen starts a new PATH; the moved file keeps its lines. */
+static void test_reopen(void **state)
+{
+	struct tmp *t = *state;
+	char buf[40], moved[PATH_MAX + 8];
+	unsigned int next = 0;
+	struct sink s;
+	size_t len;
+	char *data;
+
+	open_file_sink(&s, t->path, 0, 0);
+	assert_int_equal(sink__write(&s, buf, make_line(buf, 40, 0), 1), 0);
+	snprintf(moved, sizeof(moved), "%s.moved", t->path);
+	assert_int_equal(rename(t->path, moved), 0);
+	assert_int_equal(sink__write(&s, buf, make_line(buf, 40, 1), 1), 0);
+	assert_int_equal(sink__reopen(&s), 0);
+	assert_int_equal(sink__write(&s, buf, make_line(buf, 40, 2), 1), 0);
+	data = read_file(moved, &len);
+	assert_non_null(data);
+	assert_int_equal(check_lines(data, len, &next), 2);
+	free(data);
+	data = read_file(t->path, &len);
+	assert_non_null(data);
+	assert_int_equal(check_lines(data, len, &next), 1);
+	assert_int_equal(next, 3);
+	free(data);
+	sink__close(&s);
+}
+
+/*
+ * A full disk: RLIMIT_FSIZE 1000 with SIGXFSZ ignored makes write() stop
+ * short at 1000 bytes, then fail with EFBIG, as on a full file system. A
+ * batch of 20 lines of 64: 15 fit (960 bytes), the 16th is cut at 40 bytes
+ * and taken back out; 5 are dropped. Then every record of a batch is dropped,
+ * and once there is room again writing goes on with whole lines.
+ */
+static void test_disk_full(void **state)
+{
+	struct tmp *t = *state;
+	struct rlimit old, lim;
+	char buf[20 * 64];
+	unsigned int next = 0;
+	struct sink s;
+	void (*old_sig)(int);
+	size_t len;
+	char *data;
+	int err;
+
+	open_file_sink(&s, t->path, 0, 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 4096)
+		skip();
+	old_sig = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 1000;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+	err = sink__write(&s, buf, make_batch(buf, 64, 0, 20), 20);
+	assert_int_equal(err, -EFBIG);
+	assert_int_equal(s.errors, 1);
+	assert_int_equal(s.dropped, 5);
+	assert_int_equal(s.last_err, -EFBIG);
+	assert_int_equal(s.size, 960);
+
+	err = sink__write(&s, buf, make_batch(buf, 64, 20, 3), 3);
+	assert_int_equal(err, -EFBIG);
+	assert_int_equal(s.errors, 2);
+	assert_int_equal(s.dropped, 8);
+
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_sig);
+	assert_int_equal(sink__write(&s, buf, make_batch(buf, 64, 15, 2), 2), 0);
+	assert_int_equal(s.last_err, 0);
+	assert_int_equal(s.errors, 2);
+	assert_int_equal(s.dropped, 8);
+	sink__close(&s);
+
+	data = read_file(t->path, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 17 * 64);
+	assert_int_equal(check_lines(data, len, &next), 17);
+	free(data);
+}
+
+/*
+ * With rotation on, a file cut short by a full disk is cut back to whole
+ * lines the same way, and not rotated on account of it.
+ */
+static void test_disk_full_rotating(void **state)
+{
+	struct tmp *t = *state;
+	struct rlimit old, lim;
+	char buf[10 * 64], name[PATH_MAX + 8];
+	unsigned int next = UINT_MAX;
+	struct sink s;
+	void (*old_sig)(int);
+	size_t len;
+	char *data;
+
+	open_file_sink(&s, t->path, 640, 2);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < 4096)
+		skip();
+	old_sig = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 300;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* Every file takes 4 lines (256 bytes), the 5th is cut at 44 bytes. */
+	assert_int_equal(sink__write(&s, buf, make_batch(buf, 64, 0, 10), 10), -EFBIG);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, old_sig);
+	assert_int_equal(s.dropped, 6);
+	sink__close(&s);
+	data = read_file(t->path, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 256);
+	assert_int_equal(check_lines(data, len, &next), 4);
+	free(data);
+	snprintf(name, sizeof(name), "%s.1", t->path);
+	assert_false(exists(name));
+}
+
+/* A symbolic link at PATH is refused and its target never written. */
+static void test_symlink_refused(void **state)
+{
+	struct tmp *t = *state;
+	char target[PATH_MAX + 8], buf[40];
+	struct sink s;
+	struct stat st;
+	char spec[PATH_MAX + 8];
+	int fd;
+
+	snprintf(target, sizeof(target), "%s/target", t->dir);
+	fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink(target, t->path), 0);
+
+	snprintf(spec, sizeof(spec), "file:%s", t->path);
+	assert_int_equal(sink__parse(spec, &s), 0);
+	assert_int_equal(sink__open(&s), -ELOOP);
+	assert_non_null(strstr(sink__strerror(&s, -ELOOP), "symbolic link"));
+	/* Writing tries to open again, is refused again and counts the batch. */
+	assert_int_equal(sink__write(&s, buf, make_line(buf, 40, 0), 1), -ELOOP);
+	assert_int_equal(s.errors, 1);
+	assert_int_equal(s.dropped, 1);
+	sink__close(&s);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(lstat(t->path, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+}
+
+/* A symbolic link planted at PATH.1 is replaced by rotation, never written through. */
+static void test_rotation_symlink_not_followed(void **state)
+{
+	struct tmp *t = *state;
+	char target[PATH_MAX + 8], link1[PATH_MAX + 8], buf[40];
+	struct sink s;
+	struct stat st;
+	int fd;
+
+	snprintf(target, sizeof(target), "%s/target", t->dir);
+	fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(link1, sizeof(link1), "%s.1", t->path);
+	assert_int_equal(symlink(target, link1), 0);
+	open_file_sink(&s, t->path, 80, 1);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(sink__write(&s, buf, make_line(buf, 40, i), 1), 0);
+	sink__close(&s);
+	assert_int_equal(stat(target, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(lstat(link1, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 80);
+}
+
+/* A regular file with a second hard link is refused (it could be anyone's file). */
+static void test_hardlink_refused(void **state)
+{
+	struct tmp *t = *state;
+	char other[PATH_MAX + 8], spec[PATH_MAX + 8];
+	struct sink s;
+	int fd;
+
+	snprintf(other, sizeof(other), "%s/other", t->dir);
+	fd = open(other, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(link(other, t->path), 0);
+	snprintf(spec, sizeof(spec), "file:%s", t->path);
+	assert_int_equal(sink__parse(spec, &s), 0);
+	assert_int_equal(sink__open(&s), -EMLINK);
+	assert_non_null(strstr(sink__strerror(&s, -EMLINK), "more than one link"));
+	sink__close(&s);
+}
+
+static void test_parse(void **state)
+{
+	struct sink s;
+
+	(void)state;
+	assert_int_equal(sink__parse("file:relative/path", &s), -EINVAL);
+	assert_int_equal(sink__parse("files:/x", &s), -EINVAL);
+	assert_int_equal(sink__parse("stdout", &s), 0);
+	assert_int_equal(s.kind, SINK_STDOUT);
+	assert_string_equal(sink__name(&s), "stdout");
+	sink__close(&s);
+	assert_int_equal(sink__parse("file:/var/log/x.jsonl", &s), 0);
+	assert_string_equal(sink__name(&s), "/var/log/x.jsonl");
+	assert_int_equal(s.fd, -1);
+	sink__close(&s);
+}
+
+/* A FIFO nobody reads is an error at once, not a hang. */
+static void test_fifo_without_reader(void **state)
+{
+	struct tmp *t = *state;
+	char spec[PATH_MAX + 8];
+	struct sink s;
+
+	assert_int_equal(mkfifo(t->path, 0600), 0);
+	snprintf(spec, sizeof(spec), "file:%s", t->path);
+	assert_int_equal(sink__parse(spec, &s), 0);
+	assert_int_equal(sink__open(&s), -ENXIO);
+	assert_string_equal(sink__strerror(&s, -ENXIO), "a FIFO without a reader");
+	sink__close(&s);
+}
+
+/* Read everything the FIFO holds now (non-blocking reader). */
+static size_t drain(int fd, char **acc, size_t *acc_len)
+{
+	char chunk[65536];
+	size_t got = 0;
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		char *a = realloc(*acc, *acc_len + (size_t)n);
+
+		assert_non_null(a);
+		memcpy(a + *acc_len, chunk, (size_t)n);
+		*acc = a;
+		*acc_len += (size_t)n;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/*
+ * A FIFO whose reader stops reading: batches of 100-byte lines until the
+ * 4 KiB pipe is full. The write that does not fit returns -EAGAIN within
+ * about STREAM_WAIT_MS (1 s) and counts its records as dropped, except a
+ * line cut short, which is finished first at the next write. Once the reader
+ * reads again, it gets exactly the lines not dropped, whole and in order.
+ */
+static void test_fifo_slow_reader(void **state)
+{
+	struct tmp *t = *state;
+	char buf[8 * 100], spec[PATH_MAX + 8];
+	unsigned int seq = 0, lines;
+	uint64_t written = 0, t0, elapsed;
+	size_t acc_len = 0;
+	char *acc = NULL;
+	struct sink s;
+	int rfd, err = 0;
+
+	assert_int_equal(mkfifo(t->path, 0600), 0);
+	rfd = open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	if (fcntl(rfd, F_SETPIPE_SZ, 4096) < 0)
+		fail_msg("F_SETPIPE_SZ: %s", strerror(errno));
+	snprintf(spec, sizeof(spec), "file:%s", t->path);
+	assert_int_equal(sink__parse(spec, &s), 0);
+	assert_int_equal(sink__open(&s), 0);
+	assert_true(s.stream);
+	assert_int_equal(s.pipe_size, 4096);
+
+	/* 8 lines of 100 bytes per batch: the 6th batch does not fit in 4096. */
+	t0 = sg_clock_mono_ms();
+	while (seq < 8 * 20) {
+		err = sink__write(&s, buf, make_batch(buf, 100, seq, 8), 8);
+		seq += 8;
+		if (err)
+			break;
+		written += 8;
+	}
+	elapsed = sg_clock_mono_ms() - t0;
+	assert_int_equal(err, -EAGAIN);
+	assert_true(elapsed >= 900 && elapsed < 3000);
+	assert_int_equal(s.errors, 1);
+	/* What is not in the pipe or kept as the tail of a cut line is dropped. */
+	assert_true(s.dropped > 0 && s.dropped <= 8);
+	lines = (unsigned int)s.dropped;
+
+	/* The reader reads again; the next batch goes through, after the cut line's rest. */
+	drain(rfd, &acc, &acc_len);
+	assert_int_equal(sink__write(&s, buf, make_batch(buf, 100, seq, 8), 8), 0);
+	assert_int_equal(s.last_err, 0);
+	drain(rfd, &acc, &acc_len);
+	{
+		unsigned int next = 0, n = 0;
+		const char *p = acc, *end = acc + acc_len;
+
+		/* Whole lines; seqs consecutive except for the dropped run. */
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			unsigned int sq;
+
+			assert_non_null(nl);
+			assert_int_equal(nl - p + 1, 100);
+			assert_int_equal(sscanf(p, "{\"seq\":%u,", &sq), 1);
+			assert_int_equal(memcmp(nl - 2, "\"}", 2), 0);
+			if (sq != next) {
+				/* the gap: exactly the dropped records, then the last batch */
+				assert_int_equal(sq - next, lines);
+				assert_int_equal(sq, seq);
+			}
+			next = sq + 1;
+			n++;
+			p = nl + 1;
+		}
+		assert_int_equal(next, seq + 8);
+		assert_int_equal(n, seq + 8 - lines);
+	}
+	free(acc);
+	sink__close(&s);
+	close(rfd);
+}
+
+/* The reader goes away: -EPIPE at once, the batch counted, no SIGPIPE death. */
+static void test_fifo_reader_gone(void **state)
+{
+	struct tmp *t = *state;
+	char buf[4 * 50], spec[PATH_MAX + 8];
+	void (*old_sig)(int);
+	uint64_t t0;
+	struct sink s;
+	int rfd;
+
+	assert_int_equal(mkfifo(t->path, 0600), 0);
+	rfd = open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(rfd >= 0);
+	snprintf(spec, sizeof(spec), "file:%s", t->path);
+	assert_int_equal(sink__parse(spec, &s), 0);
+	assert_int_equal(sink__open(&s), 0);
+	assert_int_equal(sink__write(&s, buf, make_batch(buf, 50, 0, 4), 4), 0);
+	close(rfd);
+	old_sig = signal(SIGPIPE, SIG_IGN); /* as sendguardd does */
+	t0 = sg_clock_mono_ms();
+	assert_int_equal(sink__write(&s, buf, make_batch(buf, 50, 4, 4), 4), -EPIPE);
+	assert_true(sg_clock_mono_ms() - t0 < 500);
+	signal(SIGPIPE, old_sig);
+	assert_int_equal(s.errors, 1);
+	assert_int_equal(s.dropped, 4);
+	sink__close(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test_setup_teardown(test_rotation_keeps_n, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_rotation_keep_zero, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_rotation_long_line, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_rotation_symlink_not_followed, setup_tmp,
+						teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_reopen, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_disk_full, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_disk_full_rotating, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_symlink_refused, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_hardlink_refused, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_fifo_slow_reader, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_fifo_reader_gone, setup_tmp, teardown_tmp),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
