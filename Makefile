@@ -187,6 +187,21 @@ $(OUTPUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(OUTPUT)/cli/run_plan
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icli $< $(OUTPUT)/cli/run_plan.o $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
 
+# Daemon unit tests: the daemon's objects but main.c, in a library of their own
+# (only the modules a test calls are linked), beside the common library.
+DAEMON_LIB := $(OUTPUT)/libsgdaemon.a
+DAEMON_UNIT_TESTS := cache control policy_mgr
+DAEMON_UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(DAEMON_UNIT_TESTS))
+
+$(DAEMON_LIB): $(filter-out $(OUTPUT)/daemon/main.o,$(DAEMON_OBJS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(DAEMON_UNIT_BINS): $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB) $(COMMON_LIB) \
+		$(COMMON_HDRS) $(wildcard daemon/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $< $(DAEMON_LIB) $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
+
 $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
