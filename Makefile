@@ -190,7 +190,7 @@ $(OUTPUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(OUTPUT)/cli/run_plan
 # Daemon unit tests: the daemon's objects but main.c, in a library of their own
 # (only the modules a test calls are linked), beside the common library.
 DAEMON_LIB := $(OUTPUT)/libsgdaemon.a
-DAEMON_UNIT_TESTS := cache control
+DAEMON_UNIT_TESTS := cache control policy_mgr
 DAEMON_UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(DAEMON_UNIT_TESTS))
 
 $(DAEMON_LIB): $(filter-out $(OUTPUT)/daemon/main.o,$(DAEMON_OBJS))
