@@ -502,7 +502,7 @@ static void test_fifo_without_reader(void **state)
 	sink__close(&s);
 }
 
-/* Read everything the FIFO holds now (non-blocking reader). */
+/* Read everything the FIFO holds now (non-blocking reader), NUL-terminated. */
 static size_t drain(int fd, char **acc, size_t *acc_len)
 {
 	char chunk[65536];
@@ -510,12 +510,13 @@ static size_t drain(int fd, char **acc, size_t *acc_len)
 	ssize_t n;
 
 	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
-		char *a = realloc(*acc, *acc_len + (size_t)n);
+		char *a = realloc(*acc, *acc_len + (size_t)n + 1);
 
 		assert_non_null(a);
 		memcpy(a + *acc_len, chunk, (size_t)n);
 		*acc = a;
 		*acc_len += (size_t)n;
+		a[*acc_len] = '\0'; /* for sscanf */
 		got += (size_t)n;
 	}
 	return got;
