@@ -24,8 +24,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "clock.h"
@@ -393,6 +396,87 @@ static void test_disk_full_rotating(void **state)
 	assert_false(exists(name));
 }
 
+#define CHILD_CHECK(cond)                                                          \
+	do {                                                                       \
+		if (!(cond)) {                                                     \
+			fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			_exit(1);                                                  \
+		}                                                                  \
+	} while (0)
+
+/*
+ * A real full file system: a 64 KiB tmpfs, mounted in a mount namespace of
+ * a child of its own (root only). 1000 lines of 100 bytes: the write stops
+ * short with ENOSPC; the file keeps the whole lines, the partial one is
+ * taken out (ftruncate works on a full tmpfs), the rest is counted dropped.
+ * The child checks without cmocka (a failed assert would go on running the
+ * other tests in it) and says what failed on stderr.
+ */
+static void test_disk_full_tmpfs(void **state)
+{
+	struct tmp *t = *state;
+	char mnt[PATH_MAX], path[PATH_MAX + 16];
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		print_message("skipped: mounting a tmpfs needs root (the RLIMIT_FSIZE tests "
+			      "cover the short write)\n");
+		skip();
+	}
+	snprintf(mnt, sizeof(mnt), "%s/small", t->dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	snprintf(path, sizeof(path), "%s/events.jsonl", mnt);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *buf = malloc(1000 * 100), *data;
+		unsigned int next = 0;
+		struct sink s;
+		struct stat st;
+		size_t len;
+		int err;
+
+		CHILD_CHECK(buf);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700")) {
+			fprintf(stderr, "cannot mount a tmpfs: %s\n", strerror(errno));
+			_exit(77);
+		}
+		snprintf(buf, 1000 * 100, "file:%s", path);
+		CHILD_CHECK(sink__parse(buf, &s) == 0 && sink__open(&s) == 0);
+		/* make_line's asserts do not fail here: its widths are fine */
+		err = sink__write(&s, buf, make_batch(buf, 100, 0, 1000), 1000);
+		CHILD_CHECK(err == -ENOSPC);
+		CHILD_CHECK(s.errors == 1);
+		CHILD_CHECK(stat(path, &st) == 0);
+		CHILD_CHECK(st.st_size > 0 && st.st_size % 100 == 0);
+		CHILD_CHECK(s.size == (uint64_t)st.st_size);
+		CHILD_CHECK(s.dropped == 1000 - (uint64_t)st.st_size / 100);
+		/* Full: a whole batch is dropped, the file keeps its size. */
+		err = sink__write(&s, buf, make_batch(buf, 100, 2000, 10), 10);
+		CHILD_CHECK(err == -ENOSPC);
+		CHILD_CHECK(s.dropped == 1010 - (uint64_t)st.st_size / 100);
+		sink__close(&s);
+		data = read_file(path, &len);
+		CHILD_CHECK(data && len == (size_t)st.st_size);
+		for (size_t off = 0; off < len; off += 100, next++) {
+			unsigned int seq;
+
+			CHILD_CHECK(sscanf(data + off, "{\"seq\":%u,", &seq) == 1 && seq == next);
+			CHILD_CHECK(!memcmp(data + off + 97, "\"}\n", 3));
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(mnt);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A symbolic link at PATH is refused and its target never written. */
 static void test_symlink_refused(void **state)
 {
@@ -643,6 +727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_disk_full_rotating, setup_tmp, teardown_tmp),
+		cmocka_unit_test_setup_teardown(test_disk_full_tmpfs, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_symlink_refused, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_hardlink_refused, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup_tmp, teardown_tmp),
