@@ -231,9 +231,11 @@ static void test_pending_stays(void **state)
 	load(&f->m, f->a);
 	assert_int_equal(policy_mgr__prepare(&f->m, f->b, &errs, &warn), 0);
 	assert_int_equal(policy_mgr__prepare(&f->m, f->bad_rule, &errs, &warn), -EINVAL);
+	assert_non_null(policy_mgr__pending(&f->m));
 	assert_string_equal(policy_mgr__pending(&f->m)->name, "b");
 	sg_errlist_free(&errs);
 	assert_int_equal(policy_mgr__prepare(&f->m, f->no_exe, &errs, &warn), 0);
+	assert_non_null(policy_mgr__pending(&f->m));
 	assert_string_equal(policy_mgr__pending(&f->m)->name, "no-exe");
 	assert_int_equal(policy_mgr__pending(&f->m)->version, 2);
 	/* What does not refuse the policy is a warning. */
