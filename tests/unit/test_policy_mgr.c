@@ -8,7 +8,10 @@
  * pending load; a slot is rewritten only after its grace; a before_switch
  * hook that refuses keeps the old policy; rule names of the last versions and
  * the hit counters of the one in force. Policy files live in a temporary
- * directory.
+ * directory. As root, one more test gives it the real policy maps (the
+ * tracing object loaded without its programs) and checks what each slot holds
+ * after every load, and that a run adopting the maps of an earlier one clears
+ * the slot it has no compiled form of.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,9 +24,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "policy_mgr.h"
 #include "sendguard.h"
+#include "trace.skel.h"
 
 static const char policy_a[] =
 	"{\"name\":\"a\",\"default\":\"allow\",\"rules\":["
@@ -407,6 +413,130 @@ static void test_check(void **state)
 	sg_errlist_free(&warn);
 }
 
+/* Keys of a hash or LPM policy map that belong to slot. */
+static uint32_t keys_in_slot(const struct policy_mgr *m, int id, int slot)
+{
+	uint8_t cur[256], next[256];
+	uint32_t n = 0;
+	void *prev = NULL;
+
+	assert_true(sg_pol_map_key_size(id) <= sizeof(cur));
+	while (!bpf_map_get_next_key(m->map_fd[id], prev, next)) {
+		n += sg_pol_key_slot(id, next) == slot;
+		memcpy(cur, next, sizeof(next));
+		prev = cur;
+	}
+	return n;
+}
+
+/* Every hash and LPM map holds exactly the entries of c in c's slot. */
+static void assert_slot_holds(const struct policy_mgr *m, const struct sg_compiled *c)
+{
+	for (int id = 0; id < SG_PMAP_COUNT; id++) {
+		uint32_t n;
+
+		if (sg_pol_map_kind(id) == SG_PMAP_KIND_ARRAY)
+			continue;
+		n = keys_in_slot(m, id, c->slot);
+		if (n != c->maps[id].n)
+			fail_msg("%s: %u keys in slot %u, the policy has %u", sg_pol_map_name(id),
+				 n, c->slot, c->maps[id].n);
+	}
+}
+
+static void assert_active(const struct policy_mgr *m, uint32_t slot, uint32_t version)
+{
+	struct sg_policy_cfg cfg;
+	uint32_t key = 0, val = 99;
+
+	assert_int_equal(bpf_map_lookup_elem(m->active_fd, &key, &val), 0);
+	assert_int_equal(val, slot);
+	assert_int_equal(bpf_map_lookup_elem(m->map_fd[SG_PMAP_CFG], &slot, &cfg), 0);
+	assert_int_equal(cfg.version, version);
+}
+
+static int silent(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/*
+ * The real maps: each load writes its slot (the previous policy's entries of
+ * that slot removed), switches sg_pol_active, and a refused switch leaves it.
+ * A second manager on the same maps adopts the version in force and clears
+ * the other slot, whose entries it never compiled, before writing it.
+ */
+static void test_bpf_maps(void **state)
+{
+	struct fixture *f = *state;
+	struct sg_errlist errs = { 0 }, warn = { 0 };
+	struct hook h = { .ret = -EOPNOTSUPP };
+	struct bpf_program *prog;
+	struct trace_bpf *skel;
+	int err;
+
+	libbpf_set_print(silent);
+	skel = trace_bpf__open();
+	assert_non_null(skel);
+	bpf_object__for_each_program (prog, skel->obj)
+		bpf_program__set_autoload(prog, false);
+	err = trace_bpf__load(skel);
+	if (err == -EPERM || err == -EACCES) {
+		trace_bpf__destroy(skel);
+		print_message("skipped: creating BPF maps needs root (CAP_BPF): %s\n",
+			      strerror(-err));
+		skip();
+	}
+	assert_int_equal(err, 0);
+	policy_mgr__free(&f->m);
+	assert_int_equal(policy_mgr__init(&f->m, skel->obj, NULL), 0);
+	assert_false(f->m.adopted);
+	assert_int_equal(f->m.version, 0);
+
+	load(&f->m, f->a);
+	assert_active(&f->m, 0, 1);
+	assert_slot_holds(&f->m, f->m.compiled[0]);
+	assert_true(f->m.compiled[0]->maps[SG_PMAP_LPM4].n > 0);
+	load(&f->m, f->b);
+	assert_active(&f->m, 1, 2);
+	assert_slot_holds(&f->m, f->m.compiled[1]);
+	assert_slot_holds(&f->m, f->m.compiled[0]);
+
+	/* Refused at the switch: its entries are written, the programs stay on slot 1. */
+	f->m.before_switch = before_switch;
+	f->m.before_switch_ctx = &h;
+	skip_grace(&f->m);
+	assert_int_equal(policy_mgr__prepare(&f->m, f->no_exe, &errs, &warn), 0);
+	assert_int_equal(policy_mgr__commit(&f->m, &errs), -EOPNOTSUPP);
+	assert_active(&f->m, 1, 2);
+	h.ret = 0;
+	/* The next load into slot 0 removes them and A's: only its own are there. */
+	load(&f->m, f->no_exe);
+	assert_active(&f->m, 0, 3);
+	assert_slot_holds(&f->m, f->m.compiled[0]);
+	assert_int_equal(keys_in_slot(&f->m, SG_PMAP_LPM4, 0),
+			 f->m.compiled[0]->maps[SG_PMAP_LPM4].n);
+
+	/* A later run on the same maps (--persist): it goes on from version 3 in slot 0. */
+	policy_mgr__free(&f->m);
+	assert_int_equal(policy_mgr__init(&f->m, skel->obj, NULL), 0);
+	assert_true(f->m.adopted);
+	assert_int_equal(f->m.version, 3);
+	assert_int_equal(f->m.slot, 0);
+	load(&f->m, f->a);
+	assert_active(&f->m, 1, 4);
+	/* B's entries in slot 1 were never compiled by this manager: cleared all the same. */
+	assert_slot_holds(&f->m, f->m.compiled[1]);
+
+	sg_errlist_free(&errs);
+	sg_errlist_free(&warn);
+	policy_mgr__free(&f->m);
+	trace_bpf__destroy(skel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +549,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_before_switch_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bpf_maps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
