@@ -5,9 +5,9 @@
  * the oldest dropped; reopen after the file was moved; a full disk
  * (RLIMIT_FSIZE, SIGXFSZ ignored: the kernel's EFBIG, a short write first)
  * counted and cut back to whole lines; what file_open refuses (a symbolic
- * link, a second hard link, a FIFO without a reader); a FIFO whose reader
- * stops or goes away: the writer never waits long and counts what it drops,
- * the reader never sees a partial line.
+ * link, a second hard link, a FIFO without a reader); a FIFO, or stdout on
+ * a pipe or a socket, whose reader stops or goes away: the writer never
+ * waits long and counts what it drops, the reader never sees a partial line.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -715,6 +716,129 @@ static void test_fifo_reader_gone(void **state)
 	sink__close(&s);
 }
 
+/*
+ * Lines of 100 bytes with seqs 0..: whole, in order, one run of `dropped`
+ * missing before seq `resume`; 0 or the line number (from 1) that is wrong.
+ */
+static unsigned int stream_wrong_line(const char *buf, size_t len, unsigned int dropped,
+				      unsigned int resume, unsigned int *lines)
+{
+	unsigned int next = 0, n = 0;
+
+	for (size_t off = 0; off < len; off += 100) {
+		unsigned int seq;
+
+		n++;
+		if (len - off < 100 || buf[off + 99] != '\n' || memcmp(buf + off + 97, "\"}", 2) ||
+		    sscanf(buf + off, "{\"seq\":%u,", &seq) != 1)
+			return n;
+		if (seq != next && (seq != resume || seq - next != dropped))
+			return n;
+		next = seq + 1;
+	}
+	*lines = n;
+	return 0;
+}
+
+/*
+ * stdout on a pipe or a socket whose reader stops (in a child: stdout is
+ * replaced). A pipe gets a file description of its own, non-blocking, and
+ * fd 1 stays blocking for everyone else; a socket is written with
+ * MSG_DONTWAIT and may take part of a line: the rest is kept and written
+ * first the next time. Either way the write that does not fit gives up after
+ * about a second, the reader gets whole lines only, and what is missing is
+ * exactly what was counted dropped.
+ */
+static void stdout_stream_child(bool socket_out)
+{
+	/* A socket takes part of a batch larger than its 4 KiB chunks: 120 lines. */
+	unsigned int batch = socket_out ? 120 : 8, seq = 0, wrong, lines = 0, dropped;
+	char *buf = malloc(batch * 100), *acc = NULL;
+	int fds[2], sz = 4096, err = 0;
+	size_t acc_len = 0;
+	uint64_t t0;
+	struct sink s;
+
+	CHILD_CHECK(buf);
+	if (socket_out) {
+		CHILD_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+		CHILD_CHECK(setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) == 0);
+		CHILD_CHECK(setsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)) == 0);
+		/* fds[0] reads, fds[1] becomes stdout */
+	} else {
+		CHILD_CHECK(pipe2(fds, O_CLOEXEC) == 0);
+		CHILD_CHECK(fcntl(fds[1], F_SETPIPE_SZ, 4096) >= 0);
+	}
+	CHILD_CHECK(fcntl(fds[0], F_SETFL, O_NONBLOCK) == 0);
+	CHILD_CHECK(dup2(fds[1], STDOUT_FILENO) == STDOUT_FILENO);
+	close(fds[1]);
+	CHILD_CHECK(sink__parse("stdout", &s) == 0 && sink__open(&s) == 0);
+	CHILD_CHECK(s.stream);
+	if (socket_out) {
+		CHILD_CHECK(s.is_socket && s.fd == STDOUT_FILENO);
+	} else {
+		CHILD_CHECK(s.fd != STDOUT_FILENO && s.pipe_size == 4096);
+		CHILD_CHECK(!(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK));
+	}
+	t0 = sg_clock_mono_ms();
+	while (seq < batch * 50 && !err) {
+		err = sink__write(&s, buf, make_batch(buf, 100, seq, batch), batch);
+		seq += batch;
+	}
+	CHILD_CHECK(err == -EAGAIN);
+	CHILD_CHECK(sg_clock_mono_ms() - t0 >= 900 && sg_clock_mono_ms() - t0 < 3000);
+	CHILD_CHECK(s.errors == 1 && s.dropped > 0 && s.dropped <= batch);
+	/*
+	 * A pipe takes whole lines or none. The socket took part of the last
+	 * batch in 4032-byte chunks (half its 8 KiB send buffer, less a header,
+	 * as Linux cuts a unix stream write), so a line was cut: its rest is kept.
+	 */
+	if (socket_out)
+		CHILD_CHECK(s.tail_len > 0 && s.tail_len < 100);
+	else
+		CHILD_CHECK(s.tail_len == 0);
+	dropped = (unsigned int)s.dropped;
+	drain(fds[0], &acc, &acc_len);
+	/* Reading again: the rest of the cut line, then a batch that fits. */
+	CHILD_CHECK(sink__write(&s, buf, make_batch(buf, 100, seq, 8), 8) == 0);
+	CHILD_CHECK(s.tail_len == 0);
+	drain(fds[0], &acc, &acc_len);
+	wrong = stream_wrong_line(acc, acc_len, dropped, seq, &lines);
+	if (wrong)
+		fprintf(stderr, "line %u of what the reader got is wrong\n", wrong);
+	CHILD_CHECK(!wrong);
+	CHILD_CHECK(lines == seq + 8 - dropped);
+	sink__close(&s);
+	_exit(0);
+}
+
+static void run_stdout_child(bool socket_out)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		stdout_stream_child(socket_out);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_stdout_pipe_slow_reader(void **state)
+{
+	(void)state;
+	run_stdout_child(false);
+}
+
+static void test_stdout_socket_slow_reader(void **state)
+{
+	(void)state;
+	run_stdout_child(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -733,6 +857,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fifo_without_reader, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_fifo_slow_reader, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_fifo_reader_gone, setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_stdout_pipe_slow_reader),
+		cmocka_unit_test(test_stdout_socket_slow_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
