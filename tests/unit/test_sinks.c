@@ -440,7 +440,7 @@ static void test_disk_full_tmpfs(void **state)
 		int err;
 
 		CHILD_CHECK(buf);
-		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		if (unshare(CLONE_NEWNS) || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ||
 		    mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700")) {
 			fprintf(stderr, "cannot mount a tmpfs: %s\n", strerror(errno));
 			_exit(77);
