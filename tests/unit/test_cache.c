@@ -159,6 +159,44 @@ static void reap(pid_t pid)
 	waitpid(pid, NULL, 0);
 }
 
+/* The temporary directory and the children of test_exe_replaced, cleaned up even if it fails. */
+struct replaced {
+	char dir[32], prog[64], next[64];
+	pid_t a, b;
+};
+
+static int setup_replaced(void **state)
+{
+	struct replaced *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -1;
+	snprintf(r->dir, sizeof(r->dir), "/tmp/sg-cache-XXXXXX");
+	if (!mkdtemp(r->dir)) {
+		free(r);
+		return -1;
+	}
+	snprintf(r->prog, sizeof(r->prog), "%s/prog", r->dir);
+	snprintf(r->next, sizeof(r->next), "%s/prog.new", r->dir);
+	*state = r;
+	return 0;
+}
+
+static int teardown_replaced(void **state)
+{
+	struct replaced *r = *state;
+
+	if (r->a > 0)
+		reap(r->a);
+	if (r->b > 0)
+		reap(r->b);
+	unlink(r->prog);
+	unlink(r->next);
+	rmdir(r->dir);
+	free(r);
+	return 0;
+}
+
 /*
  * prog is replaced by a new file at the same path (a new inode, as a package
  * upgrade does): the new inode is looked up on its own, the old one still
@@ -167,24 +205,25 @@ static void reap(pid_t pid)
  */
 static void test_exe_replaced(void **state)
 {
-	char dir[] = "/tmp/sg-cache-XXXXXX", prog[64], next[64], deleted[96];
+	struct replaced *r = *state;
+	const char *prog = r->prog, *next = r->next;
 	struct proc_cache *c = proc_cache__new(NULL);
 	struct seen seen = { 0 };
 	struct stat sa, sb;
-	pid_t a, b;
+	char deleted[96];
 	const char *p;
+	pid_t a, b;
 
-	(void)state;
-	if (access(SLEEP_BIN, X_OK))
+	if (access(SLEEP_BIN, X_OK)) {
+		proc_cache__free(c);
+		print_message("skipped: no %s to run\n", SLEEP_BIN);
 		skip();
+	}
 	assert_non_null(c);
 	proc_cache__set_notify(c, count_notify, &seen);
-	assert_non_null(mkdtemp(dir));
-	snprintf(prog, sizeof(prog), "%s/prog", dir);
-	snprintf(next, sizeof(next), "%s/prog.new", dir);
 	assert_int_equal(copy_file(SLEEP_BIN, prog), 0);
 	assert_int_equal(stat(prog, &sa), 0);
-	a = spawn_sleeper(prog);
+	a = r->a = spawn_sleeper(prog);
 
 	p = proc_cache__exe(c, (uint32_t)a, kdev_of(sa.st_dev), sa.st_ino);
 	assert_non_null(p);
@@ -194,7 +233,7 @@ static void test_exe_replaced(void **state)
 	assert_int_equal(rename(next, prog), 0);
 	assert_int_equal(stat(prog, &sb), 0);
 	assert_true(sb.st_ino != sa.st_ino);
-	b = spawn_sleeper(prog);
+	b = r->b = spawn_sleeper(prog);
 
 	/* The new inode is an identity of its own: read from /proc again. */
 	p = proc_cache__exe(c, (uint32_t)b, kdev_of(sb.st_dev), sb.st_ino);
@@ -215,11 +254,7 @@ static void test_exe_replaced(void **state)
 	snprintf(deleted, sizeof(deleted), "%s (deleted)", prog);
 	assert_string_equal(p, deleted);
 
-	reap(a);
-	reap(b);
 	proc_cache__free(c);
-	unlink(prog);
-	rmdir(dir);
 }
 
 /* This process's cgroup v2 path ("0::" line); 0 or -ENOENT. */
@@ -319,7 +354,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exe_self),
-		cmocka_unit_test(test_exe_replaced),
+		cmocka_unit_test_setup_teardown(test_exe_replaced, setup_replaced,
+						teardown_replaced),
 		cmocka_unit_test(test_cgroup_verified),
 		cmocka_unit_test(test_cgroup_table_full),
 	};

@@ -72,7 +72,8 @@ static int teardown_tmp(void **state)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", t->dir, de->d_name);
-		unlink(path);
+		if (unlink(path) && errno == EISDIR)
+			rmdir(path);
 	}
 	if (d)
 		closedir(d);
