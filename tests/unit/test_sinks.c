@@ -154,7 +154,7 @@ static unsigned int check_lines(const char *buf, size_t len, unsigned int *next)
 static void open_file_sink(struct sink *s, const char *path, uint64_t rotate_size,
 			   unsigned int keep)
 {
-	char spec[PATH_MAX + 8];
+	char spec[PATH_MAX + 16];
 
 	snprintf(spec, sizeof(spec), "file:%s", path);
 	assert_int_equal(sink__parse(spec, s), 0);
@@ -179,7 +179,7 @@ static bool exists(const char *path)
 static void test_rotation_keeps_n(void **state)
 {
 	struct tmp *t = *state;
-	char buf[7 * 40], name[PATH_MAX + 8];
+	char buf[7 * 40], name[PATH_MAX + 16];
 	unsigned int seq = 0, next = UINT_MAX, total = 0;
 	struct sink s;
 
@@ -222,7 +222,7 @@ static void test_rotation_keeps_n(void **state)
 static void test_rotation_keep_zero(void **state)
 {
 	struct tmp *t = *state;
-	char buf[40], name[PATH_MAX + 8];
+	char buf[40], name[PATH_MAX + 16];
 	unsigned int next = UINT_MAX;
 	struct sink s;
 	size_t len;
@@ -246,7 +246,7 @@ static void test_rotation_keep_zero(void **state)
 static void test_rotation_long_line(void **state)
 {
 	struct tmp *t = *state;
-	char buf[3 * 300], name[PATH_MAX + 8];
+	char buf[3 * 300], name[PATH_MAX + 16];
 	unsigned int next = UINT_MAX;
 	struct sink s;
 	size_t off, len;
@@ -280,7 +280,7 @@ static void test_rotation_long_line(void **state)
 static void test_reopen(void **state)
 {
 	struct tmp *t = *state;
-	char buf[40], moved[PATH_MAX + 8];
+	char buf[40], moved[PATH_MAX + 16];
 	unsigned int next = 0;
 	struct sink s;
 	size_t len;
@@ -368,7 +368,7 @@ static void test_disk_full_rotating(void **state)
 {
 	struct tmp *t = *state;
 	struct rlimit old, lim;
-	char buf[10 * 64], name[PATH_MAX + 8];
+	char buf[10 * 64], name[PATH_MAX + 16];
 	unsigned int next = UINT_MAX;
 	struct sink s;
 	void (*old_sig)(int);
@@ -483,10 +483,10 @@ static void test_disk_full_tmpfs(void **state)
 static void test_symlink_refused(void **state)
 {
 	struct tmp *t = *state;
-	char target[PATH_MAX + 8], buf[40];
+	char target[PATH_MAX + 16], buf[40];
 	struct sink s;
 	struct stat st;
-	char spec[PATH_MAX + 8];
+	char spec[PATH_MAX + 16];
 	int fd;
 
 	snprintf(target, sizeof(target), "%s/target", t->dir);
@@ -514,7 +514,7 @@ static void test_symlink_refused(void **state)
 static void test_rotation_symlink_not_followed(void **state)
 {
 	struct tmp *t = *state;
-	char target[PATH_MAX + 8], link1[PATH_MAX + 8], buf[40];
+	char target[PATH_MAX + 16], link1[PATH_MAX + 16], buf[40];
 	struct sink s;
 	struct stat st;
 	int fd;
@@ -540,7 +540,7 @@ static void test_rotation_symlink_not_followed(void **state)
 static void test_hardlink_refused(void **state)
 {
 	struct tmp *t = *state;
-	char other[PATH_MAX + 8], spec[PATH_MAX + 8];
+	char other[PATH_MAX + 16], spec[PATH_MAX + 16];
 	struct sink s;
 	int fd;
 
@@ -577,7 +577,7 @@ static void test_parse(void **state)
 static void test_fifo_without_reader(void **state)
 {
 	struct tmp *t = *state;
-	char spec[PATH_MAX + 8];
+	char spec[PATH_MAX + 16];
 	struct sink s;
 
 	assert_int_equal(mkfifo(t->path, 0600), 0);
@@ -618,7 +618,7 @@ static size_t drain(int fd, char **acc, size_t *acc_len)
 static void test_fifo_slow_reader(void **state)
 {
 	struct tmp *t = *state;
-	char buf[8 * 100], spec[PATH_MAX + 8];
+	char buf[8 * 100], spec[PATH_MAX + 16];
 	unsigned int seq = 0, lines;
 	uint64_t written = 0, t0, elapsed;
 	size_t acc_len = 0;
@@ -693,7 +693,7 @@ static void test_fifo_slow_reader(void **state)
 static void test_fifo_reader_gone(void **state)
 {
 	struct tmp *t = *state;
-	char buf[4 * 50], spec[PATH_MAX + 8];
+	char buf[4 * 50], spec[PATH_MAX + 16];
 	void (*old_sig)(int);
 	uint64_t t0;
 	struct sink s;
