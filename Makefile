@@ -187,21 +187,6 @@ $(OUTPUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(OUTPUT)/cli/run_plan
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icli $< $(OUTPUT)/cli/run_plan.o $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
 
-# Daemon unit tests: the daemon's objects but main.c, in a library of their own
-# (only the modules a test calls are linked), beside the common library.
-DAEMON_LIB := $(OUTPUT)/libsgdaemon.a
-DAEMON_UNIT_TESTS := cache control policy_mgr
-DAEMON_UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(DAEMON_UNIT_TESTS))
-
-$(DAEMON_LIB): $(filter-out $(OUTPUT)/daemon/main.o,$(DAEMON_OBJS))
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
-$(DAEMON_UNIT_BINS): $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB) $(COMMON_LIB) \
-		$(COMMON_HDRS) $(wildcard daemon/*.h) | $(OUTPUT)/tests
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $< $(DAEMON_LIB) $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
-
 $(OUTPUT)/tests/%: tests/helpers/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< -lpthread -o $@
@@ -247,6 +232,42 @@ $(SAN_OUT)/tests/test_run_plan: tests/unit/test_run_plan.c $(SAN_OUT)/cli/run_pl
 		$(SAN_COMMON_LIB) $(COMMON_HDRS) cli/run_plan.h | $(SAN_OUT)/tests
 	$(call msg,SAN-CC,$@)
 	$(Q)$(SAN_CC) $(SAN_CFLAGS) -Icli $< $(SAN_OUT)/cli/run_plan.o $(SAN_COMMON_LIB) $(LDLIBS) \
+		-lcmocka -o $@
+
+# --- daemon unit tests --------------------------------------------------------
+# The daemon's objects but main.c, in a library of their own (a test links only
+# the modules it calls), beside the common library; the same in the sanitized build.
+DAEMON_UNIT_TESTS := cache control policy_mgr
+DAEMON_LIB_OBJS := $(filter-out $(OUTPUT)/daemon/main.o,$(DAEMON_OBJS))
+DAEMON_LIB := $(OUTPUT)/libsgdaemon.a
+SAN_DAEMON_LIB := $(SAN_OUT)/libsgdaemon.a
+DAEMON_UNIT_BINS := $(patsubst %,$(OUTPUT)/tests/test_%,$(DAEMON_UNIT_TESTS))
+SAN_DAEMON_UNIT_BINS := $(patsubst %,$(SAN_OUT)/tests/test_%,$(DAEMON_UNIT_TESTS))
+
+$(SAN_OUT)/daemon:
+	$(Q)mkdir -p $@
+
+$(SAN_OUT)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) $(COMMON_HDRS) $(SKELS) | $(SAN_OUT)/daemon
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -c $< -o $@
+
+$(DAEMON_LIB): $(DAEMON_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(SAN_DAEMON_LIB): $(patsubst $(OUTPUT)/%,$(SAN_OUT)/%,$(DAEMON_LIB_OBJS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(DAEMON_UNIT_BINS): $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(DAEMON_LIB) $(COMMON_LIB) \
+		$(COMMON_HDRS) $(wildcard daemon/*.h) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Idaemon $< $(DAEMON_LIB) $(COMMON_LIB) $(LDLIBS) -lcmocka -o $@
+
+$(SAN_DAEMON_UNIT_BINS): $(SAN_OUT)/tests/test_%: tests/unit/test_%.c $(SAN_DAEMON_LIB) \
+		$(SAN_COMMON_LIB) $(COMMON_HDRS) $(wildcard daemon/*.h) | $(SAN_OUT)/tests
+	$(call msg,SAN-CC,$@)
+	$(Q)$(SAN_CC) $(SAN_CFLAGS) -Idaemon $< $(SAN_DAEMON_LIB) $(SAN_COMMON_LIB) $(LDLIBS) \
 		-lcmocka -o $@
 
 # --- run, test, bench --------------------------------------------------------
