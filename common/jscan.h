@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "policy.h" /* struct sg_errlist */
+#include "errlist.h"
 
 /* Raw bytes must be UTF-8, and a \u escape never a lone surrogate. */
 #define SG_JSCAN_UTF8 (1u << 0)

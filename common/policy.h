@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "errlist.h"
 #include "sendguard.h"
 
 /* --- limits (checked by the parser; the BPF maps are sized from these) ---- */
@@ -46,36 +47,6 @@
 #define SG_POLICY_UNIX_MAX 107
 /* exe and cgroup paths, bytes (PATH_MAX - 1). */
 #define SG_POLICY_PATH_MAX 4095
-/* The error list stops growing here and ends with a "too many errors" line. */
-#define SG_ERRLIST_MAX 1000
-
-/* --- error list ------------------------------------------------------------ */
-
-/*
- * Problems found while loading or resolving a policy, one line each, in the
- * form "JSON.path: reason" (e.g. `rules[2].match.dst[0]: "10.0.0.0/33":
- * prefix length must be 0-32`), in document order. Problems about the file
- * as a whole use the source name as path ("policy.json: not JSON: ...").
- * Zero-initialise (struct sg_errlist errs = {0};), free with sg_errlist_free.
- * On allocation failure the list stops growing and `oom` is set; the
- * functions that fill it then return -ENOMEM.
- */
-struct sg_errlist {
-	char **items;
-	size_t n;
-	size_t cap;
-	size_t dropped; /* lines not kept beyond SG_ERRLIST_MAX */
-	bool oom;
-};
-
-/* Appends one formatted line. 0 or -ENOMEM. */
-int sg_errlist_add(struct sg_errlist *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-size_t sg_errlist_count(const struct sg_errlist *l);
-/* Line i (0-based), or NULL when out of range. */
-const char *sg_errlist_get(const struct sg_errlist *l, size_t i);
-/* Frees the lines and resets l to empty; accepts NULL. */
-void sg_errlist_free(struct sg_errlist *l);
 
 /* --- parsed policy ---------------------------------------------------------- */
 
