@@ -34,7 +34,7 @@
 
 /* --- parse context -------------------------------------------------------- */
 
-struct ctx {
+struct policy_ctx {
 	struct sg_errlist *errs;
 	const char *source;
 	unsigned int nerr; /* problems found, also when errs is NULL */
@@ -44,10 +44,10 @@ struct ctx {
 	bool over[SG_MK_COUNT];
 };
 
-static void err(struct ctx *c, const char *path, const char *fmt, ...)
+static void policy_err(struct policy_ctx *c, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static void err(struct ctx *c, const char *path, const char *fmt, ...)
+static void policy_err(struct policy_ctx *c, const char *path, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -311,7 +311,7 @@ static int parse_dst(const char *s, size_t n, struct sg_policy_dst out[2], const
 /* --- match keys ------------------------------------------------------------ */
 
 /* Counts n more entries of key k against its total limit; false when over. */
-static bool count_entries(struct ctx *c, enum sg_match_key k, uint32_t n, const char *path,
+static bool count_entries(struct policy_ctx *c, enum sg_match_key k, uint32_t n, const char *path,
 			  struct json_object *v)
 {
 	uint32_t limit = k == SG_MK_DST ? SG_POLICY_MAX_DST : SG_POLICY_MAX_LIST;
@@ -323,11 +323,11 @@ static bool count_entries(struct ctx *c, enum sg_match_key k, uint32_t n, const 
 	if (!c->over[k]) {
 		c->over[k] = true;
 		if (json_object_is_type(v, json_type_array))
-			err(c, path, "over the limit of %u %s entries in all rules", limit,
-			    sg_match_key_name(k));
+			policy_err(c, path, "over the limit of %u %s entries in all rules", limit,
+				   sg_match_key_name(k));
 		else
-			err(c, path, "%s: over the limit of %u %s entries in all rules",
-			    show(shown, v), limit, sg_match_key_name(k));
+			policy_err(c, path, "%s: over the limit of %u %s entries in all rules",
+				   show(shown, v), limit, sg_match_key_name(k));
 	}
 	return false;
 }
@@ -335,25 +335,25 @@ static bool count_entries(struct ctx *c, enum sg_match_key k, uint32_t n, const 
 /*
  * Check that v is a non-empty list; returns its length or 0 (after reporting).
  */
-static size_t want_list(struct ctx *c, struct json_object *v, const char *path)
+static size_t want_list(struct policy_ctx *c, struct json_object *v, const char *path)
 {
 	size_t n;
 
 	if (!json_object_is_type(v, json_type_array)) {
-		err(c, path, "expected a list");
+		policy_err(c, path, "expected a list");
 		return 0;
 	}
 	n = json_object_array_length(v);
 	if (!n)
-		err(c, path, "empty list");
+		policy_err(c, path, "empty list");
 	return n;
 }
 
-static bool want_string(struct ctx *c, struct json_object *v, const char *path)
+static bool want_string(struct policy_ctx *c, struct json_object *v, const char *path)
 {
 	if (json_object_is_type(v, json_type_string))
 		return true;
-	err(c, path, "expected a string");
+	policy_err(c, path, "expected a string");
 	return false;
 }
 
@@ -361,7 +361,7 @@ static bool want_string(struct ctx *c, struct json_object *v, const char *path)
  * An integer in [0, max]; false after reporting otherwise. kind names the
  * number in the range message ("uid out of range 0-4294967294").
  */
-static bool want_uint(struct ctx *c, struct json_object *v, const char *path, uint64_t max,
+static bool want_uint(struct policy_ctx *c, struct json_object *v, const char *path, uint64_t max,
 		      const char *kind, uint64_t *out)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -369,29 +369,29 @@ static bool want_uint(struct ctx *c, struct json_object *v, const char *path, ui
 	uint64_t u;
 
 	if (!json_object_is_type(v, json_type_int)) {
-		err(c, path, "expected an integer");
+		policy_err(c, path, "expected an integer");
 		return false;
 	}
 	s = json_object_get_int64(v);
 	u = json_object_get_uint64(v);
 	/* json-c saturates: INT64_MAX with a larger unsigned value is out of range */
 	if (s < 0 || (s == INT64_MAX && u > (uint64_t)INT64_MAX) || (uint64_t)s > max) {
-		err(c, path, "%s: %s out of range 0-%llu", show(shown, v), kind,
-		    (unsigned long long)max);
+		policy_err(c, path, "%s: %s out of range 0-%llu", show(shown, v), kind,
+			   (unsigned long long)max);
 		return false;
 	}
 	*out = (uint64_t)s;
 	return true;
 }
 
-typedef void (*entry_fn)(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+typedef void (*entry_fn)(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			 const char *path, size_t i);
 
 /*
  * Walk a list key: the list checks, then fn per entry (with "key[i]" paths).
  * Returns its length (0 when not a usable list).
  */
-static size_t each_entry(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static size_t each_entry(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			 const char *path, entry_fn fn)
 {
 	char sub[SG_JSCAN_PATH_MAX];
@@ -404,7 +404,7 @@ static size_t each_entry(struct ctx *c, struct sg_policy_rule *r, struct json_ob
 	return n;
 }
 
-static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_syscall(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		      const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -414,15 +414,16 @@ static void e_syscall(struct ctx *c, struct sg_policy_rule *r, struct json_objec
 	if (!want_string(c, v, path))
 		return;
 	if (sg_syscall_from_name(json_object_get_string(v), &x) || x >= 32)
-		err(c, path,
-		    "%s: unknown syscall name (sendto, sendmsg, sendmmsg, connect, write, writev, "
-		    "sendfile, splice, io_uring, other)",
-		    show(shown, v));
+		policy_err(c, path,
+			   "%s: unknown syscall name (sendto, sendmsg, sendmmsg, connect, write, "
+			   "writev, "
+			   "sendfile, splice, io_uring, other)",
+			   show(shown, v));
 	else
 		r->syscall_mask |= 1u << x;
 }
 
-static void e_family(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_family(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		     const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -432,13 +433,13 @@ static void e_family(struct ctx *c, struct sg_policy_rule *r, struct json_object
 	if (!want_string(c, v, path))
 		return;
 	if (sg_family_from_name(json_object_get_string(v), &x) || x >= 64)
-		err(c, path, "%s: unknown family name", show(shown, v));
+		policy_err(c, path, "%s: unknown family name", show(shown, v));
 	else
 		r->family_mask |= 1ull << x;
 }
 
-static void e_type(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		   size_t i)
+static void e_type(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		   const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t x;
@@ -447,12 +448,12 @@ static void e_type(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	if (!want_string(c, v, path))
 		return;
 	if (sg_socktype_from_name(json_object_get_string(v), &x) || x >= 32)
-		err(c, path, "%s: unknown socket type name", show(shown, v));
+		policy_err(c, path, "%s: unknown socket type name", show(shown, v));
 	else
 		r->type_mask |= 1u << x;
 }
 
-static void e_protocol(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_protocol(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		       const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -464,18 +465,18 @@ static void e_protocol(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 			return;
 		x = (uint32_t)u;
 	} else if (!json_object_is_type(v, json_type_string)) {
-		err(c, path, "expected a string or an integer");
+		policy_err(c, path, "expected a string or an integer");
 		return;
 	} else if (sg_protocol_from_name(json_object_get_string(v), &x) || x > 65535) {
-		err(c, path, "%s: unknown protocol name", show(shown, v));
+		policy_err(c, path, "%s: unknown protocol name", show(shown, v));
 		return;
 	}
 	r->protocols[i] = (uint16_t)x;
 	r->nprotocols++;
 }
 
-static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		  size_t i)
+static void e_dst(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		  const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF], whybuf[64];
 	struct sg_policy_dst e[2];
@@ -488,7 +489,7 @@ static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 	n = parse_dst(json_object_get_string(v), (size_t)json_object_get_string_len(v), e, &why,
 		      whybuf, sizeof(whybuf));
 	if (!n) {
-		err(c, path, "%s: %s", show(shown, v), why);
+		policy_err(c, path, "%s: %s", show(shown, v), why);
 		return;
 	}
 	if (!count_entries(c, SG_MK_DST, (uint32_t)n, path, v))
@@ -497,8 +498,8 @@ static void e_dst(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 	r->ndst += (uint32_t)n;
 }
 
-static void e_port(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		   size_t i)
+static void e_port(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		   const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	const char *why;
@@ -513,11 +514,11 @@ static void e_port(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 		why = parse_port_range(json_object_get_string(v),
 				       (size_t)json_object_get_string_len(v), &lo, &hi);
 		if (why) {
-			err(c, path, "%s: %s", show(shown, v), why);
+			policy_err(c, path, "%s: %s", show(shown, v), why);
 			return;
 		}
 	} else {
-		err(c, path, "expected an integer or a string");
+		policy_err(c, path, "expected an integer or a string");
 		return;
 	}
 	r->ports[i].lo = lo;
@@ -525,8 +526,8 @@ static void e_port(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	r->nports++;
 }
 
-static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		   size_t i)
+static void e_unix(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		   const char *path, size_t i)
 {
 	struct sg_policy_unix *u = &r->unix_pats[i];
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -545,7 +546,7 @@ static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 		if (prefix)
 			n--;
 		else if (!n) {
-			err(c, path, "%s: empty abstract name", show(shown, v));
+			policy_err(c, path, "%s: empty abstract name", show(shown, v));
 			return;
 		}
 		u->kind = prefix ? SG_UNIX_ABSTRACT_PREFIX : SG_UNIX_ABSTRACT;
@@ -553,17 +554,18 @@ static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 		if (prefix)
 			n--;
 		if (memchr(s, 0, n)) {
-			err(c, path, "%s: NUL byte in path", show(shown, v));
+			policy_err(c, path, "%s: NUL byte in path", show(shown, v));
 			return;
 		}
 		u->kind = prefix ? SG_UNIX_PATH_PREFIX : SG_UNIX_PATH;
 	} else {
-		err(c, path, "%s: expected an absolute path, \"@name\" or a prefix ending in '*'",
-		    show(shown, v));
+		policy_err(c, path,
+			   "%s: expected an absolute path, \"@name\" or a prefix ending in '*'",
+			   show(shown, v));
 		return;
 	}
 	if (n > SG_POLICY_UNIX_MAX) {
-		err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_UNIX_MAX);
+		policy_err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_UNIX_MAX);
 		return;
 	}
 	u->len = (uint8_t)n;
@@ -572,7 +574,8 @@ static void e_unix(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	r->nunix++;
 }
 
-static void flag_entry(struct ctx *c, uint32_t *mask, struct json_object *v, const char *path)
+static void flag_entry(struct policy_ctx *c, uint32_t *mask, struct json_object *v,
+		       const char *path)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t f;
@@ -580,34 +583,34 @@ static void flag_entry(struct ctx *c, uint32_t *mask, struct json_object *v, con
 	if (!want_string(c, v, path))
 		return;
 	if (sg_msg_flag_from_name(json_object_get_string(v), &f))
-		err(c, path, "%s: unknown flag name", show(shown, v));
+		policy_err(c, path, "%s: unknown flag name", show(shown, v));
 	else
 		*mask |= f;
 }
 
-static void e_flags_any(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_flags_any(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			const char *path, size_t i)
 {
 	(void)i;
 	flag_entry(c, &r->flags_any, v, path);
 }
 
-static void e_flags_all(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_flags_all(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			const char *path, size_t i)
 {
 	(void)i;
 	flag_entry(c, &r->flags_all, v, path);
 }
 
-static void e_flags_none(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_flags_none(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 			 const char *path, size_t i)
 {
 	(void)i;
 	flag_entry(c, &r->flags_none, v, path);
 }
 
-static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		   size_t i)
+static void e_cmsg(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		   const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	uint32_t level, type;
@@ -616,7 +619,7 @@ static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	if (!want_string(c, v, path))
 		return;
 	if (sg_cmsg_type_from_name(json_object_get_string(v), &level, &type)) {
-		err(c, path, "%s: unknown control message type name", show(shown, v));
+		policy_err(c, path, "%s: unknown control message type name", show(shown, v));
 		return;
 	}
 	r->cmsgs[r->ncmsgs].level = level;
@@ -624,8 +627,8 @@ static void e_cmsg(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	r->ncmsgs++;
 }
 
-static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		   size_t i)
+static void e_comm(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		   const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s;
@@ -637,12 +640,13 @@ static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
 	if (!n || memchr(s, 0, n)) {
-		err(c, path, "%s: %s", show(shown, v), n ? "NUL byte in comm" : "empty comm");
+		policy_err(c, path, "%s: %s", show(shown, v),
+			   n ? "NUL byte in comm" : "empty comm");
 		return;
 	}
 	if (n > SG_POLICY_COMM_MAX) {
-		err(c, path, "%s: comm longer than %d bytes (the kernel keeps %d)", show(shown, v),
-		    SG_POLICY_COMM_MAX, SG_POLICY_COMM_MAX);
+		policy_err(c, path, "%s: comm longer than %d bytes (the kernel keeps %d)",
+			   show(shown, v), SG_POLICY_COMM_MAX, SG_POLICY_COMM_MAX);
 		return;
 	}
 	memset(r->comms[r->ncomms], 0, SG_COMM_LEN);
@@ -651,7 +655,7 @@ static void e_comm(struct ctx *c, struct sg_policy_rule *r, struct json_object *
 }
 
 /* An absolute path without NUL, up to SG_POLICY_PATH_MAX bytes. */
-static bool want_abs_path(struct ctx *c, struct json_object *v, const char *path)
+static bool want_abs_path(struct policy_ctx *c, struct json_object *v, const char *path)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 	const char *s;
@@ -662,22 +666,22 @@ static bool want_abs_path(struct ctx *c, struct json_object *v, const char *path
 	s = json_object_get_string(v);
 	n = (size_t)json_object_get_string_len(v);
 	if (!n || s[0] != '/') {
-		err(c, path, "%s: expected an absolute path", show(shown, v));
+		policy_err(c, path, "%s: expected an absolute path", show(shown, v));
 		return false;
 	}
 	if (memchr(s, 0, n)) {
-		err(c, path, "%s: NUL byte in path", show(shown, v));
+		policy_err(c, path, "%s: NUL byte in path", show(shown, v));
 		return false;
 	}
 	if (n > SG_POLICY_PATH_MAX) {
-		err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_PATH_MAX);
+		policy_err(c, path, "%s: longer than %d bytes", show(shown, v), SG_POLICY_PATH_MAX);
 		return false;
 	}
 	return true;
 }
 
-static void e_exe(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		  size_t i)
+static void e_exe(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		  const char *path, size_t i)
 {
 	char *p;
 
@@ -693,8 +697,8 @@ static void e_exe(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 	r->exes[r->nexes++].path = p;
 }
 
-static void e_uid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		  size_t i)
+static void e_uid(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		  const char *path, size_t i)
 {
 	uint64_t u;
 
@@ -704,8 +708,8 @@ static void e_uid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 		r->uids[r->nuids++] = (uint32_t)u;
 }
 
-static void e_gid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v, const char *path,
-		  size_t i)
+static void e_gid(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
+		  const char *path, size_t i)
 {
 	uint64_t u;
 
@@ -714,7 +718,7 @@ static void e_gid(struct ctx *c, struct sg_policy_rule *r, struct json_object *v
 		r->gids[r->ngids++] = (uint32_t)u;
 }
 
-static void e_cgroup(struct ctx *c, struct sg_policy_rule *r, struct json_object *v,
+static void e_cgroup(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *v,
 		     const char *path, size_t i)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
@@ -739,9 +743,10 @@ static void e_cgroup(struct ctx *c, struct sg_policy_rule *r, struct json_object
 		cl = (size_t)(end - comp);
 		if (!cl || (cl == 1 && comp[0] == '.') ||
 		    (cl == 2 && comp[0] == '.' && comp[1] == '.')) {
-			err(c, path,
-			    "%s: not a normalized cgroup path (empty, \".\" or \"..\" component)",
-			    show(shown, v));
+			policy_err(c, path,
+				   "%s: not a normalized cgroup path (empty, \".\" or \"..\" "
+				   "component)",
+				   show(shown, v));
 			return;
 		}
 		comp = end + 1;
@@ -816,7 +821,7 @@ static void free_rule(struct sg_policy_rule *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_object *m,
+static void parse_match(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *m,
 			const char *path)
 {
 	char sub[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
@@ -824,7 +829,7 @@ static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_obj
 	unsigned int k;
 
 	if (!json_object_is_type(m, json_type_object)) {
-		err(c, path, "expected an object");
+		policy_err(c, path, "expected an object");
 		return;
 	}
 	json_object_object_foreach(m, key, v)
@@ -839,7 +844,8 @@ static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_obj
 			}
 		}
 		if (!d) {
-			err(c, path, "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
+			policy_err(c, path, "unknown key %s",
+				   sg_jscan_show(shown, key, strlen(key)));
 			continue;
 		}
 		path_key(sub, path, key);
@@ -886,18 +892,19 @@ static void parse_match(struct ctx *c, struct sg_policy_rule *r, struct json_obj
 	/* keys that can never hold together */
 	if (r->keys & SG_MK_BIT(SG_MK_UNIX) &&
 	    r->keys & (SG_MK_BIT(SG_MK_DST) | SG_MK_BIT(SG_MK_PORT)))
-		err(c, path, "\"unix\" never holds together with \"%s\" (unix vs inet destination)",
-		    r->keys & SG_MK_BIT(SG_MK_DST) ? "dst" : "port");
+		policy_err(c, path,
+			   "\"unix\" never holds together with \"%s\" (unix vs inet destination)",
+			   r->keys & SG_MK_BIT(SG_MK_DST) ? "dst" : "port");
 	if (r->keys & SG_MK_BIT(SG_MK_LEN_MIN) && r->keys & SG_MK_BIT(SG_MK_LEN_MAX) &&
 	    r->len_max < r->len_min) {
 		path_key(sub, path, "len_max");
-		err(c, sub, "%llu: less than len_min %s", (unsigned long long)r->len_max,
-		    show(shown, lmin));
+		policy_err(c, sub, "%llu: less than len_min %s", (unsigned long long)r->len_max,
+			   show(shown, lmin));
 	}
 	if (r->flags_all & r->flags_none) {
 		path_key(sub, path, "flags_none");
-		err(c, sub, "%s: also in flags_all, the rule never holds",
-		    sg_msg_flag_name(1u << __builtin_ctz(r->flags_all & r->flags_none)));
+		policy_err(c, sub, "%s: also in flags_all, the rule never holds",
+			   sg_msg_flag_name(1u << __builtin_ctz(r->flags_all & r->flags_none)));
 	}
 }
 
@@ -931,14 +938,14 @@ static long name_set_add(struct name_set *ns, char (*names)[SG_POLICY_NAME_MAX +
 }
 
 /* Parses rule i into r; its name also goes into names[i] (for duplicates). */
-static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_object *o,
+static void parse_rule(struct policy_ctx *c, struct sg_policy_rule *r, struct json_object *o,
 		       const char *path, char *name_out)
 {
 	char sub[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
 	bool have_name = false, have_action = false;
 
 	if (!json_object_is_type(o, json_type_object)) {
-		err(c, path, "expected an object");
+		policy_err(c, path, "expected an object");
 		return;
 	}
 	json_object_object_foreach(o, key, v)
@@ -950,8 +957,8 @@ static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 				continue;
 			if (!valid_name(json_object_get_string(v),
 					(size_t)json_object_get_string_len(v))) {
-				err(c, sub, "%s: invalid rule name (" NAME_RULE ")",
-				    show(shown, v));
+				policy_err(c, sub, "%s: invalid rule name (" NAME_RULE ")",
+					   show(shown, v));
 				continue;
 			}
 			strcpy(r->name, json_object_get_string(v));
@@ -961,21 +968,22 @@ static void parse_rule(struct ctx *c, struct sg_policy_rule *r, struct json_obje
 			if (!want_string(c, v, sub))
 				continue;
 			if (sg_verdict_from_name(json_object_get_string(v), &r->action))
-				err(c, sub, "%s: unknown action (%s)", show(shown, v),
-				    action_names);
+				policy_err(c, sub, "%s: unknown action (%s)", show(shown, v),
+					   action_names);
 		} else if (strcmp(key, "match") == 0) {
 			parse_match(c, r, v, sub);
 		} else {
-			err(c, path, "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
+			policy_err(c, path, "unknown key %s",
+				   sg_jscan_show(shown, key, strlen(key)));
 		}
 	}
 	if (!have_name)
-		err(c, path, "missing key \"name\"");
+		policy_err(c, path, "missing key \"name\"");
 	if (!have_action)
-		err(c, path, "missing key \"action\"");
+		policy_err(c, path, "missing key \"action\"");
 }
 
-static void parse_rules(struct ctx *c, struct sg_policy *p, struct json_object *rules)
+static void parse_rules(struct policy_ctx *c, struct sg_policy *p, struct json_object *rules)
 {
 	char(*names)[SG_POLICY_NAME_MAX + 1] = NULL;
 	char path[SG_JSCAN_PATH_MAX], sub[SG_JSCAN_PATH_MAX];
@@ -984,12 +992,12 @@ static void parse_rules(struct ctx *c, struct sg_policy *p, struct json_object *
 	size_t n, i, kept;
 
 	if (!json_object_is_type(rules, json_type_array)) {
-		err(c, "rules", "expected a list");
+		policy_err(c, "rules", "expected a list");
 		return;
 	}
 	n = json_object_array_length(rules);
 	if (n > SG_POLICY_MAX_RULES)
-		err(c, "rules", "%zu rules: over the limit of %d", n, SG_POLICY_MAX_RULES);
+		policy_err(c, "rules", "%zu rules: over the limit of %d", n, SG_POLICY_MAX_RULES);
 	/* rules past the limit are still checked, in a scratch rule */
 	kept = n > SG_POLICY_MAX_RULES ? SG_POLICY_MAX_RULES : n;
 	if (!n)
@@ -1016,8 +1024,9 @@ static void parse_rules(struct ctx *c, struct sg_policy *p, struct json_object *
 			first = name_set_add(&ns, names, (uint32_t)i);
 			if (first >= 0) {
 				path_key(sub, path, "name");
-				err(c, sub, "\"%s\": duplicate rule name (first at rules[%ld])",
-				    names[i], first);
+				policy_err(c, sub,
+					   "\"%s\": duplicate rule name (first at rules[%ld])",
+					   names[i], first);
 			}
 		}
 		if (r == &scratch)
@@ -1029,12 +1038,12 @@ cleanup:
 	free(ns.slot);
 }
 
-static void parse_top(struct ctx *c, struct sg_policy *p, struct json_object *top)
+static void parse_top(struct policy_ctx *c, struct sg_policy *p, struct json_object *top)
 {
 	char shown[SG_JSCAN_SHOW_BUF];
 
 	if (!json_object_is_type(top, json_type_object)) {
-		err(c, "", "expected an object at the top level");
+		policy_err(c, "", "expected an object at the top level");
 		return;
 	}
 	p->default_action = SG_VERDICT_ALLOW;
@@ -1045,20 +1054,20 @@ static void parse_top(struct ctx *c, struct sg_policy *p, struct json_object *to
 				continue;
 			if (!valid_name(json_object_get_string(v),
 					(size_t)json_object_get_string_len(v)))
-				err(c, "name", "%s: invalid policy name (" NAME_RULE ")",
-				    show(shown, v));
+				policy_err(c, "name", "%s: invalid policy name (" NAME_RULE ")",
+					   show(shown, v));
 			else
 				strcpy(p->name, json_object_get_string(v));
 		} else if (strcmp(key, "default") == 0) {
 			if (!want_string(c, v, "default"))
 				continue;
 			if (sg_verdict_from_name(json_object_get_string(v), &p->default_action))
-				err(c, "default", "%s: unknown action (%s)", show(shown, v),
-				    action_names);
+				policy_err(c, "default", "%s: unknown action (%s)", show(shown, v),
+					   action_names);
 		} else if (strcmp(key, "rules") == 0) {
 			parse_rules(c, p, v);
 		} else {
-			err(c, "", "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
+			policy_err(c, "", "unknown key %s", sg_jscan_show(shown, key, strlen(key)));
 		}
 	}
 	p->ndst = c->total[SG_MK_DST];
@@ -1084,7 +1093,7 @@ static void line_col(const char *s, size_t off, size_t *line, size_t *col)
 int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_policy **out,
 		    struct sg_errlist *errs)
 {
-	struct ctx c = { .errs = errs, .source = source ? source : "<policy>" };
+	struct policy_ctx c = { .errs = errs, .source = source ? source : "<policy>" };
 	struct json_tokener *tok = NULL;
 	struct json_object *top = NULL;
 	struct sg_policy *p = NULL;
@@ -1095,7 +1104,7 @@ int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_p
 
 	*out = NULL;
 	if (len > SG_POLICY_FILE_MAX) {
-		err(&c, "", "too large: over the limit of %d bytes", SG_POLICY_FILE_MAX);
+		policy_err(&c, "", "too large: over the limit of %d bytes", SG_POLICY_FILE_MAX);
 		ret = -EFBIG;
 		goto cleanup;
 	}
@@ -1129,12 +1138,12 @@ int sg_policy_parse(const char *buf, size_t len, const char *source, struct sg_p
 	if (jerr != json_tokener_success) {
 		line_col(copy, end, &line, &col);
 		if (jerr == json_tokener_continue)
-			err(&c, "", "not JSON: unexpected end of input");
+			policy_err(&c, "", "not JSON: unexpected end of input");
 		else if (end < len && copy[end] == 0)
-			err(&c, "", "not JSON: NUL byte at line %zu, column %zu", line, col);
+			policy_err(&c, "", "not JSON: NUL byte at line %zu, column %zu", line, col);
 		else
-			err(&c, "", "not JSON: %s at line %zu, column %zu",
-			    json_tokener_error_desc(jerr), line, col);
+			policy_err(&c, "", "not JSON: %s at line %zu, column %zu",
+				   json_tokener_error_desc(jerr), line, col);
 		goto cleanup;
 	}
 	parse_top(&c, p, top);
@@ -1228,7 +1237,7 @@ static int open_regular(const char *path, const char **why)
 
 int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *errs)
 {
-	struct ctx c = { .errs = errs, .source = path };
+	struct policy_ctx c = { .errs = errs, .source = path };
 	size_t len = 0, cap = 64 * 1024;
 	const char *why;
 	char *buf = NULL;
@@ -1239,9 +1248,9 @@ int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *
 	if (fd < 0) {
 		ret = fd;
 		if (why)
-			err(&c, "", "%s", why);
+			policy_err(&c, "", "%s", why);
 		else
-			err(&c, "", "cannot open: %s", strerror(-ret));
+			policy_err(&c, "", "cannot open: %s", strerror(-ret));
 		return ret;
 	}
 	buf = malloc(cap);
@@ -1256,8 +1265,8 @@ int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *
 			char *nb;
 
 			if (cap > SG_POLICY_FILE_MAX) {
-				err(&c, "", "too large: over the limit of %d bytes",
-				    SG_POLICY_FILE_MAX);
+				policy_err(&c, "", "too large: over the limit of %d bytes",
+					   SG_POLICY_FILE_MAX);
 				ret = -EFBIG;
 				goto cleanup;
 			}
@@ -1274,7 +1283,7 @@ int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *
 			if (errno == EINTR)
 				continue;
 			ret = -errno;
-			err(&c, "", "cannot read: %s", strerror(-ret));
+			policy_err(&c, "", "cannot read: %s", strerror(-ret));
 			goto cleanup;
 		}
 		if (r == 0)
@@ -1305,7 +1314,7 @@ void sg_policy_free(struct sg_policy *p)
 
 int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
 {
-	struct ctx c = { .errs = errs, .source = "<policy>" };
+	struct policy_ctx c = { .errs = errs, .source = "<policy>" };
 	char path[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
 	uint32_t i, j;
 	int ret = 0;
@@ -1320,9 +1329,9 @@ int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
 			if (stat(e->path, &st) < 0) {
 				e->resolved = -errno;
 				snprintf(path, sizeof(path), "rules[%u].match.exe[%u]", i, j);
-				err(&c, path, "%s: cannot stat: %s",
-				    sg_jscan_show(shown, e->path, strlen(e->path)),
-				    strerror(errno));
+				policy_err(&c, path, "%s: cannot stat: %s",
+					   sg_jscan_show(shown, e->path, strlen(e->path)),
+					   strerror(errno));
 				ret = -ENOENT;
 				continue;
 			}
