@@ -9,24 +9,21 @@
  * silently drop half of a rule; then json-c builds the tree (with a depth
  * limit). The tree is validated as a whole: every problem is recorded with
  * its JSON path and the walk goes on, so one run lists them all.
+ *
+ * Beside it: policy_values.c (names, ports, destinations from strings),
+ * policy_load.c (reading the file), policy_resolve.c (exe paths).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 #include <json-c/json.h>
 
 #include "jscan.h"
 #include "names.h"
-#include "policy.h"
+#include "policy_internal.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -34,20 +31,7 @@
 
 /* --- parse context -------------------------------------------------------- */
 
-struct policy_ctx {
-	struct sg_errlist *errs;
-	const char *source;
-	unsigned int nerr; /* problems found, also when errs is NULL */
-	bool oom;
-	/* entries per key over all rules, and whether its limit was reported */
-	uint32_t total[SG_MK_COUNT];
-	bool over[SG_MK_COUNT];
-};
-
-static void policy_err(struct policy_ctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void policy_err(struct policy_ctx *c, const char *path, const char *fmt, ...)
+void policy_err(struct policy_ctx *c, const char *path, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -98,215 +82,11 @@ static void path_idx(char *out, const char *path, size_t i)
 		out[SG_JSCAN_PATH_MAX - 1] = 0;
 }
 
-/* --- names and numbers ---------------------------------------------------- */
-
-static bool valid_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < 1 || n > SG_POLICY_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
-			return false;
-	}
-	return true;
-}
+/* --- messages ---------------------------------------------------------------- */
 
 #define NAME_RULE "1-63 characters of A-Z a-z 0-9 . _ -"
 
-/* Strict decimal: digits only, at least one. -EINVAL, or -ERANGE above max. */
-static int parse_dec(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (!n)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > max)
-			return -ERANGE;
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * "53" or "1000-2000" -> [lo, hi]. Returns NULL or the reason.
- */
-static const char *parse_port_range(const char *s, size_t n, uint16_t *lo, uint16_t *hi)
-{
-	const char *dash = memchr(s, '-', n);
-	uint64_t a, b;
-	int r;
-
-	if (!dash) {
-		r = parse_dec(s, n, 65535, &a);
-		if (r)
-			return r == -ERANGE ? "port out of range 0-65535" : "invalid port";
-		*lo = *hi = (uint16_t)a;
-		return NULL;
-	}
-	r = parse_dec(s, (size_t)(dash - s), 65535, &a);
-	if (!r)
-		r = parse_dec(dash + 1, n - (size_t)(dash - s) - 1, 65535, &b);
-	if (r)
-		return r == -ERANGE ? "port out of range 0-65535" : "invalid port range";
-	if (a > b)
-		return "range start after end";
-	*lo = (uint16_t)a;
-	*hi = (uint16_t)b;
-	return NULL;
-}
-
 static const char *action_names = "allow, deny, audit, kill";
-
-/* --- destinations --------------------------------------------------------- */
-
-static bool host_bits_clear(const uint8_t *a, unsigned int nbytes, unsigned int plen)
-{
-	unsigned int i;
-
-	for (i = 0; i < nbytes; i++) {
-		unsigned int bit0 = i * 8;
-		uint8_t keep;
-
-		if (bit0 + 8 <= plen)
-			continue;
-		keep = bit0 >= plen ? 0 : (uint8_t)(0xff << (8 - (plen - bit0)));
-		if (a[i] & ~keep)
-			return false;
-	}
-	return true;
-}
-
-/*
- * "host[/len]" where host is IPv4 or IPv6 (want: 0 either, 4 or 6 only).
- * Fills e (family, prefix, addr) and returns NULL, or the reason.
- */
-static const char *parse_cidr(const char *s, size_t n, int want, struct sg_policy_dst *e, char *why,
-			      size_t whylen)
-{
-	char host[INET6_ADDRSTRLEN + 8];
-	const char *slash = memchr(s, '/', n);
-	size_t hn = slash ? (size_t)(slash - s) : n;
-	bool v6 = memchr(s, ':', hn) != NULL;
-	unsigned int max = v6 ? 128 : 32;
-	uint64_t plen = max;
-	uint8_t a[16] = { 0 };
-
-	if (want == 4 && v6)
-		return "expected an IPv4 address";
-	if (want == 6 && !v6)
-		return "expected an IPv6 address in brackets";
-	if (hn == 0 || hn >= sizeof(host))
-		return v6 ? "invalid IPv6 address" : "invalid IPv4 address";
-	memcpy(host, s, hn);
-	host[hn] = 0;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, a) != 1)
-		return v6 ? "invalid IPv6 address" : "invalid IPv4 address";
-	if (slash) {
-		int r = parse_dec(slash + 1, n - hn - 1, 1000, &plen);
-
-		if (r == -EINVAL)
-			return "invalid prefix length";
-		if (r || plen > max)
-			return v6 ? "prefix length must be 0-128" : "prefix length must be 0-32";
-	}
-	if (!host_bits_clear(a, v6 ? 16 : 4, (unsigned int)plen)) {
-		snprintf(why, whylen, "address has bits set beyond the /%u prefix",
-			 (unsigned int)plen);
-		return why;
-	}
-	memset(e->addr, 0, sizeof(e->addr));
-	/* ::ffff:a.b.c.d/96+n is the IPv4 a.b.c.d/n: mapped sends are judged as IPv4 */
-	if (v6 && plen >= 96 && !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12)) {
-		e->family = AF_INET;
-		e->prefix_len = (uint8_t)(plen - 96);
-		memcpy(e->addr, a + 12, 4);
-	} else {
-		e->family = v6 ? AF_INET6 : AF_INET;
-		e->prefix_len = (uint8_t)plen;
-		memcpy(e->addr, a, v6 ? 16 : 4);
-	}
-	return NULL;
-}
-
-/*
- * One dst string -> 1 or 2 entries (out[0..1]); returns the count, or 0 with
- * *why set.
- *   CIDR4[:PORTS]   "10.0.0.0/8", "10.0.0.1:53", "10.0.0.0/8:1000-2000"
- *   CIDR6           "::/0", "2001:db8::1" (no port: two or more colons)
- *   [CIDR6][:PORTS] "[2001:db8::/32]:443", "[::1]"
- *   *[:PORTS]       "*", "*:53": any IPv4 and any IPv6 destination
- */
-static int parse_dst(const char *s, size_t n, struct sg_policy_dst out[2], const char **why,
-		     char *whybuf, size_t whylen)
-{
-	const char *host = s, *ports = NULL, *colon;
-	size_t hn = n, pn = 0, ncolon = 0, i;
-	uint16_t lo = 0, hi = 65535;
-	int want = 0;
-
-	if (memchr(s, 0, n)) {
-		*why = "invalid destination";
-		return 0;
-	}
-	for (i = 0; i < n; i++)
-		ncolon += s[i] == ':';
-	if (n && s[0] == '[') {
-		const char *close = memchr(s, ']', n);
-
-		if (!close) {
-			*why = "missing ']'";
-			return 0;
-		}
-		host = s + 1;
-		hn = (size_t)(close - host);
-		want = 6;
-		if ((size_t)(close - s) + 1 < n) {
-			if (close[1] != ':') {
-				*why = "expected ':' and a port after ']'";
-				return 0;
-			}
-			ports = close + 2;
-			pn = n - (size_t)(ports - s);
-		}
-	} else if (ncolon == 1) {
-		colon = memchr(s, ':', n);
-		hn = (size_t)(colon - s);
-		ports = colon + 1;
-		pn = n - hn - 1;
-		want = 4;
-	}
-	if (ports) {
-		*why = parse_port_range(ports, pn, &lo, &hi);
-		if (*why)
-			return 0;
-	}
-	if (hn == 1 && host[0] == '*' && want != 6) {
-		memset(out, 0, 2 * sizeof(*out));
-		out[0].family = AF_INET;
-		out[1].family = AF_INET6;
-		out[0].port_lo = out[1].port_lo = lo;
-		out[0].port_hi = out[1].port_hi = hi;
-		return 2;
-	}
-	*why = parse_cidr(host, hn, want, &out[0], whybuf, whylen);
-	if (*why)
-		return 0;
-	out[0].port_lo = lo;
-	out[0].port_hi = hi;
-	return 1;
-}
 
 /* --- match keys ------------------------------------------------------------ */
 
@@ -486,8 +266,8 @@ static void e_dst(struct policy_ctx *c, struct sg_policy_rule *r, struct json_ob
 	(void)i;
 	if (!want_string(c, v, path))
 		return;
-	n = parse_dst(json_object_get_string(v), (size_t)json_object_get_string_len(v), e, &why,
-		      whybuf, sizeof(whybuf));
+	n = policy_parse_dst(json_object_get_string(v), (size_t)json_object_get_string_len(v), e,
+			     &why, whybuf, sizeof(whybuf));
 	if (!n) {
 		policy_err(c, path, "%s: %s", show(shown, v), why);
 		return;
@@ -511,8 +291,8 @@ static void e_port(struct policy_ctx *c, struct sg_policy_rule *r, struct json_o
 			return;
 		lo = hi = (uint16_t)u;
 	} else if (json_object_is_type(v, json_type_string)) {
-		why = parse_port_range(json_object_get_string(v),
-				       (size_t)json_object_get_string_len(v), &lo, &hi);
+		why = policy_parse_port_range(json_object_get_string(v),
+					      (size_t)json_object_get_string_len(v), &lo, &hi);
 		if (why) {
 			policy_err(c, path, "%s: %s", show(shown, v), why);
 			return;
@@ -955,8 +735,8 @@ static void parse_rule(struct policy_ctx *c, struct sg_policy_rule *r, struct js
 			have_name = true;
 			if (!want_string(c, v, sub))
 				continue;
-			if (!valid_name(json_object_get_string(v),
-					(size_t)json_object_get_string_len(v))) {
+			if (!policy_valid_name(json_object_get_string(v),
+					       (size_t)json_object_get_string_len(v))) {
 				policy_err(c, sub, "%s: invalid rule name (" NAME_RULE ")",
 					   show(shown, v));
 				continue;
@@ -1052,8 +832,8 @@ static void parse_top(struct policy_ctx *c, struct sg_policy *p, struct json_obj
 		if (strcmp(key, "name") == 0) {
 			if (!want_string(c, v, "name"))
 				continue;
-			if (!valid_name(json_object_get_string(v),
-					(size_t)json_object_get_string_len(v)))
+			if (!policy_valid_name(json_object_get_string(v),
+					       (size_t)json_object_get_string_len(v)))
 				policy_err(c, "name", "%s: invalid policy name (" NAME_RULE ")",
 					   show(shown, v));
 			else
@@ -1172,131 +952,6 @@ cleanup:
 	return ret;
 }
 
-/* Why a file that is not a regular one is refused. */
-static const char *not_regular(mode_t mode)
-{
-	if (S_ISFIFO(mode))
-		return "not a regular file (a FIFO)";
-	if (S_ISCHR(mode))
-		return "not a regular file (a character device)";
-	if (S_ISBLK(mode))
-		return "not a regular file (a block device)";
-	if (S_ISSOCK(mode))
-		return "not a regular file (a socket)";
-	return "not a regular file";
-}
-
-/*
- * Open path for reading only if it is a regular file, without ever opening
- * anything else: a FIFO would block the reader until someone writes, a
- * device may act on being opened. The file is looked up once (O_PATH) and
- * that very inode is opened through /proc/self/fd; where /proc is missing,
- * the path is opened again, non-blocking, and must still be the same inode.
- * Returns the fd, or -errno with the reason in *why.
- */
-static int open_regular(const char *path, const char **why)
-{
-	struct stat st, st2;
-	char proc[64];
-	int pfd, fd, err;
-
-	*why = NULL;
-	pfd = open(path, O_PATH | O_CLOEXEC);
-	if (pfd < 0)
-		return -errno;
-	if (fstat(pfd, &st)) {
-		err = -errno;
-		close(pfd);
-		return err;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		close(pfd);
-		*why = "cannot read: Is a directory"; /* what read(2) would say */
-		return -EISDIR;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(pfd);
-		*why = not_regular(st.st_mode);
-		return -EINVAL;
-	}
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
-	fd = open(proc, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	err = fd < 0 ? -errno : 0;
-	close(pfd);
-	if (err)
-		return err;
-	if (fstat(fd, &st2) || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-		close(fd);
-		*why = "replaced while it was being opened";
-		return -EINVAL;
-	}
-	return fd;
-}
-
-int sg_policy_load(const char *path, struct sg_policy **out, struct sg_errlist *errs)
-{
-	struct policy_ctx c = { .errs = errs, .source = path };
-	size_t len = 0, cap = 64 * 1024;
-	const char *why;
-	char *buf = NULL;
-	int fd, ret;
-
-	*out = NULL;
-	fd = open_regular(path, &why);
-	if (fd < 0) {
-		ret = fd;
-		if (why)
-			policy_err(&c, "", "%s", why);
-		else
-			policy_err(&c, "", "cannot open: %s", strerror(-ret));
-		return ret;
-	}
-	buf = malloc(cap);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap > SG_POLICY_FILE_MAX) {
-				policy_err(&c, "", "too large: over the limit of %d bytes",
-					   SG_POLICY_FILE_MAX);
-				ret = -EFBIG;
-				goto cleanup;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				ret = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			policy_err(&c, "", "cannot read: %s", strerror(-ret));
-			goto cleanup;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	ret = sg_policy_parse(buf, len, path, out, errs);
-cleanup:
-	free(buf);
-	close(fd);
-	return ret;
-}
-
 const char sg_policy_default_json[] = "{\"name\":\"observe\",\"default\":\"allow\",\"rules\":[]}";
 
 void sg_policy_free(struct sg_policy *p)
@@ -1310,38 +965,4 @@ void sg_policy_free(struct sg_policy *p)
 	free(p->rules);
 	free(p->json);
 	free(p);
-}
-
-int sg_policy_resolve(struct sg_policy *p, struct sg_errlist *errs)
-{
-	struct policy_ctx c = { .errs = errs, .source = "<policy>" };
-	char path[SG_JSCAN_PATH_MAX], shown[SG_JSCAN_SHOW_BUF];
-	uint32_t i, j;
-	int ret = 0;
-
-	for (i = 0; i < p->nrules; i++) {
-		struct sg_policy_rule *r = &p->rules[i];
-
-		for (j = 0; j < r->nexes; j++) {
-			struct sg_policy_exe *e = &r->exes[j];
-			struct stat st;
-
-			if (stat(e->path, &st) < 0) {
-				e->resolved = -errno;
-				snprintf(path, sizeof(path), "rules[%u].match.exe[%u]", i, j);
-				policy_err(&c, path, "%s: cannot stat: %s",
-					   sg_jscan_show(shown, e->path, strlen(e->path)),
-					   strerror(errno));
-				ret = -ENOENT;
-				continue;
-			}
-			/* the kernel's dev_t encoding, as bpf sees inode->i_sb->s_dev */
-			e->dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
-			e->ino = st.st_ino;
-			e->resolved = 1;
-		}
-	}
-	if (c.oom || (errs && errs->oom))
-		return -ENOMEM;
-	return ret;
 }
