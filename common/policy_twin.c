@@ -322,43 +322,40 @@ static uint32_t tw_ctz(uint64_t x)
 #define TW_AND(m)                             \
 	do {                                  \
 		if (!tw_and(t, &t->acc, (m))) \
-			goto done;            \
+			return false;         \
 	} while (0)
 
-static int compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
-			 const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint32_t mode,
-			 uint16_t *rule, uint8_t *verdict)
+/* flags_any and flags_none: one OR each per set bit of the send's flags. */
+static bool tw_and_flags(struct twin *t, uint32_t f)
 {
-	struct twin tw = { .c = c }, *t = &tw;
-	const struct sg_rule_rt *rt;
-	struct tw_dest dest;
-	uint32_t dims, w, k, b, i;
-	uint64_t x;
+	const struct sg_bitmap *m;
+	uint32_t b, k;
 
-	*rule = SG_NO_RULE;
-	*verdict = SG_VERDICT_ALLOW;
-	if (!c || !e)
-		return -EINVAL;
-	t->slot = c->slot;
-	k = t->slot;
-	t->cfg = tw_lookup(t, SG_PMAP_CFG, &k);
-	if (!t->cfg)
-		return -EINVAL;
-	*verdict = t->cfg->default_verdict;
-	t->nw = t->cfg->nwords;
-	if (t->nw > SG_RULE_WORDS)
-		t->nw = SG_RULE_WORDS;
-	if (!t->nw)
-		return 0;
-	tw_copy(t, &t->acc, &t->cfg->all);
-	dims = t->cfg->dims;
-	if (mode == SG_EVAL_HOOK) {
-		if (!t->cfg->hook_deny) {
-			*verdict = SG_VERDICT_ALLOW; /* nothing a hook could deny */
-			goto done;
-		}
-		dims &= ~SG_HOOK_HIDDEN_DIMS;
+	tw_copy(t, &t->tmp, &t->cfg->dflt[SG_DIM_FLAGS_ANY]);
+	memset(&t->none, 0, sizeof(t->none));
+	for (b = 0; b < 32; b++) {
+		if (!(f >> b))
+			break;
+		if (!(f >> b & 1))
+			continue;
+		k = t->slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
+		m = tw_lookup(t, SG_PMAP_ARR, &k);
+		if (m)
+			tw_or(t, &t->tmp, m);
+		k = t->slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
+		m = tw_lookup(t, SG_PMAP_ARR, &k);
+		if (m)
+			tw_or(t, &t->none, m);
 	}
+	TW_AND(&t->tmp);
+	return tw_andnot(t, &t->acc, &t->none);
+}
+
+/* acc &= the bitmap of every dimension in dims; false as soon as no rule is left. */
+static bool tw_and_dims(struct twin *t, const struct sg_event *e, const uint64_t *cgroup_ids,
+			uint32_t ncgroup_ids, uint32_t dims)
+{
+	struct tw_dest dest;
 
 	if (dims & 1u << SG_DIM_SYSCALL)
 		TW_AND(tw_arr_get(t, SG_DIM_SYSCALL, SG_ARR_SYSCALL_OFF, e->syscall,
@@ -378,30 +375,9 @@ static int compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 		else
 			TW_AND(tw_id_get(t, SG_DIM_PROTOCOL, SG_ID_PROTO, e->sock_protocol));
 	}
-	if (dims & (1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE)) {
-		const struct sg_bitmap *m;
-		uint32_t f = e->msg_flags;
-
-		tw_copy(t, &t->tmp, &t->cfg->dflt[SG_DIM_FLAGS_ANY]);
-		memset(&t->none, 0, sizeof(t->none));
-		for (b = 0; b < 32; b++) {
-			if (!(f >> b))
-				break;
-			if (!(f >> b & 1))
-				continue;
-			k = t->slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
-			m = tw_lookup(t, SG_PMAP_ARR, &k);
-			if (m)
-				tw_or(t, &t->tmp, m);
-			k = t->slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
-			m = tw_lookup(t, SG_PMAP_ARR, &k);
-			if (m)
-				tw_or(t, &t->none, m);
-		}
-		TW_AND(&t->tmp);
-		if (!tw_andnot(t, &t->acc, &t->none))
-			goto done;
-	}
+	if (dims & (1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE) &&
+	    !tw_and_flags(t, e->msg_flags))
+		return false;
 	if (dims & 1u << SG_DIM_UID)
 		TW_AND(tw_id_get(t, SG_DIM_UID, SG_ID_UID, e->uid));
 	if (dims & 1u << SG_DIM_GID)
@@ -423,26 +399,75 @@ static int compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
 		TW_AND(tw_unix_get(t, e));
 	if (dims & 1u << SG_DIM_CGROUP)
 		TW_AND(tw_cgroup_get(t, cgroup_ids, ncgroup_ids));
+	return true;
+}
 
-	if (mode == SG_EVAL_HOOK && !tw_andnot(t, &t->acc, &t->cfg->hook_skip))
-		goto done;
-	/* the lowest bit left whose per-rule checks hold (BPF: first inline, then bpf_loop) */
+#undef TW_AND
+
+/*
+ * The lowest bit left whose per-rule checks hold (BPF: first inline, then bpf_loop)
+ * sets *rule and *verdict; they stay as they are when no rule is left.
+ */
+static void tw_first_rule(struct twin *t, const struct sg_event *e, uint32_t mode, uint16_t *rule,
+			  uint8_t *verdict)
+{
+	const struct sg_rule_rt *rt;
+	uint32_t w, k, i;
+	uint64_t x;
+
 	for (w = 0; w < SG_RULE_WORDS && w < t->nw; w++) {
 		while ((x = t->acc.w[w])) {
 			i = w * 64 + tw_ctz(x);
 			k = t->slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
 			rt = tw_lookup(t, SG_PMAP_RULES, &k);
 			if (!rt)
-				goto done;
+				return;
 			if (mode == SG_EVAL_HOOK || tw_post_ok(rt, e->msg_flags, e->len)) {
 				*rule = (uint16_t)i;
 				*verdict = rt->action;
-				goto done;
+				return;
 			}
 			t->acc.w[w] = x & (x - 1);
 		}
 	}
-done:
+}
+
+static int compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
+			 const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint32_t mode,
+			 uint16_t *rule, uint8_t *verdict)
+{
+	struct twin tw = { .c = c }, *t = &tw;
+	uint32_t dims, k;
+
+	*rule = SG_NO_RULE;
+	*verdict = SG_VERDICT_ALLOW;
+	if (!c || !e)
+		return -EINVAL;
+	t->slot = c->slot;
+	k = t->slot;
+	t->cfg = tw_lookup(t, SG_PMAP_CFG, &k);
+	if (!t->cfg)
+		return -EINVAL;
+	*verdict = t->cfg->default_verdict;
+	t->nw = t->cfg->nwords;
+	if (t->nw > SG_RULE_WORDS)
+		t->nw = SG_RULE_WORDS;
+	if (!t->nw)
+		return 0;
+	tw_copy(t, &t->acc, &t->cfg->all);
+	dims = t->cfg->dims;
+	if (mode == SG_EVAL_HOOK) {
+		if (!t->cfg->hook_deny) {
+			*verdict = SG_VERDICT_ALLOW; /* nothing a hook could deny */
+			return 0;
+		}
+		dims &= ~SG_HOOK_HIDDEN_DIMS;
+	}
+	if (!tw_and_dims(t, e, cgroup_ids, ncgroup_ids, dims))
+		return 0;
+	if (mode == SG_EVAL_HOOK && !tw_andnot(t, &t->acc, &t->cfg->hook_skip))
+		return 0;
+	tw_first_rule(t, e, mode, rule, verdict);
 	return 0;
 }
 
