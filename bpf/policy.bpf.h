@@ -753,6 +753,7 @@ __noinline __u32 sg_pol_post_word(__u32 slot, __u32 w, __u32 msg_flags, __u64 le
 	return SG_NO_RULE;
 }
 
+/* acc &= m, and return 0 (no rule left) when nothing is left. */
 #define SG_POL_AND(m)                            \
 	do {                                     \
 		if (!sg_bm_and(&s->acc, (m), s)) \
@@ -767,17 +768,118 @@ struct sg_pol_result {
 	__u8 pad;
 };
 
+/* dst and port, on the destination decoded once. Returns whether any rule is left. */
+static __always_inline bool sg_pol_and_dest(struct sg_pol_scratch *s,
+					    const struct sg_policy_cfg *cfg, __u32 slot,
+					    const struct sg_event *e, __u32 dims)
+{
+	const struct sg_bitmap *m, *m2;
+	struct sg_pol_dest dest;
+
+	sg_pol_decode(e, &dest);
+	if (dims & 1u << SG_DIM_DST) {
+		__u32 win = 0;
+
+		m = sg_pol_dst(s, cfg, slot, &dest, &m2, &win);
+		/* A leaf of the /16 index says where its bits are: AND only there. */
+		if (win) {
+			if (SG_V4L1_LO(win) > s->lo)
+				s->lo = SG_V4L1_LO(win);
+			if (SG_V4L1_HI(win) < s->hi)
+				s->hi = SG_V4L1_HI(win);
+			if (s->lo >= s->hi)
+				return 0;
+		}
+		if (!(m2 ? sg_bm_and2(&s->acc, m, m2, s) : sg_bm_and(&s->acc, m, s)))
+			return 0;
+	}
+	if (dims & 1u << SG_DIM_PORT)
+		SG_POL_AND(sg_pol_port(cfg, slot, &dest));
+	return 1;
+}
+
+/*
+ * flags_any: OR per set bit; flags_none: remove the OR per set bit. Returns
+ * whether any rule is left.
+ */
+static __always_inline bool sg_pol_and_flags(struct sg_pol_scratch *s,
+					     const struct sg_policy_cfg *cfg, __u32 slot, __u32 f)
+{
+	const struct sg_bitmap *m;
+	__u32 b, k;
+
+	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_FLAGS_ANY], s);
+	__builtin_memset(&s->none, 0, sizeof(s->none));
+	for (b = 0; b < 32; b++) {
+		if (!(f >> b))
+			break;
+		if (!(f >> b & 1))
+			continue;
+		k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
+		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+		if (m)
+			sg_bm_or(&s->tmp, m, s);
+		k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
+		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+		if (m)
+			sg_bm_or(&s->none, m, s);
+	}
+	SG_POL_AND(&s->tmp);
+	return sg_bm_andnot(&s->acc, &s->none, s);
+}
+
+/*
+ * The lowest bit left decides if its rule's checks hold; if they do not, the
+ * search goes on word by word (at most nrules candidates). Sets res->rule
+ * and res->verdict when a rule decides.
+ */
+static __always_inline void sg_pol_first_rule(struct sg_pol_scratch *s, __u32 slot,
+					      const struct sg_event *e, __u32 mode,
+					      struct sg_pol_result *res)
+{
+	const struct sg_rule_rt *rt;
+	__u32 w, n, k, i;
+	__u64 x = 0;
+
+	SG_POL_FOR_WINDOW (s, n, w) {
+		x = s->acc.w[SG_POL_W(w)];
+		if (x)
+			break;
+	}
+	if (!x)
+		return;
+	w = SG_POL_W(w);
+	i = w * 64 + sg_bm_ctz(x);
+	k = slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
+	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+	if (!rt)
+		return;
+	/* Hooks cannot see flags_all/len: such a rule is uncertain, it stops the search. */
+	if (mode == SG_EVAL_HOOK || sg_pol_post_ok(rt, e->msg_flags, e->len)) {
+		res->rule = i;
+		res->verdict = rt->action;
+		return;
+	}
+	/* It failed: search on, word by word (at most nrules candidates). */
+	s->acc.w[w] = x & (x - 1);
+	for (n = 0; n < SG_RULE_WORDS && w < SG_POL_HI(s); n++, w++) {
+		i = sg_pol_post_word(slot, w, e->msg_flags, e->len);
+		if (i != SG_NO_RULE) {
+			res->rule = i & 0xffff;
+			res->verdict = i >> 16;
+			break;
+		}
+	}
+}
+
 /* The evaluator proper; see sg_policy_judge(). */
 static __always_inline int sg_policy_eval_body(const struct sg_event *e, struct sg_pol_result *res,
 					       __u32 mode, const int v)
 {
 	const struct sg_policy_cfg *cfg;
 	struct sg_pol_scratch *s;
-	struct sg_pol_dest dest;
-	const struct sg_rule_rt *rt;
-	__u32 zero = 0, slot, nw, dims, w, n, k, i, b;
+	__u32 zero = 0, slot, nw, dims;
 	__u32 *active;
-	__u64 x = 0;
 
 	if (!res)
 		return -1;
@@ -809,29 +911,9 @@ static __always_inline int sg_policy_eval_body(const struct sg_event *e, struct 
 		dims &= ~SG_HOOK_HIDDEN_DIMS;
 
 	/* The keys that usually pick few rules first: they shrink the window. */
-	if (dims & (1u << SG_DIM_DST | 1u << SG_DIM_PORT)) {
-		const struct sg_bitmap *m, *m2;
-
-		sg_pol_decode(e, &dest);
-		if (dims & 1u << SG_DIM_DST) {
-			__u32 win = 0;
-
-			m = sg_pol_dst(s, cfg, slot, &dest, &m2, &win);
-			/* A leaf of the /16 index says where its bits are: AND only there. */
-			if (win) {
-				if (SG_V4L1_LO(win) > s->lo)
-					s->lo = SG_V4L1_LO(win);
-				if (SG_V4L1_HI(win) < s->hi)
-					s->hi = SG_V4L1_HI(win);
-				if (s->lo >= s->hi)
-					return 0;
-			}
-			if (!(m2 ? sg_bm_and2(&s->acc, m, m2, s) : sg_bm_and(&s->acc, m, s)))
-				return 0;
-		}
-		if (dims & 1u << SG_DIM_PORT)
-			SG_POL_AND(sg_pol_port(cfg, slot, &dest));
-	}
+	if (dims & (1u << SG_DIM_DST | 1u << SG_DIM_PORT) &&
+	    !sg_pol_and_dest(s, cfg, slot, e, dims))
+		return 0;
 	if (dims & 1u << SG_DIM_UNIX)
 		SG_POL_AND(sg_pol_unix_get(s, cfg, slot, e));
 	if (dims & 1u << SG_DIM_UID)
@@ -867,67 +949,16 @@ static __always_inline int sg_policy_eval_body(const struct sg_event *e, struct 
 			SG_POL_AND(sg_pol_id_get(s, cfg, slot, SG_DIM_PROTOCOL, SG_ID_PROTO,
 						 e->sock_protocol));
 	}
-	if (dims & (1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE)) {
-		const struct sg_bitmap *m;
-		__u32 f = e->msg_flags;
-
-		/* flags_any: OR per set bit; flags_none: remove the OR per set bit */
-		sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_FLAGS_ANY], s);
-		__builtin_memset(&s->none, 0, sizeof(s->none));
-		for (b = 0; b < 32; b++) {
-			if (!(f >> b))
-				break;
-			if (!(f >> b & 1))
-				continue;
-			k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
-			m = bpf_map_lookup_elem(&sg_pol_arr, &k);
-			if (m)
-				sg_bm_or(&s->tmp, m, s);
-			k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
-			m = bpf_map_lookup_elem(&sg_pol_arr, &k);
-			if (m)
-				sg_bm_or(&s->none, m, s);
-		}
-		SG_POL_AND(&s->tmp);
-		if (!sg_bm_andnot(&s->acc, &s->none, s))
-			return 0;
-	}
+	if (dims & (1u << SG_DIM_FLAGS_ANY | 1u << SG_DIM_FLAGS_NONE) &&
+	    !sg_pol_and_flags(s, cfg, slot, e->msg_flags))
+		return 0;
 	/* Rules that exist (and the whole policy when no key narrowed it). */
 	SG_POL_AND(&cfg->all);
 
 	/* Hooks: drop the uncertain deny/kill rules; the first one left decides. */
 	if (mode == SG_EVAL_HOOK && !sg_bm_andnot(&s->acc, &cfg->hook_skip, s))
 		return 0;
-	/* The lowest bit left; its rule decides if its checks hold. */
-	SG_POL_FOR_WINDOW (s, n, w) {
-		x = s->acc.w[SG_POL_W(w)];
-		if (x)
-			break;
-	}
-	if (!x)
-		return 0;
-	w = SG_POL_W(w);
-	i = w * 64 + sg_bm_ctz(x);
-	k = slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
-	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
-	if (!rt)
-		return 0;
-	/* Hooks cannot see flags_all/len: such a rule is uncertain, it stops the search. */
-	if (mode == SG_EVAL_HOOK || sg_pol_post_ok(rt, e->msg_flags, e->len)) {
-		res->rule = i;
-		res->verdict = rt->action;
-		return 0;
-	}
-	/* It failed: search on, word by word (at most nrules candidates). */
-	s->acc.w[w] = x & (x - 1);
-	for (n = 0; n < SG_RULE_WORDS && w < SG_POL_HI(s); n++, w++) {
-		i = sg_pol_post_word(slot, w, e->msg_flags, e->len);
-		if (i != SG_NO_RULE) {
-			res->rule = i & 0xffff;
-			res->verdict = i >> 16;
-			break;
-		}
-	}
+	sg_pol_first_rule(s, slot, e, mode, res);
 	return 0;
 }
 
