@@ -721,6 +721,20 @@ static __always_inline bool sg_pol_post_ok(const struct sg_rule_rt *rt, __u32 ms
 }
 
 /*
+ * The candidate at the lowest set bit of x (x != 0), word w of acc: sets *i
+ * to its rule number and returns its per-rule entry (NULL when missing).
+ */
+static __always_inline const struct sg_rule_rt *sg_pol_lowest_rule(__u32 slot, __u32 w, __u64 x,
+								   __u32 *i)
+{
+	__u32 k;
+
+	*i = (w & (SG_RULE_WORDS - 1)) * 64 + sg_bm_ctz(x);
+	k = (slot & 1) * SG_MAX_RULES + (*i & (SG_MAX_RULES - 1));
+	return bpf_map_lookup_elem(&sg_pol_rules, &k);
+}
+
+/*
  * The first rule of word w of acc (in sg_pol_scratch) that passes its
  * per-rule checks: at most 64 candidates, one lookup each. Returns
  * action << 16 | rule, or SG_NO_RULE. A global function of scalars: the
@@ -731,7 +745,7 @@ __noinline __u32 sg_pol_post_word(__u32 slot, __u32 w, __u32 msg_flags, __u64 le
 {
 	const struct sg_rule_rt *rt;
 	struct sg_pol_scratch *s;
-	__u32 zero = 0, b, k, i;
+	__u32 zero = 0, b, i;
 	__u64 x;
 
 	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
@@ -741,9 +755,7 @@ __noinline __u32 sg_pol_post_word(__u32 slot, __u32 w, __u32 msg_flags, __u64 le
 	for (b = 0; b < 64; b++) {
 		if (!x)
 			break;
-		i = (w & (SG_RULE_WORDS - 1)) * 64 + sg_bm_ctz(x);
-		k = (slot & 1) * SG_MAX_RULES + i;
-		rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+		rt = sg_pol_lowest_rule(slot, w, x, &i);
 		if (!rt)
 			break;
 		if (sg_pol_post_ok(rt, msg_flags, len))
@@ -838,7 +850,7 @@ static __always_inline void sg_pol_first_rule(struct sg_pol_scratch *s, __u32 sl
 					      struct sg_pol_result *res)
 {
 	const struct sg_rule_rt *rt;
-	__u32 w, n, k, i;
+	__u32 w, n, i;
 	__u64 x = 0;
 
 	SG_POL_FOR_WINDOW (s, n, w) {
@@ -849,9 +861,7 @@ static __always_inline void sg_pol_first_rule(struct sg_pol_scratch *s, __u32 sl
 	if (!x)
 		return;
 	w = SG_POL_W(w);
-	i = w * 64 + sg_bm_ctz(x);
-	k = slot * SG_MAX_RULES + (i & (SG_MAX_RULES - 1));
-	rt = bpf_map_lookup_elem(&sg_pol_rules, &k);
+	rt = sg_pol_lowest_rule(slot, w, x, &i);
 	if (!rt)
 		return;
 	/* Hooks cannot see flags_all/len: such a rule is uncertain, it stops the search. */
