@@ -405,7 +405,7 @@ static bool tw_and_dims(struct twin *t, const struct sg_event *e, const uint64_t
 #undef TW_AND
 
 /*
- * The lowest bit left whose per-rule checks hold (BPF: first inline, then bpf_loop)
+ * The lowest bit left whose per-rule checks hold (BPF: sg_pol_first_rule)
  * sets *rule and *verdict; they stay as they are when no rule is left.
  */
 static void tw_first_rule(struct twin *t, const struct sg_event *e, uint32_t mode, uint16_t *rule,
