@@ -316,6 +316,170 @@ static int add_cmsg(const char *name, void *ctx)
 	return 0;
 }
 
+/* The synthetic send of policy test, and which of its socket fields were given. */
+struct test_send {
+	struct sg_send_desc d;
+	bool have_family, have_type, have_proto;
+	bool have_dst, have_unix;
+	char *cgroup; /* what d.cgroup points to */
+};
+
+/* --exe: the executable's identity as the kernel reports it. */
+static int set_exe(struct sg_send_desc *d, const char *arg)
+{
+	struct stat st;
+
+	if (stat(arg, &st) < 0)
+		return sg_usage_error("--exe: '%s': cannot stat: %s", arg, strerror(errno));
+	d->has_exe = true;
+	d->exe_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
+	d->exe_ino = st.st_ino;
+	return SG_EXIT_OK;
+}
+
+/* --cgroup: an absolute cgroup path; t keeps the copy d.cgroup points to. */
+static int set_cgroup(struct test_send *t, const char *arg)
+{
+	if (arg[0] != '/')
+		return sg_usage_error("--cgroup: '%s': expected an absolute cgroup path", arg);
+	free(t->cgroup);
+	t->cgroup = strdup(arg);
+	if (!t->cgroup)
+		return SG_EXIT_FAIL;
+	/* the kernel never reports a trailing '/' */
+	for (size_t n = strlen(t->cgroup); n > 1 && t->cgroup[n - 1] == '/'; n--)
+		t->cgroup[n - 1] = 0;
+	t->d.cgroup = t->cgroup;
+	return SG_EXIT_OK;
+}
+
+/* One send option (OPT_*) into t. SG_EXIT_OK, or the exit code after the message. */
+static int set_send_option(struct test_send *t, int opt, char *arg)
+{
+	struct sg_send_desc *d = &t->d;
+	char *bad = NULL;
+	const char *why = NULL;
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_SYSCALL:
+		if (sg_syscall_from_name(arg, &d->syscall))
+			return sg_usage_error("--syscall: '%s': unknown syscall (sendto, sendmsg, "
+					      "sendmmsg, connect)",
+					      arg);
+		break;
+	case OPT_FAMILY:
+		if (sg_family_from_name(arg, &d->sock_family))
+			return sg_usage_error("--family: '%s': unknown family", arg);
+		t->have_family = true;
+		break;
+	case OPT_TYPE:
+		if (sg_socktype_from_name(arg, &d->sock_type))
+			return sg_usage_error("--type: '%s': unknown socket type", arg);
+		t->have_type = true;
+		break;
+	case OPT_PROTOCOL:
+		/* A name (udp, tcp, ...), else a protocol number. */
+		if (sg_protocol_from_name(arg, &d->sock_protocol)) {
+			if (sg_parse_u64(arg, 0, 65535, 0, &v))
+				return sg_usage_error("--protocol: '%s': unknown protocol", arg);
+			d->sock_protocol = (uint32_t)v;
+		}
+		t->have_proto = true;
+		break;
+	case OPT_DST:
+		if (parse_dst_arg(arg, d, &why))
+			return sg_usage_error("--dst: '%s': %s", arg, why);
+		t->have_dst = true;
+		break;
+	case OPT_UNIX:
+		if (parse_unix_arg(arg, d, &why))
+			return sg_usage_error("--unix: '%s': %s", arg, why);
+		t->have_unix = true;
+		break;
+	case OPT_FLAGS:
+		if (each_name(arg, add_flag, d, &bad))
+			return sg_usage_error("--flags: '%s': unknown flag name", bad);
+		break;
+	case OPT_CMSG:
+		if (each_name(arg, add_cmsg, d, &bad))
+			return sg_usage_error("--cmsg: '%s': unknown control message type, or more "
+					      "than %d",
+					      bad, SG_MAX_CMSGS);
+		break;
+	case OPT_LEN:
+		if (sg_parse_u64(arg, 0, UINT64_MAX, 0, &d->len))
+			return sg_usage_error("--len: '%s': expected a byte count", arg);
+		break;
+	case OPT_COMM:
+		if (!arg[0] || strlen(arg) > SG_COMM_LEN - 1)
+			return sg_usage_error("--comm: '%s': expected 1-%d bytes", arg,
+					      SG_COMM_LEN - 1);
+		memset(d->comm, 0, sizeof(d->comm));
+		memcpy(d->comm, arg, strlen(arg));
+		break;
+	case OPT_EXE:
+		return set_exe(d, arg);
+	case OPT_UID:
+	case OPT_GID:
+		if (sg_parse_u64(arg, 0, UINT32_MAX, 0, &v))
+			return sg_usage_error("--%s: '%s': expected a number 0-4294967295",
+					      opt == OPT_UID ? "uid" : "gid", arg);
+		*(opt == OPT_UID ? &d->uid : &d->gid) = (uint32_t)v;
+		break;
+	case OPT_CGROUP:
+		return set_cgroup(t, arg);
+	}
+	return SG_EXIT_OK;
+}
+
+/* The socket the send goes through, where not given. */
+static void default_socket(struct test_send *t)
+{
+	struct sg_send_desc *d = &t->d;
+
+	if (!t->have_family) {
+		sa_family_t fam = AF_INET;
+
+		if (d->addr_len)
+			memcpy(&fam, d->addr, sizeof(fam));
+		d->sock_family = fam;
+	}
+	if (!t->have_type)
+		d->sock_type = t->have_proto && (d->sock_protocol == IPPROTO_TCP ||
+						 d->sock_protocol == IPPROTO_MPTCP)
+				       ? SOCK_STREAM
+				       : SOCK_DGRAM;
+	if (!t->have_proto) {
+		d->sock_protocol = 0;
+		if (d->sock_family == AF_INET || d->sock_family == AF_INET6) {
+			if (d->sock_type == SOCK_STREAM)
+				d->sock_protocol = IPPROTO_TCP;
+			else if (d->sock_type == SOCK_DGRAM)
+				d->sock_protocol = IPPROTO_UDP;
+		}
+	}
+}
+
+/* "VERDICT (rule NAME)", "VERDICT (default)", or the JSON of -j. */
+static void print_verdict(const struct sg_policy *p, int rule, uint32_t verdict)
+{
+	if (sg_json_output) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "verdict",
+				       json_object_new_string(sg_verdict_name(verdict)));
+		json_object_object_add(
+			o, "rule", rule < 0 ? NULL : json_object_new_string(p->rules[rule].name));
+		print_json(o);
+		json_object_put(o);
+	} else if (rule < 0) {
+		printf("%s (default)\n", sg_verdict_name(verdict));
+	} else {
+		printf("%s (rule %s)\n", sg_verdict_name(verdict), p->rules[rule].name);
+	}
+}
+
 static int do_test(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -337,141 +501,27 @@ static int do_test(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sg_send_desc d = { .syscall = SG_SYSCALL_SENDTO, .has_sock = true };
-	bool have_family = false, have_type = false, have_proto = false;
-	bool have_dst = false, have_unix = false;
+	struct test_send t = { .d = { .syscall = SG_SYSCALL_SENDTO, .has_sock = true } };
 	struct sg_errlist errs = { 0 };
-	char *cgroup = NULL, *bad = NULL;
 	struct sg_policy *p = NULL;
-	const char *why = NULL;
 	uint32_t verdict;
-	uint64_t v;
-	int opt, rule, ret = SG_EXIT_USAGE;
+	int opt, rule, err, ret = SG_EXIT_USAGE;
 
-	d.uid = getuid();
-	d.gid = getgid();
+	t.d.uid = getuid();
+	t.d.gid = getgid();
 	/* 0: glibc re-initialises (main parsed in "+" mode), and skips argv[0] */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_SYSCALL:
-			if (sg_syscall_from_name(optarg, &d.syscall)) {
-				sg_usage_error("--syscall: '%s': unknown syscall (sendto, sendmsg, "
-					       "sendmmsg, connect)",
-					       optarg);
+		if (opt >= OPT_SYSCALL && opt <= OPT_CGROUP) {
+			err = set_send_option(&t, opt, optarg);
+			if (err) {
+				ret = err;
 				goto cleanup;
 			}
-			break;
-		case OPT_FAMILY:
-			if (sg_family_from_name(optarg, &d.sock_family)) {
-				sg_usage_error("--family: '%s': unknown family", optarg);
-				goto cleanup;
-			}
-			have_family = true;
-			break;
-		case OPT_TYPE:
-			if (sg_socktype_from_name(optarg, &d.sock_type)) {
-				sg_usage_error("--type: '%s': unknown socket type", optarg);
-				goto cleanup;
-			}
-			have_type = true;
-			break;
-		case OPT_PROTOCOL:
-			/* A name (udp, tcp, ...), else a protocol number. */
-			if (sg_protocol_from_name(optarg, &d.sock_protocol)) {
-				if (sg_parse_u64(optarg, 0, 65535, 0, &v)) {
-					sg_usage_error("--protocol: '%s': unknown protocol",
-						       optarg);
-					goto cleanup;
-				}
-				d.sock_protocol = (uint32_t)v;
-			}
-			have_proto = true;
-			break;
-		case OPT_DST:
-			if (parse_dst_arg(optarg, &d, &why)) {
-				sg_usage_error("--dst: '%s': %s", optarg, why);
-				goto cleanup;
-			}
-			have_dst = true;
-			break;
-		case OPT_UNIX:
-			if (parse_unix_arg(optarg, &d, &why)) {
-				sg_usage_error("--unix: '%s': %s", optarg, why);
-				goto cleanup;
-			}
-			have_unix = true;
-			break;
-		case OPT_FLAGS:
-			if (each_name(optarg, add_flag, &d, &bad)) {
-				sg_usage_error("--flags: '%s': unknown flag name", bad);
-				goto cleanup;
-			}
-			break;
-		case OPT_CMSG:
-			if (each_name(optarg, add_cmsg, &d, &bad)) {
-				sg_usage_error(
-					"--cmsg: '%s': unknown control message type, or more "
-					"than %d",
-					bad, SG_MAX_CMSGS);
-				goto cleanup;
-			}
-			break;
-		case OPT_LEN:
-			if (sg_parse_u64(optarg, 0, UINT64_MAX, 0, &d.len)) {
-				sg_usage_error("--len: '%s': expected a byte count", optarg);
-				goto cleanup;
-			}
-			break;
-		case OPT_COMM:
-			if (!optarg[0] || strlen(optarg) > SG_COMM_LEN - 1) {
-				sg_usage_error("--comm: '%s': expected 1-%d bytes", optarg,
-					       SG_COMM_LEN - 1);
-				goto cleanup;
-			}
-			memset(d.comm, 0, sizeof(d.comm));
-			memcpy(d.comm, optarg, strlen(optarg));
-			break;
-		case OPT_EXE: {
-			struct stat st;
-
-			if (stat(optarg, &st) < 0) {
-				sg_usage_error("--exe: '%s': cannot stat: %s", optarg,
-					       strerror(errno));
-				goto cleanup;
-			}
-			d.has_exe = true;
-			d.exe_dev = (uint64_t)major(st.st_dev) << 20 | minor(st.st_dev);
-			d.exe_ino = st.st_ino;
-			break;
+			continue;
 		}
-		case OPT_UID:
-		case OPT_GID:
-			if (sg_parse_u64(optarg, 0, UINT32_MAX, 0, &v)) {
-				sg_usage_error("--%s: '%s': expected a number 0-4294967295",
-					       opt == OPT_UID ? "uid" : "gid", optarg);
-				goto cleanup;
-			}
-			*(opt == OPT_UID ? &d.uid : &d.gid) = (uint32_t)v;
-			break;
-		case OPT_CGROUP:
-			if (optarg[0] != '/') {
-				sg_usage_error("--cgroup: '%s': expected an absolute cgroup path",
-					       optarg);
-				goto cleanup;
-			}
-			free(cgroup);
-			cgroup = strdup(optarg);
-			if (!cgroup) {
-				ret = SG_EXIT_FAIL;
-				goto cleanup;
-			}
-			/* the kernel never reports a trailing '/' */
-			for (size_t n = strlen(cgroup); n > 1 && cgroup[n - 1] == '/'; n--)
-				cgroup[n - 1] = 0;
-			d.cgroup = cgroup;
-			break;
+		switch (opt) {
 		case 'j':
 			sg_json_output = true;
 			break;
@@ -489,33 +539,11 @@ static int do_test(int argc, char **argv)
 			       argv[argc - 1]);
 		goto cleanup;
 	}
-	if (have_dst && have_unix) {
+	if (t.have_dst && t.have_unix) {
 		sg_usage_error("--dst and --unix exclude each other");
 		goto cleanup;
 	}
-
-	/* the socket the send goes through, where not given */
-	if (!have_family) {
-		sa_family_t fam = AF_INET;
-
-		if (d.addr_len)
-			memcpy(&fam, d.addr, sizeof(fam));
-		d.sock_family = fam;
-	}
-	if (!have_type)
-		d.sock_type = have_proto && (d.sock_protocol == IPPROTO_TCP ||
-					     d.sock_protocol == IPPROTO_MPTCP)
-				      ? SOCK_STREAM
-				      : SOCK_DGRAM;
-	if (!have_proto) {
-		d.sock_protocol = 0;
-		if (d.sock_family == AF_INET || d.sock_family == AF_INET6) {
-			if (d.sock_type == SOCK_STREAM)
-				d.sock_protocol = IPPROTO_TCP;
-			else if (d.sock_type == SOCK_DGRAM)
-				d.sock_protocol = IPPROTO_UDP;
-		}
-	}
+	default_socket(&t);
 
 	p = load_or_report(argv[optind], false);
 	if (!p) {
@@ -530,26 +558,13 @@ static int do_test(int argc, char **argv)
 	for (size_t i = 0; i < sg_errlist_count(&errs); i++)
 		fprintf(stderr, "warning: %s (never matches)\n", sg_errlist_get(&errs, i));
 
-	rule = sg_policy_eval(p, &d, &verdict);
-	if (sg_json_output) {
-		struct json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "verdict",
-				       json_object_new_string(sg_verdict_name(verdict)));
-		json_object_object_add(
-			o, "rule", rule < 0 ? NULL : json_object_new_string(p->rules[rule].name));
-		print_json(o);
-		json_object_put(o);
-	} else if (rule < 0) {
-		printf("%s (default)\n", sg_verdict_name(verdict));
-	} else {
-		printf("%s (rule %s)\n", sg_verdict_name(verdict), p->rules[rule].name);
-	}
+	rule = sg_policy_eval(p, &t.d, &verdict);
+	print_verdict(p, rule, verdict);
 	ret = SG_EXIT_OK;
 cleanup:
 	sg_errlist_free(&errs);
 	sg_policy_free(p);
-	free(cgroup);
+	free(t.cgroup);
 	return ret;
 }
 
