@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * sendguard policy check|test: offline checks of a policy file, with the
- * parser and the reference evaluator the daemon uses (common/policy.h).
+ * parser the daemon uses (common/policy.h) and the reference evaluator
+ * (common/policy_eval.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "names.h"
 #include "numparse.h"
 #include "policy.h"
+#include "policy_eval.h"
 
 static int policy_help(int argc, char **argv)
 {

@@ -42,6 +42,7 @@
 
 #include "clock.h"
 #include "json.h"
+#include "policy_eval.h"
 #include "run.h"
 
 /* Payload bytes read per message: more fails a datagram with EMSGSIZE, cuts a stream send short. */

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "policy.h"
+#include "policy_eval.h"
 
 /* The destination of a send, decoded once per evaluation. */
 struct dest {

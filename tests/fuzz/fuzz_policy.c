@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 
 #include "policy.h"
+#include "policy_eval.h"
 
 static void judge(const struct sg_policy *p, const uint8_t *data, size_t size)
 {

@@ -21,6 +21,7 @@
 
 #include "policy.h"
 #include "policy_compile.h"
+#include "policy_eval.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -17,6 +17,7 @@
 
 #include "names.h"
 #include "policy.h"
+#include "policy_eval.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "policy.h"
+#include "policy_eval.h"
 #include "run_plan.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
