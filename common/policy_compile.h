@@ -2,9 +2,8 @@
 /*
  * The policy compiler: a parsed policy (policy.h) becomes the entries of the
  * compiled-policy BPF maps of one slot (sendguard.h, "Compiled policy";
- * bpf/policy.bpf.h). sg_compiled_eval() is the user-space twin of the BPF
- * evaluator, run on the same entries; the tests compare it with the
- * reference evaluator sg_policy_eval().
+ * bpf/policy.bpf.h). The user-space twin of the BPF evaluator, run on the
+ * same entries, is policy_twin.h.
  *
  * Library code: never prints, never exits; 0 or -errno.
  *
@@ -131,27 +130,6 @@ int sg_compiled_remove(const struct sg_compiled *c,
  * key, LPM maps by longest matching prefix. NULL on a miss.
  */
 const void *sg_compiled_lookup(const struct sg_compiled *c, int map_id, const void *key);
-
-/*
- * The user-space twin of sg_policy_judge() (bpf/policy.bpf.h), on c's
- * entries. cgroup_ids are the ids of the sender's cgroup and its ancestors,
- * root first (level 0) and the sender's own cgroup last (as
- * bpf_get_current_ancestor_cgroup_id(0..n-1) returns them); n 0: unknown.
- * Sets *rule (SG_NO_RULE when the default decided) and *verdict. Returns 0.
- */
-int sg_compiled_eval(const struct sg_compiled *c, const struct sg_event *e,
-		     const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
-		     uint8_t *verdict);
-
-/*
- * The judgement of the cgroup enforcement hooks (SG_EVAL_HOOK, "Enforcement
- * hooks" in sendguard.h) on c's entries: the fields of e a hook cannot see
- * (syscall, msg_flags, cmsgs, len) are ignored. *deny: the hook fails the
- * call with EPERM; *rule: the rule that decided (SG_NO_RULE: the default).
- */
-int sg_compiled_eval_hook(const struct sg_compiled *c, const struct sg_event *e,
-			  const uint64_t *cgroup_ids, uint32_t ncgroup_ids, uint16_t *rule,
-			  bool *deny);
 
 /* The match keys a cgroup enforcement hook cannot see (SG_MK_BIT()s). */
 #define SG_HOOK_HIDDEN_KEYS                                                                   \

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "policy_compile.h"
+#include "policy_twin.h"
 
 /* --- the twin of bpf/policy.bpf.h ---------------------------------------------------- */
 

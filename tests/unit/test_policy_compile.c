@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "policy_compile.h"
 #include "policy_eval.h"
+#include "policy_twin.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
