@@ -2,9 +2,9 @@
 /*
  * The in-kernel policy evaluator: the compiled-policy maps (layout and
  * meaning in sendguard.h, "Compiled policy") and sg_policy_judge(), shared by
- * every sendguard BPF program. common/policy_compile.c fills the maps and
- * holds a user-space twin of this file (sg_compiled_eval) that its tests
- * compare with the reference evaluator; keep the two in step.
+ * every sendguard BPF program. common/policy_compile.c fills the maps;
+ * common/policy_twin.c is a user-space twin of this file (sg_compiled_eval)
+ * that the tests compare with the reference evaluator; keep the two in step.
  *
  * Cost per send: two array lookups (active slot, cfg), then per dimension the
  * policy uses one lookup (cmsg: one per control message, cgroup: one per

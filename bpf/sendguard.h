@@ -157,7 +157,7 @@ _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 
 /*
  * Compiled policy (sendguard-policy(5)), evaluated by bpf/policy.bpf.h in every BPF
- * program and by common/policy_compile.c's user-space twin.
+ * program and by its user-space twin, common/policy_twin.c.
  *
  * Rules become bit positions (rule i = bit i % 64 of word i / 64). For every
  * match key ("dimension") a lookup on the send's value of that key yields

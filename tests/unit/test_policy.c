@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Policy parser and validator (common/policy.c): forms, errors, limits, files. */
+/* Policy parser and validator (common/policy_*.c): forms, errors, limits, files. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>

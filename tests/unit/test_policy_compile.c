@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Unit tests for common/policy_compile.c: the compiled form (the entries of
- * the BPF maps) judged by its user-space twin must agree with the reference
- * evaluator, per dimension (table-driven, policies in JSON) and on many
- * random policies and sends (differential). Also: limits, and a 1,000-rule /
- * 10,000-CIDR policy like the benchmark's.
+ * Unit tests for common/policy_compile.c and policy_twin.c: the compiled
+ * form (the entries of the BPF maps) judged by its user-space twin must agree
+ * with the reference evaluator, per dimension (table-driven, policies in
+ * JSON) and on many random policies and sends (differential). Also: limits,
+ * and a 1,000-rule / 10,000-CIDR policy like the benchmark's.
  */
 #include <errno.h>
 #include <setjmp.h>
