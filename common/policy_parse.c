@@ -14,7 +14,6 @@
  * policy_load.c (reading the file), policy_resolve.c (exe paths).
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +23,6 @@
 #include "jscan.h"
 #include "names.h"
 #include "policy_internal.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #define SHOW_MAX SG_JSCAN_SHOW_MAX
 
