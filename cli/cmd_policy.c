@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "addr.h"
 #include "cli.h"
 #include "names.h"
 #include "numparse.h"
@@ -187,96 +188,6 @@ enum {
 	OPT_CGROUP,
 };
 
-/* "1.2.3.4[:PORT]", "[V6]:PORT", "[V6]", "V6" -> sockaddr bytes. 0 or -EINVAL. */
-static int parse_dst_arg(const char *arg, struct sg_send_desc *d, const char **why)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *h = arg, *colon = strchr(arg, ':');
-	size_t hn = strlen(arg);
-	uint64_t pv = 0;
-	bool v6 = false;
-
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-
-		if (!close) {
-			*why = "missing ']'";
-			return -EINVAL;
-		}
-		h = arg + 1;
-		hn = (size_t)(close - h);
-		v6 = true;
-		if (close[1] == ':')
-			port = close + 2;
-		else if (close[1]) {
-			*why = "expected ':' and a port after ']'";
-			return -EINVAL;
-		}
-	} else if (colon && strchr(colon + 1, ':')) {
-		v6 = true; /* two or more colons: a bare IPv6 address, no port */
-	} else if (colon) {
-		hn = (size_t)(colon - arg);
-		port = colon + 1;
-	}
-	if (hn >= sizeof(host)) {
-		*why = "invalid address";
-		return -EINVAL;
-	}
-	memcpy(host, h, hn);
-	host[hn] = 0;
-	if (port && sg_parse_u64(port, 0, 65535, 0, &pv)) {
-		*why = "port must be 0-65535";
-		return -EINVAL;
-	}
-	if (v6) {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(pv) };
-
-		if (inet_pton(AF_INET6, host, &sin6.sin6_addr) != 1) {
-			*why = "invalid IPv6 address";
-			return -EINVAL;
-		}
-		memcpy(d->addr, &sin6, sizeof(sin6));
-		d->addr_len = sizeof(sin6);
-	} else {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(pv) };
-
-		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
-			*why = "invalid IPv4 address";
-			return -EINVAL;
-		}
-		memcpy(d->addr, &sin, sizeof(sin));
-		d->addr_len = sizeof(sin);
-	}
-	return 0;
-}
-
-/* "/path" or "@name" -> sockaddr_un bytes as a caller would pass them. */
-static int parse_unix_arg(const char *arg, struct sg_send_desc *d, const char **why)
-{
-	size_t n = strlen(arg);
-	sa_family_t fam = AF_UNIX;
-
-	if (arg[0] != '/' && arg[0] != '@') {
-		*why = "expected an absolute path or @name";
-		return -EINVAL;
-	}
-	if (n > sizeof(((struct sockaddr_un *)0)->sun_path) - 1 || (arg[0] == '@' && n < 2)) {
-		*why = arg[0] == '@' && n < 2 ? "empty abstract name" : "longer than 107 bytes";
-		return -EINVAL;
-	}
-	memset(d->addr, 0, sizeof(d->addr));
-	memcpy(d->addr, &fam, sizeof(fam));
-	if (arg[0] == '@') {
-		/* abstract: NUL, then the name; the length ends the name */
-		memcpy(d->addr + 3, arg + 1, n - 1);
-		d->addr_len = (uint16_t)(3 + n - 1);
-	} else {
-		memcpy(d->addr + 2, arg, n);
-		d->addr_len = (uint16_t)(2 + n + 1);
-	}
-	return 0;
-}
-
 /* "A,B,C": each name through fn. Returns 0, or -ENOENT with *bad set. */
 static int each_name(char *list, int (*fn)(const char *name, void *ctx), void *ctx, char **bad)
 {
@@ -390,12 +301,12 @@ static int set_send_option(struct test_send *t, int opt, char *arg)
 		t->have_proto = true;
 		break;
 	case OPT_DST:
-		if (parse_dst_arg(arg, d, &why))
+		if (sg_sockaddr_parse_inet(arg, d->addr, sizeof(d->addr), &d->addr_len, &why))
 			return sg_usage_error("--dst: '%s': %s", arg, why);
 		t->have_dst = true;
 		break;
 	case OPT_UNIX:
-		if (parse_unix_arg(arg, d, &why))
+		if (sg_sockaddr_parse_unix(arg, d->addr, sizeof(d->addr), &d->addr_len, &why))
 			return sg_usage_error("--unix: '%s': %s", arg, why);
 		t->have_unix = true;
 		break;

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Socket address formatting: see addr.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "json.h"
 #include "names.h"
+#include "numparse.h"
 
 static const char hexdig[16] = "0123456789abcdef";
 
@@ -232,4 +236,105 @@ int sg_addr_parse_ip(const char *s, int *family, uint8_t out[16])
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int sg_sockaddr_parse_inet(const char *arg, uint8_t *out, size_t size, uint16_t *len,
+			   const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *h = arg, *colon = strchr(arg, ':');
+	size_t hn = strlen(arg);
+	uint64_t pv = 0;
+	bool v6 = false;
+
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+
+		if (!close) {
+			*why = "missing ']'";
+			return -EINVAL;
+		}
+		h = arg + 1;
+		hn = (size_t)(close - h);
+		v6 = true;
+		if (close[1] == ':') {
+			port = close + 2;
+		} else if (close[1]) {
+			*why = "expected ':' and a port after ']'";
+			return -EINVAL;
+		}
+	} else if (colon && strchr(colon + 1, ':')) {
+		v6 = true; /* two or more colons: a bare IPv6 address, no port */
+	} else if (colon) {
+		hn = (size_t)(colon - arg);
+		port = colon + 1;
+	}
+	if (hn >= sizeof(host)) {
+		*why = "invalid address";
+		return -EINVAL;
+	}
+	memcpy(host, h, hn);
+	host[hn] = 0;
+	if (port && sg_parse_u64(port, 0, 65535, 0, &pv)) {
+		*why = "port must be 0-65535";
+		return -EINVAL;
+	}
+	if (v6) {
+		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(pv) };
+
+		if (inet_pton(AF_INET6, host, &sin6.sin6_addr) != 1) {
+			*why = "invalid IPv6 address";
+			return -EINVAL;
+		}
+		if (size < sizeof(sin6)) {
+			*why = "no room for it";
+			return -EINVAL;
+		}
+		memcpy(out, &sin6, sizeof(sin6));
+		*len = sizeof(sin6);
+	} else {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(pv) };
+
+		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+			*why = "invalid IPv4 address";
+			return -EINVAL;
+		}
+		if (size < sizeof(sin)) {
+			*why = "no room for it";
+			return -EINVAL;
+		}
+		memcpy(out, &sin, sizeof(sin));
+		*len = sizeof(sin);
+	}
+	return 0;
+}
+
+int sg_sockaddr_parse_unix(const char *arg, uint8_t *out, size_t size, uint16_t *len,
+			   const char **why)
+{
+	size_t n = strlen(arg);
+	sa_family_t fam = AF_UNIX;
+
+	if (arg[0] != '/' && arg[0] != '@') {
+		*why = "expected an absolute path or @name";
+		return -EINVAL;
+	}
+	if (n > sizeof(((struct sockaddr_un *)0)->sun_path) - 1 || (arg[0] == '@' && n < 2)) {
+		*why = arg[0] == '@' && n < 2 ? "empty abstract name" : "longer than 107 bytes";
+		return -EINVAL;
+	}
+	if (size < sizeof(struct sockaddr_un)) {
+		*why = "no room for it";
+		return -EINVAL;
+	}
+	memset(out, 0, sizeof(struct sockaddr_un));
+	memcpy(out, &fam, sizeof(fam));
+	if (arg[0] == '@') {
+		memcpy(out + 3, arg + 1, n - 1);
+		*len = (uint16_t)(3 + n - 1);
+	} else {
+		memcpy(out + 2, arg, n);
+		*len = (uint16_t)(2 + n + 1);
+	}
+	return 0;
 }

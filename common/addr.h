@@ -50,4 +50,19 @@ int sg_addr_to_json(struct sg_outbuf *b, const void *addr, size_t len);
  */
 int sg_addr_parse_ip(const char *s, int *family, uint8_t out[16]);
 
+/*
+ * A destination as text into the sockaddr bytes a caller of sendto() would
+ * pass, at most size bytes into out, their number in *len (`sendguard policy
+ * test --dst/--unix`, the unit tests). 0, or -EINVAL with *why saying what is
+ * wrong.
+ *   sg_sockaddr_parse_inet: "1.2.3.4", "1.2.3.4:PORT", "[V6]:PORT", "[V6]", "V6"
+ *                           (port 0 when none)
+ *   sg_sockaddr_parse_unix: "/path" (a path, NUL-terminated), "@name" (an
+ *                           abstract name: NUL, then the name; the length ends it)
+ */
+int sg_sockaddr_parse_inet(const char *arg, uint8_t *out, size_t size, uint16_t *len,
+			   const char **why);
+int sg_sockaddr_parse_unix(const char *arg, uint8_t *out, size_t size, uint16_t *len,
+			   const char **why);
+
 #endif /* SG_ADDR_H */

@@ -366,14 +366,97 @@ static void test_parse_ip(void **state)
 	assert_int_equal(sg_addr_parse_ip(NULL, &family, a), -EINVAL);
 }
 
+static void test_sockaddr_parse_inet(void **state)
+{
+	uint8_t out[128];
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const char *why = NULL;
+	char buf[INET6_ADDRSTRLEN];
+	uint16_t len = 0;
+	static const char *const bad[] = {
+		"10.0.0.256",	   "10.0.0.1:65536", "10.0.0.1:x", "[::1",
+		"[::1]53",	   "[10.0.0.1]:1",   "::1::2",	   "",
+		"host.example:53",
+	};
+
+	(void)state;
+	assert_int_equal(sg_sockaddr_parse_inet("10.0.0.1:53", out, sizeof(out), &len, &why), 0);
+	assert_int_equal(len, sizeof(sin));
+	memcpy(&sin, out, sizeof(sin));
+	assert_int_equal(sin.sin_family, AF_INET);
+	assert_int_equal(ntohs(sin.sin_port), 53);
+	assert_string_equal(inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof(buf)), "10.0.0.1");
+	assert_int_equal(sg_sockaddr_parse_inet("192.0.2.7", out, sizeof(out), &len, &why), 0);
+	memcpy(&sin, out, sizeof(sin));
+	assert_int_equal(sin.sin_port, 0);
+	assert_int_equal(sg_sockaddr_parse_inet("[2001:db8::1]:443", out, sizeof(out), &len, &why),
+			 0);
+	assert_int_equal(len, sizeof(sin6));
+	memcpy(&sin6, out, sizeof(sin6));
+	assert_int_equal(sin6.sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6.sin6_port), 443);
+	assert_string_equal(inet_ntop(AF_INET6, &sin6.sin6_addr, buf, sizeof(buf)), "2001:db8::1");
+	/* bare and bracketed IPv6 without a port, a v4-mapped address */
+	assert_int_equal(sg_sockaddr_parse_inet("::1", out, sizeof(out), &len, &why), 0);
+	assert_int_equal(len, sizeof(sin6));
+	assert_int_equal(sg_sockaddr_parse_inet("[::ffff:1.2.3.4]", out, sizeof(out), &len, &why),
+			 0);
+	memcpy(&sin6, out, sizeof(sin6));
+	assert_int_equal(sin6.sin6_port, 0);
+	assert_true(IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why = NULL;
+		assert_int_equal(sg_sockaddr_parse_inet(bad[i], out, sizeof(out), &len, &why),
+				 -EINVAL);
+		assert_non_null(why);
+	}
+	/* no room for a sockaddr_in6: refused, not truncated */
+	assert_int_equal(sg_sockaddr_parse_inet("::1", out, sizeof(sin), &len, &why), -EINVAL);
+}
+
+static void test_sockaddr_parse_unix(void **state)
+{
+	uint8_t out[128];
+	char path[120];
+	const char *why = NULL;
+	uint16_t len = 0;
+	sa_family_t fam;
+
+	(void)state;
+	assert_int_equal(sg_sockaddr_parse_unix("/run/x.sock", out, sizeof(out), &len, &why), 0);
+	memcpy(&fam, out, sizeof(fam));
+	assert_int_equal(fam, AF_UNIX);
+	assert_int_equal(len, 2 + strlen("/run/x.sock") + 1);
+	assert_string_equal((const char *)out + 2, "/run/x.sock");
+	assert_int_equal(sg_sockaddr_parse_unix("@name", out, sizeof(out), &len, &why), 0);
+	assert_int_equal(len, 3 + 4);
+	assert_int_equal(out[2], 0);
+	assert_memory_equal(out + 3, "name", 4);
+	assert_int_equal(sg_sockaddr_parse_unix("relative", out, sizeof(out), &len, &why), -EINVAL);
+	assert_int_equal(sg_sockaddr_parse_unix("@", out, sizeof(out), &len, &why), -EINVAL);
+	memset(path, 'a', sizeof(path) - 1);
+	path[0] = '/';
+	path[108] = 0; /* 108 bytes: one more than sun_path holds with its NUL */
+	assert_int_equal(sg_sockaddr_parse_unix(path, out, sizeof(out), &len, &why), -EINVAL);
+	path[107] = 0;
+	assert_int_equal(sg_sockaddr_parse_unix(path, out, sizeof(out), &len, &why), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_inet6_format), cmocka_unit_test(test_inet6_patterns),
-		cmocka_unit_test(test_inet_format),  cmocka_unit_test(test_dst_inet),
-		cmocka_unit_test(test_dst_inet6),    cmocka_unit_test(test_dst_unix),
-		cmocka_unit_test(test_dst_other),    cmocka_unit_test(test_dst_no_overread),
+		cmocka_unit_test(test_inet6_format),
+		cmocka_unit_test(test_inet6_patterns),
+		cmocka_unit_test(test_inet_format),
+		cmocka_unit_test(test_dst_inet),
+		cmocka_unit_test(test_dst_inet6),
+		cmocka_unit_test(test_dst_unix),
+		cmocka_unit_test(test_dst_other),
+		cmocka_unit_test(test_dst_no_overread),
 		cmocka_unit_test(test_parse_ip),
+		cmocka_unit_test(test_sockaddr_parse_inet),
+		cmocka_unit_test(test_sockaddr_parse_unix),
 	};
 
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <cmocka.h>
 
+#include "addr.h"
 #include "names.h"
 #include "policy.h"
 #include "policy_eval.h"
@@ -54,48 +55,24 @@ struct group {
 
 static void set_dst(struct sg_send_desc *d, const char *dst)
 {
-	char host[64];
-	const char *colon;
-	sa_family_t fam;
+	const char *why = NULL;
+	sa_family_t fam = AF_UNIX;
 
 	if (!dst)
 		return;
-	if (dst[0] == '/' || dst[0] == '@' || !strcmp(dst, "unnamed")) {
-		size_t n = strlen(dst);
-
-		fam = AF_UNIX;
+	if (!strcmp(dst, "unnamed")) {
 		memcpy(d->addr, &fam, sizeof(fam));
-		if (dst[0] == '/') {
-			memcpy(d->addr + 2, dst, n + 1);
-			d->addr_len = (uint16_t)(2 + n + 1);
-		} else if (dst[0] == '@') {
-			d->addr[2] = 0;
-			memcpy(d->addr + 3, dst + 1, n - 1);
-			d->addr_len = (uint16_t)(3 + n - 1);
-		} else {
-			d->addr_len = 2;
-		}
-	} else if (dst[0] == '[') {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
-		const char *close = strchr(dst, ']');
-
-		assert_non_null(close);
-		snprintf(host, sizeof(host), "%.*s", (int)(close - dst - 1), dst + 1);
-		assert_int_equal(inet_pton(AF_INET6, host, &sin6.sin6_addr), 1);
-		sin6.sin6_port = htons((uint16_t)atoi(close + 2));
-		memcpy(d->addr, &sin6, sizeof(sin6));
-		d->addr_len = sizeof(sin6);
-	} else {
-		struct sockaddr_in sin = { .sin_family = AF_INET };
-
-		colon = strchr(dst, ':');
-		assert_non_null(colon);
-		snprintf(host, sizeof(host), "%.*s", (int)(colon - dst), dst);
-		assert_int_equal(inet_pton(AF_INET, host, &sin.sin_addr), 1);
-		sin.sin_port = htons((uint16_t)atoi(colon + 1));
-		memcpy(d->addr, &sin, sizeof(sin));
-		d->addr_len = sizeof(sin);
+		d->addr_len = 2;
+		return;
 	}
+	if (dst[0] == '/' || dst[0] == '@')
+		assert_int_equal(
+			sg_sockaddr_parse_unix(dst, d->addr, sizeof(d->addr), &d->addr_len, &why),
+			0);
+	else
+		assert_int_equal(
+			sg_sockaddr_parse_inet(dst, d->addr, sizeof(d->addr), &d->addr_len, &why),
+			0);
 }
 
 static void make_send(const struct spec *s, struct sg_send_desc *d)
