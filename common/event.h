@@ -14,21 +14,8 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "outbuf.h"
 #include "sendguard.h"
-
-/* A growable output buffer, reused across events. */
-struct sg_outbuf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-int sg_outbuf_init(struct sg_outbuf *b, size_t cap);
-void sg_outbuf_free(struct sg_outbuf *b);
-static inline void sg_outbuf_reset(struct sg_outbuf *b)
-{
-	b->len = 0;
-}
 
 /*
  * Boot-time to wall-clock conversion. Event timestamps come from
