@@ -106,7 +106,10 @@ int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const 
  */
 int sg_undeliverable_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const char *sink,
 			     uint64_t count, struct sg_clock *clk);
-/* The members of a stats record after its "type" ("events":N,...,"default":N), no braces. */
+/*
+ * The members of a stats record after its "type" (,"events":N,...,"default":N),
+ * no braces, with json.h's member helpers. b's error (0 or -ENOMEM).
+ */
 int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s);
 
 /*

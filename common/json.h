@@ -84,10 +84,24 @@ static inline void sg_json_put_char(struct sg_outbuf *b, char c)
 	b->data[b->len++] = c;
 }
 
-/* ,"key": -- a member after an object's first; key a literal that needs no escaping. */
-#define sg_json_put_key(b, key) sg_json_put_lit((b), ",\"" key "\":")
+/*
+ * ,"key": and {"key": as literal text (key a literal that needs no escaping),
+ * to be joined with the punctuation around it into one sg_json_put_lit.
+ */
+#define SG_JSON_KEY(key)     ",\"" key "\":"
+#define SG_JSON_OBJ_KEY(key) "{\"" key "\":"
+/* ,"key": -- a member after an object's first. */
+#define sg_json_put_key(b, key) sg_json_put_lit((b), SG_JSON_KEY(key))
 /* {"key": -- an object and its first member. */
-#define sg_json_put_obj_key(b, key) sg_json_put_lit((b), "{\"" key "\":")
+#define sg_json_put_obj_key(b, key) sg_json_put_lit((b), SG_JSON_OBJ_KEY(key))
+/* ,"key":V -- V a literal JSON value ("null", "true", "\"msg\""). */
+#define sg_json_put_key_lit(b, key, v) sg_json_put_lit((b), SG_JSON_KEY(key) v)
+/* ,"key":N */
+#define sg_json_put_key_u64(b, key, v)     \
+	do {                               \
+		sg_json_put_key((b), key); \
+		sg_json_put_u64((b), (v)); \
+	} while (0)
 
 void sg_json_put_u64(struct sg_outbuf *b, uint64_t v);
 void sg_json_put_i64(struct sg_outbuf *b, int64_t v);

@@ -944,10 +944,9 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 static int view_stats(struct sg_outbuf *b, void *ctx)
 {
 	struct daemon_view *v = ctx;
-	int err = sg_json_lit(b, ",");
 
 	pipeline__update_stats(v->p);
-	return err ? err : sg_stats_members_to_json(b, &v->p->stats);
+	return sg_stats_members_to_json(b, &v->p->stats);
 }
 
 static const struct sg_policy *view_policy(void *ctx, const char **source)
