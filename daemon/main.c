@@ -759,143 +759,74 @@ static void grace_expired(struct daemon_view *v)
 
 /* --- the control socket's view of the daemon (control.h) -------------------- */
 
-static int put_str_member(struct sg_outbuf *b, const char *name, const char *v)
+/* An array of the hooks available or (attached) attached. */
+static void put_hooks(struct sg_outbuf *b, const char *name, bool attached)
 {
-	int err = sg_json_lit(b, ",\"");
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":");
-	return err ? err : sg_json_str(b, v);
-}
-
-static int put_u64_member(struct sg_outbuf *b, const char *name, uint64_t v)
-{
-	int err = sg_json_lit(b, ",\"");
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":");
-	return err ? err : sg_json_u64(b, v);
-}
-
-struct cov_ctx {
-	struct sg_outbuf *b;
-	int n, err;
-};
-
-static void put_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
-{
-	struct cov_ctx *c = ctx;
-	struct sg_outbuf *b = c->b;
-
-	if (c->err)
-		return;
-	c->err = c->n ? sg_json_lit(b, ",{\"rule\":") : sg_json_lit(b, "{\"rule\":");
-	c->n++;
-	if (!c->err)
-		c->err = sg_json_str(b, rule);
-	if (!c->err)
-		c->err = put_str_member(b, "action", sg_verdict_name(action));
-	if (!c->err)
-		c->err = put_str_member(b, "enforced_by", how);
-	if (!c->err)
-		c->err = sg_json_lit(b, "}");
-}
-
-static int put_hooks(struct sg_outbuf *b, const char *name, bool attached)
-{
-	int err = sg_json_lit(b, ",\""), n = 0;
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":[");
-	for (int h = 0; !err && h < ENF_NHOOKS; h++) {
+	sg_json_key_arr(b, name);
+	for (int h = 0; h < ENF_NHOOKS; h++) {
 		if (attached ? !enforcer.links[h] : !enforcer.avail[h])
 			continue;
-		if (n++)
-			err = sg_json_lit(b, ",");
-		if (!err)
-			err = sg_json_str(b, enforce__hook_name(h));
+		sg_json_elem_str(b, enforce__hook_name(h));
 	}
-	return err ? err : sg_json_lit(b, "]");
+	sg_json_arr_close(b);
+}
+
+/* One rule's (rule NULL: the default's) coverage, an element of "coverage". */
+static void put_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
+{
+	struct sg_outbuf *b = ctx;
+
+	sg_json_elem_obj(b);
+	sg_json_key_str(b, "rule", rule);
+	sg_json_key_str(b, "action", sg_verdict_name(action));
+	sg_json_key_str(b, "enforced_by", how);
+	sg_json_obj_close(b);
 }
 
 static int view_status(struct sg_outbuf *b, void *ctx)
 {
 	struct daemon_view *v = ctx;
 	const struct sg_policy *pol = policy_mgr__current(v->pm);
-	struct cov_ctx cov = { .b = b };
 	char lsm[128];
-	int err;
 
-	err = sg_json_lit(b, ",\"daemon\":{\"pid\":");
-	if (!err)
-		err = sg_json_u64(b, (uint64_t)getpid());
-	if (!err)
-		err = sg_outbuf_reserve(b, SG_CLOCK_TS_JSON_LEN + 16);
-	if (!err) {
-		sg_json_put_lit(b, ",\"started\":");
+	sg_json_key_obj(b, "daemon");
+	sg_json_key_u64(b, "pid", (uint64_t)getpid());
+	sg_json_key(b, "started");
+	if (sg_outbuf_room(b, SG_CLOCK_TS_JSON_LEN))
 		sg_clock_put_ts(b, &v->p->clk, v->started_boot_ns);
-	}
-	if (!err)
-		err = put_u64_member(b, "uptime_s",
-				     (sg_clock_mono_ms() - v->started_mono_ms) / 1000);
-	if (!err)
-		err = put_str_member(b, "control", v->o->control);
-	if (!err)
-		err = sg_json_lit(b, ",\"sinks\":[");
-	for (int i = 0; !err && i < v->o->nsinks; i++) {
-		if (i)
-			err = sg_json_lit(b, ",");
-		if (!err)
-			err = sg_json_str(b, sink__name(&v->o->sinks[i]));
-	}
-	if (!err)
-		err = sg_json_lit(b, "],\"bpf_variants\":{\"tracing\":");
-	if (!err)
-		err = sg_json_str(b, variant__name(v->variant));
-	if (!err)
-		err = put_str_member(b, "paths", variant__name(loader__paths_variant()));
-	if (!err)
-		err = put_str_member(b, "hooks",
-				     enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);
-	if (!err)
-		err = put_str_member(b, "lsm",
-				     enforcer.lsm ? variant__name(enforcer.lsm_variant) : NULL);
-	if (!err)
-		err = sg_json_lit(b, "}},\"policy\":{\"name\":");
-	if (!err)
-		err = sg_json_str(b, pol && pol->name[0] ? pol->name : NULL);
-	if (!err)
-		err = put_u64_member(b, "version", pol ? pol->version : 0);
-	if (!err)
-		err = put_str_member(b, "source", v->o->policy);
-	if (!err)
-		err = put_u64_member(b, "rules", pol ? pol->nrules : 0);
-	if (!err)
-		err = put_str_member(b, "default",
-				     pol ? sg_verdict_name(pol->default_action) : NULL);
+	sg_json_key_u64(b, "uptime_s", (sg_clock_mono_ms() - v->started_mono_ms) / 1000);
+	sg_json_key_str(b, "control", v->o->control);
+	sg_json_key_arr(b, "sinks");
+	for (int i = 0; i < v->o->nsinks; i++)
+		sg_json_elem_str(b, sink__name(&v->o->sinks[i]));
+	sg_json_arr_close(b);
+	sg_json_key_obj(b, "bpf_variants");
+	sg_json_key_str(b, "tracing", variant__name(v->variant));
+	sg_json_key_str(b, "paths", variant__name(loader__paths_variant()));
+	sg_json_key_str(b, "hooks", enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);
+	sg_json_key_str(b, "lsm", enforcer.lsm ? variant__name(enforcer.lsm_variant) : NULL);
+	sg_json_obj_close(b);
+	sg_json_obj_close(b);
+
+	sg_json_key_obj(b, "policy");
+	sg_json_key_str(b, "name", pol && pol->name[0] ? pol->name : NULL);
+	sg_json_key_u64(b, "version", pol ? pol->version : 0);
+	sg_json_key_str(b, "source", v->o->policy);
+	sg_json_key_u64(b, "rules", pol ? pol->nrules : 0);
+	sg_json_key_str(b, "default", pol ? sg_verdict_name(pol->default_action) : NULL);
+	sg_json_obj_close(b);
+
+	sg_json_key_obj(b, "enforcement");
 	/* "enforce" true only where a deny can be enforced (by what coverage says). */
-	if (!err)
-		err = enforce__available(&enforcer)
-			      ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":true")
-			      : sg_json_lit(b, "},\"enforcement\":{\"enforce\":false");
-	if (!err)
-		err = put_str_member(b, "off_reason",
-				     enforcer.off		      ? "--no-enforce"
-				     : !enforce__available(&enforcer) ? "no enforcement mechanism "
-									"could be loaded here"
-								      : NULL);
-	if (!err)
-		err = put_str_member(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
-	if (!err)
-		err = put_hooks(b, "hooks_available", false);
-	if (!err)
-		err = put_hooks(b, "hooks_attached", true);
+	sg_json_key_bool(b, "enforce", enforce__available(&enforcer));
+	sg_json_key_str(b, "off_reason",
+			enforcer.off			 ? "--no-enforce"
+			: !enforce__available(&enforcer) ? "no enforcement mechanism could be "
+							   "loaded here"
+							 : NULL);
+	sg_json_key_str(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
+	put_hooks(b, "hooks_available", false);
+	put_hooks(b, "hooks_attached", true);
 	if (enforce__lsm_attached(&enforcer))
 		snprintf(lsm, sizeof(lsm), "attached");
 	else if (enforcer.lsm)
@@ -906,39 +837,30 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		snprintf(lsm, sizeof(lsm), "unavailable: %s", strerror(-enforcer.lsm_err));
 	else
 		snprintf(lsm, sizeof(lsm), "not loaded");
-	if (!err)
-		err = put_str_member(b, "lsm", lsm);
+	sg_json_key_str(b, "lsm", lsm);
+	sg_json_obj_close(b);
+
 	/* A load that waits for its switch (its slot's grace), or null. */
-	if (!err && v->pending) {
-		err = sg_json_lit(b, "},\"policy_pending\":{\"source\":");
-		if (!err)
-			err = sg_json_str(b, v->pending_path);
-		if (!err)
-			err = sg_json_lit(b, "}");
-	} else if (!err) {
-		err = sg_json_lit(b, "},\"policy_pending\":null");
+	if (v->pending) {
+		sg_json_key_obj(b, "policy_pending");
+		sg_json_key_str(b, "source", v->pending_path);
+		sg_json_obj_close(b);
+	} else {
+		sg_json_key_str(b, "policy_pending", NULL);
 	}
-	if (!err)
-		err = sg_json_lit(b, ",\"coverage\":[");
-	if (!err && pol) {
-		enforce__coverage(&enforcer, pol, put_coverage, &cov);
-		err = cov.err;
-	}
-	if (!err)
-		err = sg_json_lit(b, "],\"counters\":{\"records\":");
-	if (!err)
-		err = sg_json_u64(b, v->p->seq);
-	if (!err)
-		err = put_u64_member(b, "events", v->p->stats.events);
-	if (!err)
-		err = put_u64_member(b, "lost", v->p->stats.lost);
-	if (!err)
-		err = put_u64_member(b, "denied", v->p->stats.denied);
-	if (!err)
-		err = put_u64_member(b, "sink_errors", v->p->stats.sink_errors);
-	if (!err)
-		err = put_u64_member(b, "subscribers", control__subscribers(v->p->ctl));
-	return err ? err : sg_json_lit(b, "}");
+	sg_json_key_arr(b, "coverage");
+	if (pol)
+		enforce__coverage(&enforcer, pol, put_coverage, b);
+	sg_json_arr_close(b);
+
+	sg_json_key_obj(b, "counters");
+	sg_json_key_u64(b, "records", v->p->seq);
+	sg_json_key_u64(b, "events", v->p->stats.events);
+	sg_json_key_u64(b, "lost", v->p->stats.lost);
+	sg_json_key_u64(b, "denied", v->p->stats.denied);
+	sg_json_key_u64(b, "sink_errors", v->p->stats.sink_errors);
+	sg_json_key_u64(b, "subscribers", control__subscribers(v->p->ctl));
+	return sg_json_obj_close(b);
 }
 
 static int view_stats(struct sg_outbuf *b, void *ctx)
