@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * sendguardd: traces every send on the host and writes one JSON event per
- * message. This file owns the command line, the signals and the event loop;
- * everything else is in loader.c (BPF), events.c (pipeline), sinks.c.
+ * message. This file owns the command line, the signals, the policy loads and
+ * the event loop; everything else is in loader.c (BPF), events.c (pipeline),
+ * sinks.c, views.c (what the control socket shows).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 
 #include "trace.skel.h"
 #include "clock.h"
-#include "json.h"
 #include "control.h"
 #include "enforce.h"
 #include "policy_compile.h"
@@ -43,6 +43,7 @@
 #include "sinks.h"
 #include "variant.h"
 #include "version.h"
+#include "views.h"
 
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
@@ -544,7 +545,7 @@ static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, stru
 /* --- policy loads ------------------------------------------------------------ */
 
 /*
- * The daemon as the loads, the event loop and the control socket see it.
+ * The daemon as the loads and the event loop see it (the control socket: views.c).
  * A policy load is prepared at once (parsed, compiled: a refusal is
  * immediate) and committed (maps written, programs switched) when the slot
  * it goes to is out of its grace (policy_mgr.c). A load that has to wait is
@@ -555,14 +556,12 @@ struct daemon_view {
 	struct pipeline *p;
 	struct policy_mgr *pm;
 	struct options *o;
-	uint64_t started_boot_ns, started_mono_ms;
 	char *loaded_path; /* o->policy once a load set it (owned) */
 	int grace_fd; /* one-shot timer: the pending load's slot is free */
 	bool pending; /* a load waits for its slot */
 	char *pending_path; /* its file (owned); NULL: the embedded default */
 	uint64_t pending_client; /* the control connection waiting for it, 0: none */
 	bool reload_notify; /* a SIGHUP reload waits: READY=1 once it is done */
-	int variant; /* of the tracing programs loaded */
 };
 
 /* Log a policy loaded or refused and write its record (source: the file, NULL: default). */
@@ -757,130 +756,9 @@ static void grace_expired(struct daemon_view *v)
 		load_commit(v, NULL);
 }
 
-/* --- the control socket's view of the daemon (control.h) -------------------- */
-
-/* An array of the hooks available or (attached) attached. */
-static void put_hooks(struct sg_outbuf *b, const char *name, bool attached)
-{
-	sg_json_key_arr(b, name);
-	for (int h = 0; h < ENF_NHOOKS; h++) {
-		if (attached ? !enforcer.links[h] : !enforcer.avail[h])
-			continue;
-		sg_json_elem_str(b, enforce__hook_name(h));
-	}
-	sg_json_arr_close(b);
-}
-
-/* One rule's (rule NULL: the default's) coverage, an element of "coverage". */
-static void put_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
-{
-	struct sg_outbuf *b = ctx;
-
-	sg_json_elem_obj(b);
-	sg_json_key_str(b, "rule", rule);
-	sg_json_key_str(b, "action", sg_verdict_name(action));
-	sg_json_key_str(b, "enforced_by", how);
-	sg_json_obj_close(b);
-}
-
-static int view_status(struct sg_outbuf *b, void *ctx)
-{
-	struct daemon_view *v = ctx;
-	const struct sg_policy *pol = policy_mgr__current(v->pm);
-	char lsm[128];
-
-	sg_json_key_obj(b, "daemon");
-	sg_json_key_u64(b, "pid", (uint64_t)getpid());
-	sg_json_key(b, "started");
-	if (sg_outbuf_room(b, SG_CLOCK_TS_JSON_LEN))
-		sg_clock_put_ts(b, &v->p->clk, v->started_boot_ns);
-	sg_json_key_u64(b, "uptime_s", (sg_clock_mono_ms() - v->started_mono_ms) / 1000);
-	sg_json_key_str(b, "control", v->o->control);
-	sg_json_key_arr(b, "sinks");
-	for (int i = 0; i < v->o->nsinks; i++)
-		sg_json_elem_str(b, sink__name(&v->o->sinks[i]));
-	sg_json_arr_close(b);
-	sg_json_key_obj(b, "bpf_variants");
-	sg_json_key_str(b, "tracing", variant__name(v->variant));
-	sg_json_key_str(b, "paths", variant__name(loader__paths_variant()));
-	sg_json_key_str(b, "hooks", enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);
-	sg_json_key_str(b, "lsm", enforcer.lsm ? variant__name(enforcer.lsm_variant) : NULL);
-	sg_json_obj_close(b);
-	sg_json_obj_close(b);
-
-	sg_json_key_obj(b, "policy");
-	sg_json_key_str(b, "name", pol && pol->name[0] ? pol->name : NULL);
-	sg_json_key_u64(b, "version", pol ? pol->version : 0);
-	sg_json_key_str(b, "source", v->o->policy);
-	sg_json_key_u64(b, "rules", pol ? pol->nrules : 0);
-	sg_json_key_str(b, "default", pol ? sg_verdict_name(pol->default_action) : NULL);
-	sg_json_obj_close(b);
-
-	sg_json_key_obj(b, "enforcement");
-	/* "enforce" true only where a deny can be enforced (by what coverage says). */
-	sg_json_key_bool(b, "enforce", enforce__available(&enforcer));
-	sg_json_key_str(b, "off_reason",
-			enforcer.off			 ? "--no-enforce"
-			: !enforce__available(&enforcer) ? "no enforcement mechanism could be "
-							   "loaded here"
-							 : NULL);
-	sg_json_key_str(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
-	put_hooks(b, "hooks_available", false);
-	put_hooks(b, "hooks_attached", true);
-	if (enforce__lsm_attached(&enforcer))
-		snprintf(lsm, sizeof(lsm), "attached");
-	else if (enforcer.lsm)
-		snprintf(lsm, sizeof(lsm), "available");
-	else if (enforcer.no_lsm)
-		snprintf(lsm, sizeof(lsm), "unavailable: not used (--no-lsm)");
-	else if (enforcer.lsm_err)
-		snprintf(lsm, sizeof(lsm), "unavailable: %s", strerror(-enforcer.lsm_err));
-	else
-		snprintf(lsm, sizeof(lsm), "not loaded");
-	sg_json_key_str(b, "lsm", lsm);
-	sg_json_obj_close(b);
-
-	/* A load that waits for its switch (its slot's grace), or null. */
-	if (v->pending) {
-		sg_json_key_obj(b, "policy_pending");
-		sg_json_key_str(b, "source", v->pending_path);
-		sg_json_obj_close(b);
-	} else {
-		sg_json_key_str(b, "policy_pending", NULL);
-	}
-	sg_json_key_arr(b, "coverage");
-	if (pol)
-		enforce__coverage(&enforcer, pol, put_coverage, b);
-	sg_json_arr_close(b);
-
-	sg_json_key_obj(b, "counters");
-	sg_json_key_u64(b, "records", v->p->seq);
-	sg_json_key_u64(b, "events", v->p->stats.events);
-	sg_json_key_u64(b, "lost", v->p->stats.lost);
-	sg_json_key_u64(b, "denied", v->p->stats.denied);
-	sg_json_key_u64(b, "sink_errors", v->p->stats.sink_errors);
-	sg_json_key_u64(b, "subscribers", control__subscribers(v->p->ctl));
-	return sg_json_obj_close(b);
-}
-
-static int view_stats(struct sg_outbuf *b, void *ctx)
-{
-	struct daemon_view *v = ctx;
-
-	pipeline__update_stats(v->p);
-	return sg_stats_members_to_json(b, &v->p->stats);
-}
-
-static const struct sg_policy *view_policy(void *ctx, const char **source)
-{
-	struct daemon_view *v = ctx;
-
-	*source = v->o->policy;
-	return policy_mgr__current(v->pm);
-}
-
-static int view_policy_load(void *ctx, const char *path, uint64_t client,
-			    const struct sg_policy **now, struct sg_errlist *errs)
+/* policy_load from a control connection (ctl_view.load). */
+static int control_policy_load(void *ctx, const char *path, uint64_t client,
+			       const struct sg_policy **now, struct sg_errlist *errs)
 {
 	struct daemon_view *v = ctx;
 	int err;
@@ -1051,6 +929,7 @@ int main(int argc, char **argv)
 	struct pipeline p = { 0 };
 	struct policy_mgr pm = { 0 };
 	struct daemon_view view = { 0 };
+	struct ctl_view cv = { 0 };
 	struct control *ctl = NULL;
 	struct metrics_http *mh = NULL;
 	struct metrics_src msrc = { 0 };
@@ -1116,11 +995,8 @@ int main(int argc, char **argv)
 	 * the socket's backlog. Requests are served once the event loop runs.
 	 */
 	view.p = &p;
-	view.variant = lo.variant;
 	view.pm = &pm;
 	view.o = &o;
-	view.started_boot_ns = sg_clock_boot_now();
-	view.started_mono_ms = sg_clock_mono_ms();
 	view.grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (view.grace_fd < 0) {
 		log_err("timerfd: %s", strerror(errno));
@@ -1128,14 +1004,23 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.control) {
-		struct control_ops ops = {
-			.status = view_status,
-			.stats = view_stats,
-			.policy = view_policy,
-			.policy_load = view_policy_load,
-			.ctx = &view,
-		};
+		struct control_ops ops;
 
+		cv.p = &p;
+		cv.pm = &pm;
+		cv.en = &enforcer;
+		cv.control = o.control;
+		cv.sinks = o.sinks;
+		cv.nsinks = o.nsinks;
+		cv.variant = lo.variant;
+		cv.started_boot_ns = sg_clock_boot_now();
+		cv.started_mono_ms = sg_clock_mono_ms();
+		cv.policy_source = &o.policy;
+		cv.pending = &view.pending;
+		cv.pending_path = &view.pending_path;
+		cv.load = control_policy_load;
+		cv.load_ctx = &view;
+		ctl_view__ops(&cv, &ops);
 		if (control__open(&ctl, o.control, &ops)) {
 			log_err("cannot open the control socket (--control PATH elsewhere, "
 				"--control none for none)");

@@ -243,7 +243,7 @@ static void put_hooks(struct sg_outbuf *b, const struct enforce *en)
 
 	for (int h = 0; h < ENF_NHOOKS; h++)
 		sample(b, "sendguard_hook_attached", "hook", enforce__hook_name(h),
-		       en->links[h] != NULL);
+		       enforce__hook_attached(en, h));
 	sample(b, "sendguard_hook_attached", "hook", "lsm", enforce__lsm_attached(en));
 }
 
