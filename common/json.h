@@ -7,8 +7,8 @@
  * Two layers:
  *  - sg_json_put_*: unchecked. The caller first makes room with
  *    sg_outbuf_reserve() for the worst case (SG_JSON_STR_MAX, SG_JSON_INT_MAX)
- *    and then writes without further checks. Keys are literals whose
- *    punctuation is joined at compile time (sg_json_put_key).
+ *    and then writes without further checks. Keys are literals, joined with
+ *    their punctuation at compile time (SG_JSON_KEY, sg_json_put_key).
  *  - sg_json_*: checked, each reserves what it needs. The first that cannot
  *    sets the buffer's sticky error and the rest do nothing, so a writer
  *    checks once at the end (sg_outbuf_end). Each returns the buffer's error.
