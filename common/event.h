@@ -14,27 +14,9 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "clock.h"
 #include "outbuf.h"
 #include "sendguard.h"
-
-/*
- * Boot-time to wall-clock conversion. Event timestamps come from
- * bpf_ktime_get_boot_ns(); the offset to CLOCK_REALTIME is taken once at
- * init (and may be refreshed with sg_clock_sync). The formatted
- * "YYYY-MM-DDTHH:MM:SS" part is cached per second.
- */
-struct sg_clock {
-	int64_t boot_to_real_ns;
-	int64_t cached_sec;
-	char cached[24];
-};
-
-void sg_clock_init(struct sg_clock *c);
-void sg_clock_sync(struct sg_clock *c);
-/* Current CLOCK_BOOTTIME in ns, for records not tied to an event. */
-uint64_t sg_clock_boot_now(void);
-/* CLOCK_MONOTONIC in ms, for timers and deadlines. */
-uint64_t sg_clock_mono_ms(void);
 
 /* What user space adds to a raw event; NULL members are written as null. */
 struct sg_enrich {
