@@ -125,11 +125,20 @@ static void put_family(struct sg_outbuf *b, unsigned int family)
 {
 	const char *name = sg_family_name(family);
 
-	sg_json_put_lit(b, "{\"family\":");
+	sg_json_put_obj_key(b, "family");
 	if (name)
 		sg_json_put_name(b, name);
 	else
 		sg_json_put_u64(b, family);
+}
+
+/* ,"addr":"TEXT","port":N (the address text needs no escaping) */
+static void put_addr_port(struct sg_outbuf *b, const char *text, size_t n, unsigned int port)
+{
+	sg_json_put_lit(b, SG_JSON_KEY("addr") "\"");
+	sg_json_put_raw(b, text, n);
+	sg_json_put_lit(b, "\"" SG_JSON_KEY("port"));
+	sg_json_put_u64(b, port);
 }
 
 void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
@@ -150,10 +159,7 @@ void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
 		/* sockaddr_in: family, port (be16) at 2, address at 4 */
 		if (len < 8)
 			break;
-		sg_json_put_lit(b, ",\"addr\":\"");
-		sg_json_put_raw(b, text, sg_inet_format(text, p + 4));
-		sg_json_put_lit(b, "\",\"port\":");
-		sg_json_put_u64(b, get_be16(p + 2));
+		put_addr_port(b, text, sg_inet_format(text, p + 4), get_be16(p + 2));
 		break;
 	case AF_INET6:
 		/*
@@ -162,12 +168,8 @@ void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
 		 */
 		if (len < 24)
 			break;
-		sg_json_put_lit(b, ",\"addr\":\"");
-		sg_json_put_raw(b, text, sg_inet6_format(text, p + 8));
-		sg_json_put_lit(b, "\",\"port\":");
-		sg_json_put_u64(b, get_be16(p + 2));
-		sg_json_put_lit(b, ",\"scope_id\":");
-		sg_json_put_u64(b, len >= 28 ? get_ne32(p + 24) : 0);
+		put_addr_port(b, text, sg_inet6_format(text, p + 8), get_be16(p + 2));
+		sg_json_put_key_u64(b, "scope_id", len >= 28 ? get_ne32(p + 24) : 0);
 		break;
 	case AF_UNIX: {
 		/* sockaddr_un: sun_path at 2, not necessarily NUL-terminated */
@@ -177,14 +179,14 @@ void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
 		if (n == 0)
 			break; /* unnamed */
 		if (path[0] == '\0') {
-			sg_json_put_lit(b, ",\"abstract\":");
+			sg_json_put_key(b, "abstract");
 			sg_json_put_str(b, path + 1, n - 1);
 			break;
 		}
 		nul = memchr(path, '\0', n);
 		if (nul)
 			n = (size_t)(nul - path);
-		sg_json_put_lit(b, ",\"path\":");
+		sg_json_put_key(b, "path");
 		sg_json_put_str(b, path, n);
 		break;
 	}
@@ -192,10 +194,8 @@ void sg_addr_put_json(struct sg_outbuf *b, const void *addr, size_t len)
 		/* sockaddr_nl: family, pad, pid (u32) at 4, groups (u32) at 8 */
 		if (len < 12)
 			break;
-		sg_json_put_lit(b, ",\"pid\":");
-		sg_json_put_u64(b, get_ne32(p + 4));
-		sg_json_put_lit(b, ",\"groups\":");
-		sg_json_put_u64(b, get_ne32(p + 8));
+		sg_json_put_key_u64(b, "pid", get_ne32(p + 4));
+		sg_json_put_key_u64(b, "groups", get_ne32(p + 8));
 		break;
 	default:
 		break;

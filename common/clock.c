@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Boot-time to wall-clock timestamps: see struct sg_clock in event.h. */
+/* Boot-time to wall-clock timestamps: see clock.h. */
 #include <stdint.h>
 #include <time.h>
 
-#include "event.h"
 #include "clock.h"
 
 #define NSEC_PER_SEC 1000000000LL

@@ -43,14 +43,18 @@ static inline void put_cstr_or_null(struct sg_outbuf *b, const char *s, size_t n
 		sg_json_put_lit(b, "null");
 }
 
-/* {"v":1,"seq":N,"ts":"...","type": */
+/*
+ * {"v":1,"seq":N,"ts":"...","type": -- the caller writes the type; members
+ * written with json.h's checked helpers then follow with a ','.
+ */
 static void put_head(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, struct sg_clock *clk)
 {
-	sg_json_put_lit(b, "{\"v\":1,\"seq\":");
+	sg_json_put_lit(b, SG_JSON_OBJ_KEY("v") "1" SG_JSON_KEY("seq"));
 	sg_json_put_u64(b, seq);
-	sg_json_put_lit(b, ",\"ts\":");
+	sg_json_put_key(b, "ts");
 	sg_clock_put_ts(b, clk, boot_ns);
-	sg_json_put_lit(b, ",\"type\":");
+	sg_json_put_key(b, "type");
+	b->first = false;
 }
 
 static void put_flags(struct sg_outbuf *b, uint32_t flags)
@@ -58,7 +62,7 @@ static void put_flags(struct sg_outbuf *b, uint32_t flags)
 	uint32_t rest = flags;
 	int first = 1;
 
-	sg_json_put_lit(b, ",\"flags\":[");
+	sg_json_put_lit(b, SG_JSON_KEY("flags") "[");
 	while (rest) {
 		unsigned int bit = (unsigned int)__builtin_ctz(rest);
 		const char *name = sg_msg_flag_bit_name(bit);
@@ -75,7 +79,7 @@ static void put_flags(struct sg_outbuf *b, uint32_t flags)
 			sg_json_put_char(b, '"');
 		}
 	}
-	sg_json_put_lit(b, "],\"flags_raw\":");
+	sg_json_put_lit(b, "]" SG_JSON_KEY("flags_raw"));
 	sg_json_put_u64(b, flags);
 }
 
@@ -83,35 +87,35 @@ static void put_control(struct sg_outbuf *b, const struct sg_event *e)
 {
 	unsigned int i, n = e->ncmsgs < SG_MAX_CMSGS ? e->ncmsgs : SG_MAX_CMSGS;
 
-	sg_json_put_lit(b, ",\"control\":");
+	sg_json_put_key(b, "control");
 	if (!(e->flags & SG_EF_CONTROL)) {
 		sg_json_put_lit(b, "null");
 		return;
 	}
-	sg_json_put_lit(b, "{\"len\":");
+	sg_json_put_obj_key(b, "len");
 	sg_json_put_u64(b, e->controllen);
-	sg_json_put_lit(b, ",\"cmsgs\":[");
+	sg_json_put_lit(b, SG_JSON_KEY("cmsgs") "[");
 	for (i = 0; i < n; i++) {
 		const struct sg_cmsg *c = &e->cmsgs[i];
 
 		if (i)
 			sg_json_put_char(b, ',');
-		sg_json_put_lit(b, "{\"level\":");
+		sg_json_put_obj_key(b, "level");
 		put_name_or_u64(b, sg_cmsg_level_name(c->level), c->level);
-		sg_json_put_lit(b, ",\"type\":");
+		sg_json_put_key(b, "type");
 		put_name_or_u64(b, sg_cmsg_type_name(c->level, c->type), c->type);
 		if (c->level == SOL_SOCKET && c->type == SCM_RIGHTS) {
 			/* cmsg_len counts the 16-byte header, then 4 bytes per fd */
-			sg_json_put_lit(b, ",\"fds\":");
+			sg_json_put_key(b, "fds");
 			sg_json_put_u64(b, c->len >= 16 ? (c->len - 16) / 4 : 0);
 		}
 		sg_json_put_char(b, '}');
 	}
 	sg_json_put_char(b, ']');
 	if (e->flags & SG_EF_CMSG_TRUNC)
-		sg_json_put_lit(b, ",\"truncated\":true");
+		sg_json_put_key_lit(b, "truncated", "true");
 	if (e->flags & SG_EF_CMSG_BAD)
-		sg_json_put_lit(b, ",\"malformed\":true");
+		sg_json_put_key_lit(b, "malformed", "true");
 	sg_json_put_char(b, '}');
 }
 
@@ -152,33 +156,27 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 
 	put_head(b, seq, e->ts_ns, clk);
 	if (e->syscall == SG_SYSCALL_CONNECT)
-		sg_json_put_lit(b, "\"connect\",\"syscall\":");
+		sg_json_put_lit(b, "\"connect\"" SG_JSON_KEY("syscall"));
 	else
-		sg_json_put_lit(b, "\"send\",\"syscall\":");
+		sg_json_put_lit(b, "\"send\"" SG_JSON_KEY("syscall"));
 	put_name_or_u64(b, sg_syscall_name(e->syscall), e->syscall);
 	if (e->flags & SG_EF_MMSG) {
-		sg_json_put_lit(b, ",\"index\":");
-		sg_json_put_u64(b, e->index);
-		sg_json_put_lit(b, ",\"vlen\":");
-		sg_json_put_u64(b, e->vlen);
+		sg_json_put_key_u64(b, "index", e->index);
+		sg_json_put_key_u64(b, "vlen", e->vlen);
 	}
 
-	sg_json_put_lit(b, ",\"proc\":{\"pid\":");
+	sg_json_put_lit(b, SG_JSON_KEY("proc") SG_JSON_OBJ_KEY("pid"));
 	sg_json_put_u64(b, e->pid);
-	sg_json_put_lit(b, ",\"tid\":");
-	sg_json_put_u64(b, e->tid);
-	sg_json_put_lit(b, ",\"ppid\":");
-	sg_json_put_u64(b, e->ppid);
-	sg_json_put_lit(b, ",\"uid\":");
-	sg_json_put_u64(b, e->uid);
-	sg_json_put_lit(b, ",\"gid\":");
-	sg_json_put_u64(b, e->gid);
-	sg_json_put_lit(b, ",\"comm\":");
+	sg_json_put_key_u64(b, "tid", e->tid);
+	sg_json_put_key_u64(b, "ppid", e->ppid);
+	sg_json_put_key_u64(b, "uid", e->uid);
+	sg_json_put_key_u64(b, "gid", e->gid);
+	sg_json_put_key(b, "comm");
 	nul = memchr(e->comm, '\0', SG_COMM_LEN);
 	comm_len = nul ? (size_t)((const __u8 *)nul - e->comm) : SG_COMM_LEN;
 	sg_json_put_str(b, e->comm, comm_len);
 	/* exe and cgroup: null when unresolved, never "" */
-	sg_json_put_lit(b, ",\"exe\":");
+	sg_json_put_key(b, "exe");
 	put_cstr_or_null(b, exe, exe_len);
 	/*
 	 * The executable's identity, which the exe policy key matches and an
@@ -186,29 +184,28 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	 * namespace). Device as MAJOR:MINOR, like mountinfo and stat %Hd:%Ld.
 	 */
 	if (e->flags & SG_EF_EXE) {
-		sg_json_put_lit(b, ",\"exe_dev\":\"");
+		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "\"");
 		sg_json_put_u64(b, e->exe_dev >> 20);
 		sg_json_put_char(b, ':');
 		sg_json_put_u64(b, e->exe_dev & 0xfffff);
-		sg_json_put_lit(b, "\",\"exe_ino\":");
+		sg_json_put_lit(b, "\"" SG_JSON_KEY("exe_ino"));
 		sg_json_put_u64(b, e->exe_ino);
 	} else {
-		sg_json_put_lit(b, ",\"exe_dev\":null,\"exe_ino\":null");
+		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "null" SG_JSON_KEY("exe_ino") "null");
 	}
-	sg_json_put_lit(b, ",\"cgroup_id\":");
-	sg_json_put_u64(b, e->cgroup_id);
-	sg_json_put_lit(b, ",\"cgroup\":");
+	sg_json_put_key_u64(b, "cgroup_id", e->cgroup_id);
+	sg_json_put_key(b, "cgroup");
 	put_cstr_or_null(b, cgroup, cgroup_len);
 
-	sg_json_put_lit(b, "},\"fd\":");
+	sg_json_put_lit(b, "}" SG_JSON_KEY("fd"));
 	sg_json_put_i64(b, e->fd);
-	sg_json_put_lit(b, ",\"sock\":");
+	sg_json_put_key(b, "sock");
 	if (e->flags & SG_EF_SOCK) {
-		sg_json_put_lit(b, "{\"family\":");
+		sg_json_put_obj_key(b, "family");
 		put_name_or_u64(b, sg_family_name(e->sock_family), e->sock_family);
-		sg_json_put_lit(b, ",\"type\":");
+		sg_json_put_key(b, "type");
 		put_name_or_u64(b, sg_socktype_name(e->sock_type), e->sock_type);
-		sg_json_put_lit(b, ",\"protocol\":");
+		sg_json_put_key(b, "protocol");
 		put_name_or_u64(b, sg_protocol_name(e->sock_family, e->sock_protocol),
 				e->sock_protocol);
 		sg_json_put_char(b, '}');
@@ -216,36 +213,35 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		sg_json_put_lit(b, "null");
 	}
 
-	sg_json_put_lit(b, ",\"dst\":");
+	sg_json_put_key(b, "dst");
 	if (e->dst_source == SG_DST_NONE) {
-		sg_json_put_lit(b, "null,\"dst_source\":null");
+		sg_json_put_lit(b, "null" SG_JSON_KEY("dst_source") "null");
 	} else if (addr_unreadable(e)) {
-		sg_json_put_lit(b, "null,\"dst_source\":\"msg\"");
+		sg_json_put_lit(b, "null" SG_JSON_KEY("dst_source") "\"msg\"");
 	} else {
 		sg_addr_put_json(b, e->addr, e->addr_len < SG_ADDR_MAX ? e->addr_len : SG_ADDR_MAX);
 		if (e->dst_source == SG_DST_MSG)
-			sg_json_put_lit(b, ",\"dst_source\":\"msg\"");
+			sg_json_put_key_lit(b, "dst_source", "\"msg\"");
 		else if (e->dst_source == SG_DST_PEER)
-			sg_json_put_lit(b, ",\"dst_source\":\"peer\"");
+			sg_json_put_key_lit(b, "dst_source", "\"peer\"");
 		else if (e->dst_source == SG_DST_RESOLVED)
-			sg_json_put_lit(b, ",\"dst_source\":\"resolved\"");
+			sg_json_put_key_lit(b, "dst_source", "\"resolved\"");
 		else
-			sg_json_put_lit(b, ",\"dst_source\":null");
+			sg_json_put_key_lit(b, "dst_source", "null");
 	}
 
 	put_flags(b, e->msg_flags);
-	sg_json_put_lit(b, ",\"len\":");
+	sg_json_put_key(b, "len");
 	if (e->flags & SG_EF_LEN_UNKNOWN)
 		sg_json_put_lit(b, "null");
 	else
 		sg_json_put_u64(b, e->len);
-	sg_json_put_lit(b, ",\"iovlen\":");
-	sg_json_put_u64(b, e->iovlen);
+	sg_json_put_key_u64(b, "iovlen", e->iovlen);
 	put_control(b, e);
 
-	sg_json_put_lit(b, ",\"ret\":");
+	sg_json_put_key(b, "ret");
 	sg_json_put_i64(b, e->ret);
-	sg_json_put_lit(b, ",\"errno\":");
+	sg_json_put_key(b, "errno");
 	if (e->err == 0) {
 		sg_json_put_lit(b, "null");
 	} else {
@@ -255,13 +251,12 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		put_name_or_u64(b, sg_errno_name(err_no), (uint64_t)(uint32_t)err_no);
 	}
 
-	sg_json_put_lit(b, ",\"policy\":{\"verdict\":");
+	sg_json_put_lit(b, SG_JSON_KEY("policy") SG_JSON_OBJ_KEY("verdict"));
 	put_name_or_u64(b, sg_verdict_name(e->verdict), e->verdict);
-	sg_json_put_lit(b, ",\"rule\":");
+	sg_json_put_key(b, "rule");
 	put_cstr_or_null(b, rule, rule_len);
-	sg_json_put_lit(b, ",\"version\":");
-	sg_json_put_u64(b, e->policy_version);
-	sg_json_put_lit(b, ",\"enforced_by\":");
+	sg_json_put_key_u64(b, "version", e->policy_version);
+	sg_json_put_key(b, "enforced_by");
 	name = sg_enforcer_name(e->enforced_by);
 	if (name)
 		sg_json_put_name(b, name);
@@ -271,8 +266,8 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		sg_json_put_u64(b, e->enforced_by);
 	/* No rule decided: the hook could not judge the destination's spelling. */
 	if (e->rule == SG_RULE_UNJUDGED)
-		sg_json_put_lit(b, ",\"reason\":\"unix path spelling the hooks cannot judge\"");
-	sg_json_put_lit(b, "}}\n");
+		sg_json_put_key_lit(b, "reason", "\"unix path spelling the hooks cannot judge\"");
+	sg_json_put_lit(b, "}}\n"); /* policy, record */
 	return 0;
 }
 
@@ -289,7 +284,7 @@ int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_
 	if (err)
 		return err;
 	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"lost\",\"count\":");
+	sg_json_put_lit(b, "\"lost\"" SG_JSON_KEY("count"));
 	sg_json_put_u64(b, count);
 	sg_json_put_lit(b, "}\n");
 	return 0;
@@ -306,94 +301,71 @@ int sg_undeliverable_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns
 	if (err)
 		return err;
 	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"undeliverable\",\"sink\":");
+	sg_json_put_lit(b, "\"undeliverable\"" SG_JSON_KEY("sink"));
 	sg_json_put_str(b, sink, strlen(sink));
-	sg_json_put_lit(b, ",\"count\":");
-	sg_json_put_u64(b, count);
+	sg_json_put_key_u64(b, "count", count);
 	sg_json_put_lit(b, "}\n");
 	return 0;
 }
 
 int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s)
 {
-	int err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
-
-	if (err)
-		return err;
-	sg_json_put_lit(b, "\"events\":");
-	sg_json_put_u64(b, s->events);
-	sg_json_put_lit(b, ",\"lost\":");
-	sg_json_put_u64(b, s->lost);
-	sg_json_put_lit(b, ",\"denied\":");
-	sg_json_put_u64(b, s->denied);
-	sg_json_put_lit(b, ",\"sink_errors\":");
-	sg_json_put_u64(b, s->sink_errors);
-	sg_json_put_lit(b, ",\"rules\":{");
-	for (size_t i = 0; i < s->nrules; i++) {
-		const char *name = s->rule_names[i];
-
-		err = sg_outbuf_reserve(b, SG_JSON_STR_MAX(strlen(name)) + SG_JSON_INT_MAX + 2);
-		if (err)
-			return err;
-		if (i)
-			sg_json_put_char(b, ',');
-		sg_json_put_str(b, name, strlen(name));
-		sg_json_put_char(b, ':');
-		sg_json_put_u64(b, s->rule_hits[i]);
-	}
-	err = sg_outbuf_reserve(b, SG_JSON_INT_MAX + 16);
-	if (err)
-		return err;
-	sg_json_put_lit(b, "},\"default\":");
-	sg_json_put_u64(b, s->default_hits);
-	return 0;
+	sg_json_key_u64(b, "events", s->events);
+	sg_json_key_u64(b, "lost", s->lost);
+	sg_json_key_u64(b, "denied", s->denied);
+	sg_json_key_u64(b, "sink_errors", s->sink_errors);
+	sg_json_key_obj(b, "rules");
+	for (size_t i = 0; i < s->nrules; i++)
+		sg_json_key_u64(b, s->rule_names[i], s->rule_hits[i]);
+	sg_json_obj_close(b);
+	return sg_json_key_u64(b, "default", s->default_hits);
 }
 
 int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,
 		     struct sg_clock *clk)
 {
+	size_t mark;
 	int err;
 
 	if (!b || !s || !clk)
 		return -EINVAL;
+	mark = b->len;
 	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
 	if (err)
 		return err;
 	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"stats\",");
-	err = sg_stats_members_to_json(b, s);
-	if (err)
-		return err;
-	sg_json_put_lit(b, "}\n");
-	return 0;
+	sg_json_put_lit(b, "\"stats\"");
+	sg_stats_members_to_json(b, s);
+	sg_json_lit(b, "}\n");
+	return sg_outbuf_end(b, mark);
 }
 
 int sg_policy_note_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
 			   const struct sg_policy_note *n, struct sg_clock *clk)
 {
+	size_t mark;
 	int err;
 
 	if (!b || !n || !clk || !n->result)
 		return -EINVAL;
+	mark = b->len;
 	err = sg_outbuf_reserve(b, SMALL_RECORD_MAX);
 	if (err)
 		return err;
 	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"policy\",\"result\":");
-	sg_json_put_name(b, n->result);
-	if ((err = sg_json_raw(b, ",\"source\":", 10)) || (err = sg_json_str(b, n->source)) ||
-	    (err = sg_json_raw(b, ",\"name\":", 8)) || (err = sg_json_str(b, n->name)) ||
-	    (err = sg_json_raw(b, ",\"version\":", 11)) || (err = sg_json_u64(b, n->version)) ||
-	    (err = sg_json_raw(b, ",\"rules\":", 9)) || (err = sg_json_u64(b, n->nrules)) ||
-	    (err = sg_json_raw(b, ",\"default\":", 11)) ||
-	    (err = sg_json_str(b, n->default_action)) ||
-	    (err = sg_json_raw(b, ",\"errors\":[", 11)))
-		return err;
-	for (size_t i = 0; i < n->nerrors; i++) {
-		if ((i && (err = sg_json_raw(b, ",", 1))) || (err = sg_json_str(b, n->errors[i])))
-			return err;
-	}
-	return sg_json_raw(b, "]}\n", 3);
+	sg_json_put_lit(b, "\"policy\"");
+	sg_json_key_str(b, "result", n->result);
+	sg_json_key_str(b, "source", n->source);
+	sg_json_key_str(b, "name", n->name);
+	sg_json_key_u64(b, "version", n->version);
+	sg_json_key_u64(b, "rules", n->nrules);
+	sg_json_key_str(b, "default", n->default_action);
+	sg_json_key_arr(b, "errors");
+	for (size_t i = 0; i < n->nerrors; i++)
+		sg_json_elem_str(b, n->errors[i]);
+	sg_json_arr_close(b);
+	sg_json_lit(b, "}\n");
+	return sg_outbuf_end(b, mark);
 }
 
 int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_gap *g,
@@ -407,7 +379,7 @@ int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const st
 	if (err)
 		return err;
 	put_head(b, seq, boot_ns, clk);
-	sg_json_put_lit(b, "\"gap\",\"untraced\":true,\"since\":");
+	sg_json_put_lit(b, "\"gap\"" SG_JSON_KEY("untraced") "true" SG_JSON_KEY("since"));
 	if (g->known) {
 		/* Already real time, as the previous run wrote it: no offset of ours. */
 		struct sg_clock real = { .boot_to_real_ns = 0, .cached_sec = -1 };
@@ -415,20 +387,19 @@ int sg_gap_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const st
 		sg_clock_put_ts(b, &real, g->last_real_ns);
 	} else
 		sg_json_put_lit(b, "null");
-	sg_json_put_lit(b, ",\"previous_seq\":");
+	sg_json_put_key(b, "previous_seq");
 	if (g->known)
 		sg_json_put_u64(b, g->last_seq);
 	else
 		sg_json_put_lit(b, "null");
-	sg_json_put_lit(b, ",\"previous_exit\":");
+	sg_json_put_key(b, "previous_exit");
 	if (!g->known)
 		sg_json_put_lit(b, "null");
 	else if (g->clean)
 		sg_json_put_lit(b, "\"clean\"");
 	else
 		sg_json_put_lit(b, "\"unclean\"");
-	sg_json_put_lit(b, ",\"queued\":");
-	sg_json_put_u64(b, g->queued);
+	sg_json_put_key_u64(b, "queued", g->queued);
 	sg_json_put_lit(b, "}\n");
 	return 0;
 }

@@ -14,40 +14,9 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "clock.h"
+#include "outbuf.h"
 #include "sendguard.h"
-
-/* A growable output buffer, reused across events. */
-struct sg_outbuf {
-	char *data;
-	size_t len;
-	size_t cap;
-};
-
-int sg_outbuf_init(struct sg_outbuf *b, size_t cap);
-void sg_outbuf_free(struct sg_outbuf *b);
-static inline void sg_outbuf_reset(struct sg_outbuf *b)
-{
-	b->len = 0;
-}
-
-/*
- * Boot-time to wall-clock conversion. Event timestamps come from
- * bpf_ktime_get_boot_ns(); the offset to CLOCK_REALTIME is taken once at
- * init (and may be refreshed with sg_clock_sync). The formatted
- * "YYYY-MM-DDTHH:MM:SS" part is cached per second.
- */
-struct sg_clock {
-	int64_t boot_to_real_ns;
-	int64_t cached_sec;
-	char cached[24];
-};
-
-void sg_clock_init(struct sg_clock *c);
-void sg_clock_sync(struct sg_clock *c);
-/* Current CLOCK_BOOTTIME in ns, for records not tied to an event. */
-uint64_t sg_clock_boot_now(void);
-/* CLOCK_MONOTONIC in ms, for timers and deadlines. */
-uint64_t sg_clock_mono_ms(void);
 
 /* What user space adds to a raw event; NULL members are written as null. */
 struct sg_enrich {
@@ -119,7 +88,10 @@ int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const 
  */
 int sg_undeliverable_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const char *sink,
 			     uint64_t count, struct sg_clock *clk);
-/* The members of a stats record after its "type" ("events":N,...,"default":N), no braces. */
+/*
+ * The members of a stats record after its "type" (,"events":N,...,"default":N),
+ * no braces, with json.h's member helpers. b's error (0 or -ENOMEM).
+ */
 int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s);
 
 /*

@@ -1,53 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Streaming JSON writer and the growable output buffer: see json.h. */
+/* Streaming JSON writer: see json.h. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
-
-int sg_outbuf_init(struct sg_outbuf *b, size_t cap)
-{
-	b->len = 0;
-	b->cap = 0;
-	b->data = NULL;
-	if (cap == 0)
-		cap = 4096;
-	b->data = malloc(cap);
-	if (!b->data)
-		return -ENOMEM;
-	b->cap = cap;
-	return 0;
-}
-
-void sg_outbuf_free(struct sg_outbuf *b)
-{
-	if (!b)
-		return;
-	free(b->data);
-	b->data = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
-
-int sg_outbuf_grow(struct sg_outbuf *b, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 4096;
-	char *p;
-
-	if (n > SIZE_MAX / 2 - b->len)
-		return -ENOMEM;
-	while (cap - b->len < n)
-		cap *= 2;
-	if (cap == b->cap)
-		return 0;
-	p = realloc(b->data, cap);
-	if (!p)
-		return -ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
 
 /* --- numbers -------------------------------------------------------------- */
 
@@ -214,50 +171,136 @@ void sg_json_put_str(struct sg_outbuf *b, const void *s, size_t n)
 
 int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n)
 {
-	int err = sg_outbuf_reserve(b, n);
-
-	if (err)
-		return err;
-	sg_json_put_raw(b, s, n);
-	return 0;
+	if (sg_outbuf_room(b, n))
+		sg_json_put_raw(b, s, n);
+	return b->err;
 }
 
 int sg_json_u64(struct sg_outbuf *b, uint64_t v)
 {
-	int err = sg_outbuf_reserve(b, SG_JSON_INT_MAX);
-
-	if (err)
-		return err;
-	sg_json_put_u64(b, v);
-	return 0;
+	if (sg_outbuf_room(b, SG_JSON_INT_MAX))
+		sg_json_put_u64(b, v);
+	return b->err;
 }
 
 int sg_json_i64(struct sg_outbuf *b, int64_t v)
 {
-	int err = sg_outbuf_reserve(b, SG_JSON_INT_MAX);
-
-	if (err)
-		return err;
-	sg_json_put_i64(b, v);
-	return 0;
+	if (sg_outbuf_room(b, SG_JSON_INT_MAX))
+		sg_json_put_i64(b, v);
+	return b->err;
 }
 
 int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n)
 {
-	int err;
-
-	if (n > (SIZE_MAX - 2) / 6)
-		return -ENOMEM;
-	err = sg_outbuf_reserve(b, SG_JSON_STR_MAX(n));
-	if (err)
-		return err;
-	sg_json_put_str(b, s, n);
-	return 0;
+	if (n > (SIZE_MAX - 2) / 6) {
+		if (!b->err)
+			b->err = -ENOMEM;
+		return b->err;
+	}
+	if (sg_outbuf_room(b, SG_JSON_STR_MAX(n)))
+		sg_json_put_str(b, s, n);
+	return b->err;
 }
 
 int sg_json_str(struct sg_outbuf *b, const char *s)
 {
 	if (!s)
-		return sg_json_raw(b, "null", 4);
+		return sg_json_lit(b, "null");
 	return sg_json_strn(b, s, strlen(s));
+}
+
+/* --- members and elements ------------------------------------------------- */
+
+/* ',' unless the member or element is its container's first. */
+static int put_sep(struct sg_outbuf *b)
+{
+	if (!sg_outbuf_room(b, 1))
+		return b->err;
+	if (!b->first)
+		sg_json_put_char(b, ',');
+	b->first = false;
+	return 0;
+}
+
+/* An opening bracket: its first member or element follows. */
+static int put_open(struct sg_outbuf *b, char c)
+{
+	if (sg_outbuf_room(b, 1)) {
+		sg_json_put_char(b, c);
+		b->first = true;
+	}
+	return b->err;
+}
+
+static int put_close(struct sg_outbuf *b, char c)
+{
+	if (sg_outbuf_room(b, 1)) {
+		sg_json_put_char(b, c);
+		b->first = false;
+	}
+	return b->err;
+}
+
+int sg_json_obj_open(struct sg_outbuf *b)
+{
+	return put_open(b, '{');
+}
+
+int sg_json_obj_close(struct sg_outbuf *b)
+{
+	return put_close(b, '}');
+}
+
+int sg_json_arr_close(struct sg_outbuf *b)
+{
+	return put_close(b, ']');
+}
+
+int sg_json_key(struct sg_outbuf *b, const char *key)
+{
+	if (!put_sep(b) && !sg_json_str(b, key))
+		sg_json_lit(b, ":");
+	return b->err;
+}
+
+int sg_json_key_obj(struct sg_outbuf *b, const char *key)
+{
+	return sg_json_key(b, key) ? b->err : put_open(b, '{');
+}
+
+int sg_json_key_arr(struct sg_outbuf *b, const char *key)
+{
+	return sg_json_key(b, key) ? b->err : put_open(b, '[');
+}
+
+int sg_json_key_str(struct sg_outbuf *b, const char *key, const char *s)
+{
+	return sg_json_key(b, key) ? b->err : sg_json_str(b, s);
+}
+
+int sg_json_key_u64(struct sg_outbuf *b, const char *key, uint64_t v)
+{
+	return sg_json_key(b, key) ? b->err : sg_json_u64(b, v);
+}
+
+int sg_json_key_bool(struct sg_outbuf *b, const char *key, bool v)
+{
+	if (sg_json_key(b, key))
+		return b->err;
+	return v ? sg_json_lit(b, "true") : sg_json_lit(b, "false");
+}
+
+int sg_json_key_raw(struct sg_outbuf *b, const char *key, const char *json, size_t n)
+{
+	return sg_json_key(b, key) ? b->err : sg_json_raw(b, json, n);
+}
+
+int sg_json_elem_str(struct sg_outbuf *b, const char *s)
+{
+	return put_sep(b) ? b->err : sg_json_str(b, s);
+}
+
+int sg_json_elem_obj(struct sg_outbuf *b)
+{
+	return put_sep(b) ? b->err : put_open(b, '{');
 }

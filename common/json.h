@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * A small streaming JSON writer on struct sg_outbuf (event.h), fast enough for
+ * A small streaming JSON writer on struct sg_outbuf (outbuf.h), fast enough for
  * millions of records per second: no printf, no allocation once the buffer
  * has grown.
  *
  * Two layers:
  *  - sg_json_put_*: unchecked. The caller first makes room with
  *    sg_outbuf_reserve() for the worst case (SG_JSON_STR_MAX, SG_JSON_INT_MAX)
- *    and then writes without further checks.
- *  - sg_json_*: checked, each reserves what it needs; 0 or -ENOMEM.
+ *    and then writes without further checks. Keys are literals, joined with
+ *    their punctuation at compile time (SG_JSON_KEY, sg_json_put_key).
+ *  - sg_json_*: checked, each reserves what it needs. The first that cannot
+ *    sets the buffer's sticky error and the rest do nothing, so a writer
+ *    checks once at the end (sg_outbuf_end). Each returns the buffer's error.
+ *    The member and element helpers (sg_json_key_*, sg_json_elem_*) write the
+ *    ',' between members, the quotes and the ':'.
  *
  * Strings: RFC 8259 escaping; valid UTF-8 (RFC 3629: no overlongs, no
  * surrogates, nothing above U+10FFFF) passes through; each byte that is not
@@ -18,11 +23,12 @@
 #ifndef SG_JSON_H
 #define SG_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "event.h"
+#include "outbuf.h"
 
 /* Worst-case output of sg_json_put_str for n input bytes: quotes + "\u00XX" each. */
 #define SG_JSON_STR_MAX(n) (2 + 6 * (size_t)(n))
@@ -62,16 +68,6 @@ static inline size_t sg_utf8_seq(const unsigned char *p, size_t n)
 	return 0;
 }
 
-/* Grow b so that at least n more bytes fit. 0 or -ENOMEM. */
-int sg_outbuf_grow(struct sg_outbuf *b, size_t n);
-
-static inline int sg_outbuf_reserve(struct sg_outbuf *b, size_t n)
-{
-	if (__builtin_expect(b->cap - b->len >= n, 1))
-		return 0;
-	return sg_outbuf_grow(b, n);
-}
-
 /* --- unchecked: room must have been reserved ------------------------------ */
 
 static inline void sg_json_put_raw(struct sg_outbuf *b, const char *s, size_t n)
@@ -87,6 +83,25 @@ static inline void sg_json_put_char(struct sg_outbuf *b, char c)
 {
 	b->data[b->len++] = c;
 }
+
+/*
+ * ,"key": and {"key": as literal text (key a literal that needs no escaping),
+ * to be joined with the punctuation around it into one sg_json_put_lit.
+ */
+#define SG_JSON_KEY(key)     ",\"" key "\":"
+#define SG_JSON_OBJ_KEY(key) "{\"" key "\":"
+/* ,"key": -- a member after an object's first. */
+#define sg_json_put_key(b, key) sg_json_put_lit((b), SG_JSON_KEY(key))
+/* {"key": -- an object and its first member. */
+#define sg_json_put_obj_key(b, key) sg_json_put_lit((b), SG_JSON_OBJ_KEY(key))
+/* ,"key":V -- V a literal JSON value ("null", "true", "\"msg\""). */
+#define sg_json_put_key_lit(b, key, v) sg_json_put_lit((b), SG_JSON_KEY(key) v)
+/* ,"key":N */
+#define sg_json_put_key_u64(b, key, v)     \
+	do {                               \
+		sg_json_put_key((b), key); \
+		sg_json_put_u64((b), (v)); \
+	} while (0)
 
 void sg_json_put_u64(struct sg_outbuf *b, uint64_t v);
 void sg_json_put_i64(struct sg_outbuf *b, int64_t v);
@@ -105,7 +120,7 @@ static inline void sg_json_put_name(struct sg_outbuf *b, const char *s)
 	b->len += n + 2;
 }
 
-/* --- checked -------------------------------------------------------------- */
+/* --- checked: nothing is written once b has an error; each returns it ------ */
 
 int sg_json_raw(struct sg_outbuf *b, const char *s, size_t n);
 /* A string literal, checked. */
@@ -115,5 +130,32 @@ int sg_json_i64(struct sg_outbuf *b, int64_t v);
 int sg_json_strn(struct sg_outbuf *b, const void *s, size_t n);
 /* A NUL-terminated string, or null when s is NULL. */
 int sg_json_str(struct sg_outbuf *b, const char *s);
+
+/*
+ * Members and elements. b->first is set by an opening '{' or '[' and cleared
+ * by what follows it: a member or element is preceded by ',' unless it is the
+ * first. Keys are escaped like strings. After unchecked writes that end with
+ * a value, a writer that goes on with these clears b->first itself.
+ */
+
+/* '{': a record, or the value after sg_json_key. */
+int sg_json_obj_open(struct sg_outbuf *b);
+/* '}' or ']'. */
+int sg_json_obj_close(struct sg_outbuf *b);
+int sg_json_arr_close(struct sg_outbuf *b);
+/* "key": (after a ',' unless first), its value to follow. */
+int sg_json_key(struct sg_outbuf *b, const char *key);
+/* "key":{ and "key":[ */
+int sg_json_key_obj(struct sg_outbuf *b, const char *key);
+int sg_json_key_arr(struct sg_outbuf *b, const char *key);
+/* "key":"s", or "key":null when s is NULL. */
+int sg_json_key_str(struct sg_outbuf *b, const char *key, const char *s);
+int sg_json_key_u64(struct sg_outbuf *b, const char *key, uint64_t v);
+int sg_json_key_bool(struct sg_outbuf *b, const char *key, bool v);
+/* "key":JSON -- n bytes of JSON text written as they are. */
+int sg_json_key_raw(struct sg_outbuf *b, const char *key, const char *json, size_t n);
+/* An array's element: "s" (null when s is NULL), or '{' opening an object. */
+int sg_json_elem_str(struct sg_outbuf *b, const char *s);
+int sg_json_elem_obj(struct sg_outbuf *b);
 
 #endif /* SG_JSON_H */

@@ -156,11 +156,6 @@ again:
 		update_events(c, cl);
 }
 
-static int reply_end(struct sg_outbuf *b)
-{
-	return sg_json_lit(b, "}\n");
-}
-
 /* The error reply to r (parsed as far as it went): its cmd and id, and the message. */
 static void reply_error(struct ctl_client *cl, const struct ctl_request *r, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -209,23 +204,28 @@ static void put_sub_lost(struct control *c, struct ctl_client *cl)
 		return;
 	}
 	cl->out.len -= 2; /* "}\n" */
-	if (sg_json_lit(&cl->out, ",\"subscriber\":true}\n")) {
-		cl->out.len = start;
+	sg_json_lit(&cl->out, ",\"subscriber\":true}\n");
+	if (sg_outbuf_end(&cl->out, start))
 		return;
-	}
 	cl->dropped = 0;
 }
 
 static void feed(struct control *c, struct ctl_client *cl, const char *line, size_t len,
 		 uint64_t seq)
 {
+	size_t start;
+
 	if (cl->dropped && pending(cl) <= CTL_OUT_MAX / 2)
 		put_sub_lost(c, cl);
-	if (cl->dropped || pending(cl) + len > CTL_OUT_MAX || sg_json_raw(&cl->out, line, len)) {
-		cl->dropped++;
-		cl->dropped_seq = seq;
-		c->dropped++;
+	if (!cl->dropped && pending(cl) + len <= CTL_OUT_MAX) {
+		start = cl->out.len;
+		sg_json_raw(&cl->out, line, len);
+		if (!sg_outbuf_end(&cl->out, start))
+			return;
 	}
+	cl->dropped++;
+	cl->dropped_seq = seq;
+	c->dropped++;
 }
 
 /* The seq of a record line ({"v":1,"seq":N,...), 0 if there is none. */
@@ -281,7 +281,8 @@ static void cmd_subscribe(struct control *c, struct ctl_client *cl, const struct
 	const struct ctl_filter f = r->filter;
 	unsigned int first;
 
-	if (ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len) || reply_end(&cl->out)) {
+	ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len);
+	if (ctl_reply_end(&cl->out)) {
 		cl->dead = true;
 		return;
 	}
@@ -310,8 +311,9 @@ static void cmd_subscribe(struct control *c, struct ctl_client *cl, const struct
 		}
 	}
 	if (!r->follow) {
-		if (ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len) ||
-		    sg_json_lit(&cl->out, ",\"end\":true") || reply_end(&cl->out))
+		ctl_reply_begin(&cl->out, true, "subscribe", r->id, r->id_len);
+		sg_json_key_bool(&cl->out, "end", true);
+		if (ctl_reply_end(&cl->out))
 			cl->dead = true;
 		cl->closing = true;
 		return;
@@ -329,12 +331,12 @@ static void cmd_policy_show(struct control *c, struct ctl_client *cl, const stru
 
 	if (!p || !p->json)
 		return reply_error(cl, r, "no policy in force yet");
-	if (ctl_reply_begin(b, true, "policy_show", r->id, r->id_len) ||
-	    sg_json_lit(b, ",\"name\":") || sg_json_str(b, p->name[0] ? p->name : NULL) ||
-	    sg_json_lit(b, ",\"version\":") || sg_json_u64(b, p->version) ||
-	    sg_json_lit(b, ",\"source\":") || sg_json_str(b, source) ||
-	    sg_json_lit(b, ",\"policy\":") || sg_json_raw(b, p->json, strlen(p->json)) ||
-	    reply_end(b))
+	ctl_reply_begin(b, true, "policy_show", r->id, r->id_len);
+	sg_json_key_str(b, "name", p->name[0] ? p->name : NULL);
+	sg_json_key_u64(b, "version", p->version);
+	sg_json_key_str(b, "source", source);
+	sg_json_key_raw(b, "policy", p->json, strlen(p->json));
+	if (ctl_reply_end(b))
 		cl->dead = true;
 }
 
@@ -344,27 +346,21 @@ static void put_policy_load_reply(struct ctl_client *cl, const char *id, size_t 
 {
 	struct sg_outbuf *b = &cl->out;
 
+	ctl_reply_begin(b, !err, "policy_load", id, id_len);
 	if (err) {
-		if (ctl_reply_begin(b, false, "policy_load", id, id_len) ||
-		    sg_json_lit(b, ",\"error\":\"policy refused\",\"errors\":["))
-			goto oom;
-		for (size_t i = 0; i < sg_errlist_count(errs); i++) {
-			if ((i && sg_json_lit(b, ",")) || sg_json_str(b, sg_errlist_get(errs, i)))
-				goto oom;
-		}
-		if (sg_json_lit(b, "]") || reply_end(b))
-			goto oom;
-	} else if (ctl_reply_begin(b, true, "policy_load", id, id_len) ||
-		   sg_json_lit(b, ",\"name\":") || sg_json_str(b, p->name[0] ? p->name : NULL) ||
-		   sg_json_lit(b, ",\"version\":") || sg_json_u64(b, p->version) ||
-		   sg_json_lit(b, ",\"rules\":") || sg_json_u64(b, p->nrules) ||
-		   sg_json_lit(b, ",\"default\":") ||
-		   sg_json_str(b, sg_verdict_name(p->default_action)) || reply_end(b)) {
-		goto oom;
+		sg_json_key_str(b, "error", "policy refused");
+		sg_json_key_arr(b, "errors");
+		for (size_t i = 0; i < sg_errlist_count(errs); i++)
+			sg_json_elem_str(b, sg_errlist_get(errs, i));
+		sg_json_arr_close(b);
+	} else {
+		sg_json_key_str(b, "name", p->name[0] ? p->name : NULL);
+		sg_json_key_u64(b, "version", p->version);
+		sg_json_key_u64(b, "rules", p->nrules);
+		sg_json_key_str(b, "default", sg_verdict_name(p->default_action));
 	}
-	return;
-oom:
-	cl->dead = true;
+	if (ctl_reply_end(b))
+		cl->dead = true;
 }
 
 static void cmd_policy_load(struct control *c, struct ctl_client *cl, const struct ctl_request *r)
@@ -411,8 +407,9 @@ void control__policy_load_done(struct control *c, uint64_t serial, int err,
 static void cmd_members(struct ctl_client *cl, const struct ctl_request *r,
 			int (*fn)(struct sg_outbuf *, void *), void *ctx)
 {
-	if (ctl_reply_begin(&cl->out, true, r->cmd_name, r->id, r->id_len) || fn(&cl->out, ctx) ||
-	    reply_end(&cl->out))
+	ctl_reply_begin(&cl->out, true, r->cmd_name, r->id, r->id_len);
+	fn(&cl->out, ctx);
+	if (ctl_reply_end(&cl->out))
 		cl->dead = true;
 }
 

@@ -38,7 +38,7 @@ struct sg_rec_meta {
 	char comm[16]; /* NUL-terminated */
 };
 
-/* The daemon's side of the requests (implemented by main.c). */
+/* The daemon's side of the requests (views.c; policy loads: main.c). */
 struct control_ops {
 	/* Members of the status reply, each preceded by ',' (no braces). 0 or -ENOMEM. */
 	int (*status)(struct sg_outbuf *b, void *ctx);

@@ -251,26 +251,23 @@ void ctl_request_free(struct ctl_request *r)
 
 int ctl_reply_begin(struct sg_outbuf *b, bool ok, const char *cmd, const char *id, size_t id_len)
 {
-	int err = ok ? sg_json_lit(b, "{\"ok\":true,\"cmd\":")
-		     : sg_json_lit(b, "{\"ok\":false,\"cmd\":");
+	sg_json_obj_open(b);
+	sg_json_key_bool(b, "ok", ok);
+	sg_json_key_str(b, "cmd", cmd);
+	if (id)
+		sg_json_key_raw(b, "id", id, id_len);
+	return b->err;
+}
 
-	if (!err)
-		err = sg_json_str(b, cmd);
-	if (!err && id) {
-		err = sg_json_lit(b, ",\"id\":");
-		if (!err)
-			err = sg_json_raw(b, id, id_len);
-	}
-	return err;
+int ctl_reply_end(struct sg_outbuf *b)
+{
+	sg_json_obj_close(b);
+	return sg_json_lit(b, "\n");
 }
 
 int ctl_reply_error(struct sg_outbuf *b, const struct ctl_request *r, const char *msg)
 {
-	int err = ctl_reply_begin(b, false, r->cmd_name, r->id, r->id_len);
-
-	if (!err)
-		err = sg_json_lit(b, ",\"error\":");
-	if (!err)
-		err = sg_json_str(b, msg);
-	return err ? err : sg_json_lit(b, "}\n");
+	ctl_reply_begin(b, false, r->cmd_name, r->id, r->id_len);
+	sg_json_key_str(b, "error", msg);
+	return ctl_reply_end(b);
 }

@@ -68,8 +68,13 @@ struct ctl_request {
 int ctl_request_parse(const char *line, size_t len, struct ctl_request *r);
 void ctl_request_free(struct ctl_request *r);
 
-/* {"ok":B,"cmd":CMD[,"id":ID] : the caller adds members and ends it. 0 or -ENOMEM. */
+/*
+ * {"ok":B,"cmd":CMD[,"id":ID] : the caller adds members (json.h's member
+ * helpers) and ends it. b's error (0 or -ENOMEM).
+ */
 int ctl_reply_begin(struct sg_outbuf *b, bool ok, const char *cmd, const char *id, size_t id_len);
+/* }\n : the end of a reply. b's error. */
+int ctl_reply_end(struct sg_outbuf *b);
 /* {"ok":false,"cmd":CMD|null[,"id":ID],"error":MSG}\n for r (after parsing). */
 int ctl_reply_error(struct sg_outbuf *b, const struct ctl_request *r, const char *msg);
 

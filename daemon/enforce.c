@@ -737,6 +737,54 @@ const char *enforce__hook_name(int h)
 	return h >= 0 && h < ENF_NHOOKS ? hook_names[h] : NULL;
 }
 
+bool enforce__hook_available(const struct enforce *en, int h)
+{
+	return h >= 0 && h < ENF_NHOOKS && en->avail[h];
+}
+
+bool enforce__hook_attached(const struct enforce *en, int h)
+{
+	return h >= 0 && h < ENF_NHOOKS && en->links[h];
+}
+
+const char *enforce__hooks_variant(const struct enforce *en)
+{
+	return en->cg ? variant__name(en->cg_variant) : NULL;
+}
+
+const char *enforce__lsm_variant(const struct enforce *en)
+{
+	return en->lsm ? variant__name(en->lsm_variant) : NULL;
+}
+
+const char *enforce__cgroup(const struct enforce *en)
+{
+	return en->started ? en->cgroup : NULL;
+}
+
+const char *enforce__off_reason(const struct enforce *en)
+{
+	if (en->off)
+		return "--no-enforce";
+	if (!enforce__available(en))
+		return "no enforcement mechanism could be loaded here";
+	return NULL;
+}
+
+void enforce__lsm_state(const struct enforce *en, char *buf, size_t len)
+{
+	if (enforce__lsm_attached(en))
+		snprintf(buf, len, "attached");
+	else if (en->lsm)
+		snprintf(buf, len, "available");
+	else if (en->no_lsm)
+		snprintf(buf, len, "unavailable: not used (--no-lsm)");
+	else if (en->lsm_err)
+		snprintf(buf, len, "unavailable: %s", strerror(-en->lsm_err));
+	else
+		snprintf(buf, len, "not loaded");
+}
+
 void enforce__detach(struct enforce *en)
 {
 	int h;

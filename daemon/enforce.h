@@ -92,6 +92,18 @@ void enforce__coverage(const struct enforce *en, const struct sg_policy *p,
 		       void *ctx);
 /* "connect4", "sendmsg4", ... for an enum enforce_hook value; NULL out of range. */
 const char *enforce__hook_name(int h);
+/* Did the kernel take cgroup hook h when probed; is it attached now? */
+bool enforce__hook_available(const struct enforce *en, int h);
+bool enforce__hook_attached(const struct enforce *en, int h);
+/* The BPF variant of the cgroup programs and of the BPF-LSM programs loaded, NULL: none. */
+const char *enforce__hooks_variant(const struct enforce *en);
+const char *enforce__lsm_variant(const struct enforce *en);
+/* The cgroup the hooks were started on, as given; NULL before enforce__start. */
+const char *enforce__cgroup(const struct enforce *en);
+/* Why no deny can be enforced (--no-enforce, no mechanism), NULL when one can. */
+const char *enforce__off_reason(const struct enforce *en);
+/* BPF-LSM's state as text: "attached", "available", "unavailable: WHY", "not loaded". */
+void enforce__lsm_state(const struct enforce *en, char *buf, size_t len);
 /* Log, for every rule of p and for its default, what enforces it here. */
 void enforce__report(const struct enforce *en, const struct sg_policy *p);
 /*

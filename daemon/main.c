@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * sendguardd: traces every send on the host and writes one JSON event per
- * message. This file owns the command line, the signals and the event loop;
- * everything else is in loader.c (BPF), events.c (pipeline), sinks.c.
+ * message. This file owns the command line, the signals, the policy loads and
+ * the event loop; everything else is in loader.c (BPF), events.c (pipeline),
+ * sinks.c, views.c (what the control socket shows).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +25,6 @@
 
 #include "trace.skel.h"
 #include "clock.h"
-#include "json.h"
 #include "control.h"
 #include "enforce.h"
 #include "policy_compile.h"
@@ -43,6 +43,7 @@
 #include "sinks.h"
 #include "variant.h"
 #include "version.h"
+#include "views.h"
 
 #define MAX_SINKS   8
 #define TICK_MS	    250 /* drain interval: events reach sinks well within 1 s */
@@ -544,7 +545,7 @@ static int start_enforcement(struct trace_bpf *skel, struct policy_mgr *pm, stru
 /* --- policy loads ------------------------------------------------------------ */
 
 /*
- * The daemon as the loads, the event loop and the control socket see it.
+ * The daemon as the loads and the event loop see it (the control socket: views.c).
  * A policy load is prepared at once (parsed, compiled: a refusal is
  * immediate) and committed (maps written, programs switched) when the slot
  * it goes to is out of its grace (policy_mgr.c). A load that has to wait is
@@ -555,14 +556,12 @@ struct daemon_view {
 	struct pipeline *p;
 	struct policy_mgr *pm;
 	struct options *o;
-	uint64_t started_boot_ns, started_mono_ms;
 	char *loaded_path; /* o->policy once a load set it (owned) */
 	int grace_fd; /* one-shot timer: the pending load's slot is free */
 	bool pending; /* a load waits for its slot */
 	char *pending_path; /* its file (owned); NULL: the embedded default */
 	uint64_t pending_client; /* the control connection waiting for it, 0: none */
 	bool reload_notify; /* a SIGHUP reload waits: READY=1 once it is done */
-	int variant; /* of the tracing programs loaded */
 };
 
 /* Log a policy loaded or refused and write its record (source: the file, NULL: default). */
@@ -757,209 +756,9 @@ static void grace_expired(struct daemon_view *v)
 		load_commit(v, NULL);
 }
 
-/* --- the control socket's view of the daemon (control.h) -------------------- */
-
-static int put_str_member(struct sg_outbuf *b, const char *name, const char *v)
-{
-	int err = sg_json_lit(b, ",\"");
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":");
-	return err ? err : sg_json_str(b, v);
-}
-
-static int put_u64_member(struct sg_outbuf *b, const char *name, uint64_t v)
-{
-	int err = sg_json_lit(b, ",\"");
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":");
-	return err ? err : sg_json_u64(b, v);
-}
-
-struct cov_ctx {
-	struct sg_outbuf *b;
-	int n, err;
-};
-
-static void put_coverage(void *ctx, const char *rule, uint32_t action, const char *how)
-{
-	struct cov_ctx *c = ctx;
-	struct sg_outbuf *b = c->b;
-
-	if (c->err)
-		return;
-	c->err = c->n ? sg_json_lit(b, ",{\"rule\":") : sg_json_lit(b, "{\"rule\":");
-	c->n++;
-	if (!c->err)
-		c->err = sg_json_str(b, rule);
-	if (!c->err)
-		c->err = put_str_member(b, "action", sg_verdict_name(action));
-	if (!c->err)
-		c->err = put_str_member(b, "enforced_by", how);
-	if (!c->err)
-		c->err = sg_json_lit(b, "}");
-}
-
-static int put_hooks(struct sg_outbuf *b, const char *name, bool attached)
-{
-	int err = sg_json_lit(b, ",\""), n = 0;
-
-	if (!err)
-		err = sg_json_raw(b, name, strlen(name));
-	if (!err)
-		err = sg_json_lit(b, "\":[");
-	for (int h = 0; !err && h < ENF_NHOOKS; h++) {
-		if (attached ? !enforcer.links[h] : !enforcer.avail[h])
-			continue;
-		if (n++)
-			err = sg_json_lit(b, ",");
-		if (!err)
-			err = sg_json_str(b, enforce__hook_name(h));
-	}
-	return err ? err : sg_json_lit(b, "]");
-}
-
-static int view_status(struct sg_outbuf *b, void *ctx)
-{
-	struct daemon_view *v = ctx;
-	const struct sg_policy *pol = policy_mgr__current(v->pm);
-	struct cov_ctx cov = { .b = b };
-	char lsm[128];
-	int err;
-
-	err = sg_json_lit(b, ",\"daemon\":{\"pid\":");
-	if (!err)
-		err = sg_json_u64(b, (uint64_t)getpid());
-	if (!err)
-		err = sg_outbuf_reserve(b, SG_CLOCK_TS_JSON_LEN + 16);
-	if (!err) {
-		sg_json_put_lit(b, ",\"started\":");
-		sg_clock_put_ts(b, &v->p->clk, v->started_boot_ns);
-	}
-	if (!err)
-		err = put_u64_member(b, "uptime_s",
-				     (sg_clock_mono_ms() - v->started_mono_ms) / 1000);
-	if (!err)
-		err = put_str_member(b, "control", v->o->control);
-	if (!err)
-		err = sg_json_lit(b, ",\"sinks\":[");
-	for (int i = 0; !err && i < v->o->nsinks; i++) {
-		if (i)
-			err = sg_json_lit(b, ",");
-		if (!err)
-			err = sg_json_str(b, sink__name(&v->o->sinks[i]));
-	}
-	if (!err)
-		err = sg_json_lit(b, "],\"bpf_variants\":{\"tracing\":");
-	if (!err)
-		err = sg_json_str(b, variant__name(v->variant));
-	if (!err)
-		err = put_str_member(b, "paths", variant__name(loader__paths_variant()));
-	if (!err)
-		err = put_str_member(b, "hooks",
-				     enforcer.cg ? variant__name(enforcer.cg_variant) : NULL);
-	if (!err)
-		err = put_str_member(b, "lsm",
-				     enforcer.lsm ? variant__name(enforcer.lsm_variant) : NULL);
-	if (!err)
-		err = sg_json_lit(b, "}},\"policy\":{\"name\":");
-	if (!err)
-		err = sg_json_str(b, pol && pol->name[0] ? pol->name : NULL);
-	if (!err)
-		err = put_u64_member(b, "version", pol ? pol->version : 0);
-	if (!err)
-		err = put_str_member(b, "source", v->o->policy);
-	if (!err)
-		err = put_u64_member(b, "rules", pol ? pol->nrules : 0);
-	if (!err)
-		err = put_str_member(b, "default",
-				     pol ? sg_verdict_name(pol->default_action) : NULL);
-	/* "enforce" true only where a deny can be enforced (by what coverage says). */
-	if (!err)
-		err = enforce__available(&enforcer)
-			      ? sg_json_lit(b, "},\"enforcement\":{\"enforce\":true")
-			      : sg_json_lit(b, "},\"enforcement\":{\"enforce\":false");
-	if (!err)
-		err = put_str_member(b, "off_reason",
-				     enforcer.off		      ? "--no-enforce"
-				     : !enforce__available(&enforcer) ? "no enforcement mechanism "
-									"could be loaded here"
-								      : NULL);
-	if (!err)
-		err = put_str_member(b, "cgroup", enforcer.started ? enforcer.cgroup : NULL);
-	if (!err)
-		err = put_hooks(b, "hooks_available", false);
-	if (!err)
-		err = put_hooks(b, "hooks_attached", true);
-	if (enforce__lsm_attached(&enforcer))
-		snprintf(lsm, sizeof(lsm), "attached");
-	else if (enforcer.lsm)
-		snprintf(lsm, sizeof(lsm), "available");
-	else if (enforcer.no_lsm)
-		snprintf(lsm, sizeof(lsm), "unavailable: not used (--no-lsm)");
-	else if (enforcer.lsm_err)
-		snprintf(lsm, sizeof(lsm), "unavailable: %s", strerror(-enforcer.lsm_err));
-	else
-		snprintf(lsm, sizeof(lsm), "not loaded");
-	if (!err)
-		err = put_str_member(b, "lsm", lsm);
-	/* A load that waits for its switch (its slot's grace), or null. */
-	if (!err && v->pending) {
-		err = sg_json_lit(b, "},\"policy_pending\":{\"source\":");
-		if (!err)
-			err = sg_json_str(b, v->pending_path);
-		if (!err)
-			err = sg_json_lit(b, "}");
-	} else if (!err) {
-		err = sg_json_lit(b, "},\"policy_pending\":null");
-	}
-	if (!err)
-		err = sg_json_lit(b, ",\"coverage\":[");
-	if (!err && pol) {
-		enforce__coverage(&enforcer, pol, put_coverage, &cov);
-		err = cov.err;
-	}
-	if (!err)
-		err = sg_json_lit(b, "],\"counters\":{\"records\":");
-	if (!err)
-		err = sg_json_u64(b, v->p->seq);
-	if (!err)
-		err = put_u64_member(b, "events", v->p->stats.events);
-	if (!err)
-		err = put_u64_member(b, "lost", v->p->stats.lost);
-	if (!err)
-		err = put_u64_member(b, "denied", v->p->stats.denied);
-	if (!err)
-		err = put_u64_member(b, "sink_errors", v->p->stats.sink_errors);
-	if (!err)
-		err = put_u64_member(b, "subscribers", control__subscribers(v->p->ctl));
-	return err ? err : sg_json_lit(b, "}");
-}
-
-static int view_stats(struct sg_outbuf *b, void *ctx)
-{
-	struct daemon_view *v = ctx;
-	int err = sg_json_lit(b, ",");
-
-	pipeline__update_stats(v->p);
-	return err ? err : sg_stats_members_to_json(b, &v->p->stats);
-}
-
-static const struct sg_policy *view_policy(void *ctx, const char **source)
-{
-	struct daemon_view *v = ctx;
-
-	*source = v->o->policy;
-	return policy_mgr__current(v->pm);
-}
-
-static int view_policy_load(void *ctx, const char *path, uint64_t client,
-			    const struct sg_policy **now, struct sg_errlist *errs)
+/* policy_load from a control connection (ctl_view.load). */
+static int control_policy_load(void *ctx, const char *path, uint64_t client,
+			       const struct sg_policy **now, struct sg_errlist *errs)
 {
 	struct daemon_view *v = ctx;
 	int err;
@@ -1130,6 +929,7 @@ int main(int argc, char **argv)
 	struct pipeline p = { 0 };
 	struct policy_mgr pm = { 0 };
 	struct daemon_view view = { 0 };
+	struct ctl_view cv = { 0 };
 	struct control *ctl = NULL;
 	struct metrics_http *mh = NULL;
 	struct metrics_src msrc = { 0 };
@@ -1195,11 +995,8 @@ int main(int argc, char **argv)
 	 * the socket's backlog. Requests are served once the event loop runs.
 	 */
 	view.p = &p;
-	view.variant = lo.variant;
 	view.pm = &pm;
 	view.o = &o;
-	view.started_boot_ns = sg_clock_boot_now();
-	view.started_mono_ms = sg_clock_mono_ms();
 	view.grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (view.grace_fd < 0) {
 		log_err("timerfd: %s", strerror(errno));
@@ -1207,14 +1004,23 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.control) {
-		struct control_ops ops = {
-			.status = view_status,
-			.stats = view_stats,
-			.policy = view_policy,
-			.policy_load = view_policy_load,
-			.ctx = &view,
-		};
+		struct control_ops ops;
 
+		cv.p = &p;
+		cv.pm = &pm;
+		cv.en = &enforcer;
+		cv.control = o.control;
+		cv.sinks = o.sinks;
+		cv.nsinks = o.nsinks;
+		cv.variant = lo.variant;
+		cv.started_boot_ns = sg_clock_boot_now();
+		cv.started_mono_ms = sg_clock_mono_ms();
+		cv.policy_source = &o.policy;
+		cv.pending = &view.pending;
+		cv.pending_path = &view.pending_path;
+		cv.load = control_policy_load;
+		cv.load_ctx = &view;
+		ctl_view__ops(&cv, &ops);
 		if (control__open(&ctl, o.control, &ops)) {
 			log_err("cannot open the control socket (--control PATH elsewhere, "
 				"--control none for none)");

@@ -24,32 +24,37 @@
 #include "policy_mgr.h"
 #include "sink_tcp.h"
 
-/* Appends printf output to b. 0 or -ENOMEM. */
-static int put(struct sg_outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Appends printf output to b. Like json.h's checked writers, it sets b's
+ * sticky error when it cannot (and then does nothing): render checks once.
+ */
+static void put(struct sg_outbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int put(struct sg_outbuf *b, const char *fmt, ...)
+static void put(struct sg_outbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n, err;
+	int n;
 
+	if (b->err)
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	err = sg_outbuf_reserve(b, (size_t)n + 1);
-	if (err)
-		return err;
+	if (n < 0) {
+		b->err = -EINVAL;
+		return;
+	}
+	if (!sg_outbuf_room(b, (size_t)n + 1))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
-	return 0;
 }
 
-static int family(struct sg_outbuf *b, const char *name, const char *type, const char *help)
+static void family(struct sg_outbuf *b, const char *name, const char *type, const char *help)
 {
-	return put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /*
@@ -57,12 +62,10 @@ static int family(struct sg_outbuf *b, const char *name, const char *type, const
  * only escapes); bytes that would not be valid UTF-8 never occur in names
  * from a JSON policy, and control characters are written as '?'.
  */
-static int label_value(struct sg_outbuf *b, const char *v)
+static void label_value(struct sg_outbuf *b, const char *v)
 {
-	int err = sg_outbuf_reserve(b, 2 * strlen(v) + 1);
-
-	if (err)
-		return err;
+	if (!sg_outbuf_room(b, 2 * strlen(v) + 1))
+		return;
 	for (; *v; v++) {
 		unsigned char ch = (unsigned char)*v;
 
@@ -75,96 +78,76 @@ static int label_value(struct sg_outbuf *b, const char *v)
 			sg_json_put_char(b, ch < ' ' || ch == 0x7f ? '?' : (char)ch);
 		}
 	}
-	return 0;
 }
 
 /* name{label="value"} v, or name v without a label. */
-static int sample(struct sg_outbuf *b, const char *name, const char *label, const char *value,
-		  uint64_t v)
+static void sample(struct sg_outbuf *b, const char *name, const char *label, const char *value,
+		   uint64_t v)
 {
-	int err;
-
-	if (!label)
-		return put(b, "%s %llu\n", name, (unsigned long long)v);
-	err = put(b, "%s{%s=\"", name, label);
-	if (!err)
-		err = label_value(b, value);
-	return err ? err : put(b, "\"} %llu\n", (unsigned long long)v);
+	if (!label) {
+		put(b, "%s %llu\n", name, (unsigned long long)v);
+		return;
+	}
+	put(b, "%s{%s=\"", name, label);
+	label_value(b, value);
+	put(b, "\"} %llu\n", (unsigned long long)v);
 }
 
-static int sample_f(struct sg_outbuf *b, const char *name, double v)
+static void sample_f(struct sg_outbuf *b, const char *name, double v)
 {
-	return put(b, "%s %.9g\n", name, v);
+	put(b, "%s %.9g\n", name, v);
 }
 
 /* --- the families ----------------------------------------------------------- */
 
-static int put_stream(struct sg_outbuf *b, const struct pipeline *p, const struct control *ctl)
+static void put_stream(struct sg_outbuf *b, const struct pipeline *p, const struct control *ctl)
 {
 	const struct pipeline_counters *c = &p->ctr;
 	uint64_t sink_dropped = 0;
-	int err;
 
-	err = family(b, "sendguard_records_total", "counter",
-		     "Records written to the event stream, by type.");
-	for (int t = 0; !err && t < SG_REC_NTYPES; t++)
-		err = sample(b, "sendguard_records_total", "type", sg_rec_type_names[t],
-			     c->records[t]);
-	if (!err)
-		err = family(b, "sendguard_events_total", "counter",
-			     "Send and connect events written, by system call.");
-	for (int s = 1; !err && s <= SG_SYSCALL_MAX; s++)
-		err = sample(b, "sendguard_events_total", "syscall", sg_syscall_name((uint32_t)s),
-			     c->events[s] + (s == SG_SYSCALL_OTHER ? c->events[0] : 0));
-	if (!err)
-		err = family(b, "sendguard_verdicts_total", "counter",
-			     "Events by the verdict of the policy that judged them.");
-	for (int v = 0; !err && v <= SG_VERDICT_KILL; v++)
-		err = sample(b, "sendguard_verdicts_total", "verdict", sg_verdict_name((uint32_t)v),
-			     c->verdicts[v]);
-	if (!err)
-		err = family(b, "sendguard_denials_total", "counter",
-			     "Events with verdict deny or kill, by the mechanism that enforced "
-			     "them (none: observed only).");
-	for (int m = 0; !err && m <= SG_ENF_SIGNAL; m++) {
+	family(b, "sendguard_records_total", "counter",
+	       "Records written to the event stream, by type.");
+	for (int t = 0; t < SG_REC_NTYPES; t++)
+		sample(b, "sendguard_records_total", "type", sg_rec_type_names[t], c->records[t]);
+	family(b, "sendguard_events_total", "counter",
+	       "Send and connect events written, by system call.");
+	for (int s = 1; s <= SG_SYSCALL_MAX; s++)
+		sample(b, "sendguard_events_total", "syscall", sg_syscall_name((uint32_t)s),
+		       c->events[s] + (s == SG_SYSCALL_OTHER ? c->events[0] : 0));
+	family(b, "sendguard_verdicts_total", "counter",
+	       "Events by the verdict of the policy that judged them.");
+	for (int v = 0; v <= SG_VERDICT_KILL; v++)
+		sample(b, "sendguard_verdicts_total", "verdict", sg_verdict_name((uint32_t)v),
+		       c->verdicts[v]);
+	family(b, "sendguard_denials_total", "counter",
+	       "Events with verdict deny or kill, by the mechanism that enforced "
+	       "them (none: observed only).");
+	for (int m = 0; m <= SG_ENF_SIGNAL; m++) {
 		if (m == SG_ENF_SECCOMP) /* sendguard run only, never the daemon */
 			continue;
-		err = sample(b, "sendguard_denials_total", "mechanism",
-			     m == SG_ENF_NONE ? "none" : sg_enforcer_name((uint32_t)m),
-			     c->denials[m]);
+		sample(b, "sendguard_denials_total", "mechanism",
+		       m == SG_ENF_NONE ? "none" : sg_enforcer_name((uint32_t)m), c->denials[m]);
 	}
 	for (int i = 0; i < p->nsinks; i++)
 		sink_dropped += p->sinks[i].dropped;
-	if (!err)
-		err = family(b, "sendguard_lost_total", "counter",
-			     "Records lost, by reason: ringbuf_full and hooks_ringbuf_full (events "
-			     "the kernel could not queue), bpf_recursion (sends the kernel did not "
-			     "run the tracing programs for), memory, subscriber (records a control "
-			     "socket subscriber could not take), sink (records a sink could not "
-			     "deliver).");
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "ringbuf_full", c->lost_ringbuf);
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "hooks_ringbuf_full",
-			     c->lost_hooks);
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "bpf_recursion", c->lost_skipped);
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "memory", c->lost_memory);
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "subscriber",
-			     control__dropped(ctl));
-	if (!err)
-		err = sample(b, "sendguard_lost_total", "reason", "sink", sink_dropped);
-	if (!err)
-		err = family(b, "sendguard_subscribers", "gauge",
-			     "Control socket connections subscribed to the stream.");
-	if (!err)
-		err = sample(b, "sendguard_subscribers", NULL, NULL, control__subscribers(ctl));
-	return err;
+	family(b, "sendguard_lost_total", "counter",
+	       "Records lost, by reason: ringbuf_full and hooks_ringbuf_full (events "
+	       "the kernel could not queue), bpf_recursion (sends the kernel did not "
+	       "run the tracing programs for), memory, subscriber (records a control "
+	       "socket subscriber could not take), sink (records a sink could not "
+	       "deliver).");
+	sample(b, "sendguard_lost_total", "reason", "ringbuf_full", c->lost_ringbuf);
+	sample(b, "sendguard_lost_total", "reason", "hooks_ringbuf_full", c->lost_hooks);
+	sample(b, "sendguard_lost_total", "reason", "bpf_recursion", c->lost_skipped);
+	sample(b, "sendguard_lost_total", "reason", "memory", c->lost_memory);
+	sample(b, "sendguard_lost_total", "reason", "subscriber", control__dropped(ctl));
+	sample(b, "sendguard_lost_total", "reason", "sink", sink_dropped);
+	family(b, "sendguard_subscribers", "gauge",
+	       "Control socket connections subscribed to the stream.");
+	sample(b, "sendguard_subscribers", NULL, NULL, control__subscribers(ctl));
 }
 
-static int put_sinks(struct sg_outbuf *b, const struct pipeline *p)
+static void put_sinks(struct sg_outbuf *b, const struct pipeline *p)
 {
 	static const struct {
 		const char *name, *type, *help;
@@ -181,31 +164,29 @@ static int put_sinks(struct sg_outbuf *b, const struct pipeline *p)
 		{ "sendguard_sink_connection_failures_total", "counter",
 		  "Connection attempts of a remote sink that failed and connections that broke." },
 	};
-	int err;
 
-	err = family(b, "sendguard_sink_errors_total", "counter",
-		     "Writes to a sink that failed or dropped records.");
-	for (int i = 0; !err && i < p->nsinks; i++)
-		err = sample(b, "sendguard_sink_errors_total", "sink", sink__name(&p->sinks[i]),
-			     p->sinks[i].errors);
-	if (!err)
-		err = family(b, "sendguard_sink_dropped_records_total", "counter",
-			     "Records a sink could not deliver (reported in the stream as "
-			     "undeliverable records).");
-	for (int i = 0; !err && i < p->nsinks; i++)
-		err = sample(b, "sendguard_sink_dropped_records_total", "sink",
-			     sink__name(&p->sinks[i]), p->sinks[i].dropped);
-	for (size_t f = 0; !err && f < sizeof(tcp) / sizeof(tcp[0]); f++) {
+	family(b, "sendguard_sink_errors_total", "counter",
+	       "Writes to a sink that failed or dropped records.");
+	for (int i = 0; i < p->nsinks; i++)
+		sample(b, "sendguard_sink_errors_total", "sink", sink__name(&p->sinks[i]),
+		       p->sinks[i].errors);
+	family(b, "sendguard_sink_dropped_records_total", "counter",
+	       "Records a sink could not deliver (reported in the stream as "
+	       "undeliverable records).");
+	for (int i = 0; i < p->nsinks; i++)
+		sample(b, "sendguard_sink_dropped_records_total", "sink", sink__name(&p->sinks[i]),
+		       p->sinks[i].dropped);
+	for (size_t f = 0; f < sizeof(tcp) / sizeof(tcp[0]); f++) {
 		bool any = false;
 
-		for (int i = 0; !err && i < p->nsinks; i++) {
+		for (int i = 0; i < p->nsinks; i++) {
 			struct tcp_sink_stats st;
 			uint64_t v[6];
 
 			if (!p->sinks[i].tcp)
 				continue;
 			if (!any)
-				err = family(b, tcp[f].name, tcp[f].type, tcp[f].help);
+				family(b, tcp[f].name, tcp[f].type, tcp[f].help);
 			any = true;
 			tcp_sink__stats(p->sinks[i].tcp, &st);
 			v[0] = st.delivered;
@@ -214,141 +195,96 @@ static int put_sinks(struct sg_outbuf *b, const struct pipeline *p)
 			v[3] = st.connected;
 			v[4] = st.connects;
 			v[5] = st.failures;
-			if (!err)
-				err = sample(b, tcp[f].name, "sink", sink__name(&p->sinks[i]),
-					     v[f]);
+			sample(b, tcp[f].name, "sink", sink__name(&p->sinks[i]), v[f]);
 		}
 	}
-	return err;
 }
 
-static int put_policy(struct sg_outbuf *b, const struct metrics_src *s)
+static void put_policy(struct sg_outbuf *b, const struct metrics_src *s)
 {
 	const struct sg_policy *pol = policy_mgr__current(s->pm);
 	const struct pipeline *p = s->p;
-	int err;
 
-	err = family(b, "sendguard_policy_info", "gauge",
-		     "The policy in force: its name and source file (empty: the embedded "
-		     "default).");
-	if (!err && pol) {
-		err = put(b, "sendguard_policy_info{name=\"");
-		if (!err)
-			err = label_value(b, pol->name);
-		if (!err)
-			err = put(b, "\",source=\"");
-		if (!err)
-			err = label_value(b, *s->policy_source ? *s->policy_source : "");
-		if (!err)
-			err = put(b, "\"} 1\n");
+	family(b, "sendguard_policy_info", "gauge",
+	       "The policy in force: its name and source file (empty: the embedded "
+	       "default).");
+	if (pol) {
+		put(b, "sendguard_policy_info{name=\"");
+		label_value(b, pol->name);
+		put(b, "\",source=\"");
+		label_value(b, *s->policy_source ? *s->policy_source : "");
+		put(b, "\"} 1\n");
 	}
-	if (!err)
-		err = family(b, "sendguard_policy_version", "gauge",
-			     "Version of the policy in force (+1 per successful load).");
-	if (!err)
-		err = sample(b, "sendguard_policy_version", NULL, NULL, pol ? pol->version : 0);
-	if (!err)
-		err = family(b, "sendguard_policy_rules", "gauge", "Rules of the policy in force.");
-	if (!err)
-		err = sample(b, "sendguard_policy_rules", NULL, NULL, pol ? pol->nrules : 0);
-	if (!err)
-		err = family(b, "sendguard_policy_loads_total", "counter",
-			     "Policy loads, by result: loaded, or refused (invalid; the policy in "
-			     "force stayed).");
-	if (!err)
-		err = sample(b, "sendguard_policy_loads_total", "result", "loaded",
-			     p->ctr.policy_loaded);
-	if (!err)
-		err = sample(b, "sendguard_policy_loads_total", "result", "refused",
-			     p->ctr.policy_refused);
-	if (!err)
-		err = family(b, "sendguard_rule_hits_total", "counter",
-			     "Events judged by each rule of the policy in force, since it was "
-			     "loaded.");
-	for (uint32_t i = 0; !err && pol && s->pm->hits && i < pol->nrules; i++)
-		err = sample(b, "sendguard_rule_hits_total", "rule", s->pm->names[i],
-			     s->pm->hits[i]);
-	if (!err)
-		err = family(b, "sendguard_default_hits_total", "counter",
-			     "Events no rule matched (the policy's default decided), since the "
-			     "policy in force was loaded.");
-	if (!err)
-		err = sample(b, "sendguard_default_hits_total", NULL, NULL, s->pm->default_hits);
-	return err;
+	family(b, "sendguard_policy_version", "gauge",
+	       "Version of the policy in force (+1 per successful load).");
+	sample(b, "sendguard_policy_version", NULL, NULL, pol ? pol->version : 0);
+	family(b, "sendguard_policy_rules", "gauge", "Rules of the policy in force.");
+	sample(b, "sendguard_policy_rules", NULL, NULL, pol ? pol->nrules : 0);
+	family(b, "sendguard_policy_loads_total", "counter",
+	       "Policy loads, by result: loaded, or refused (invalid; the policy in "
+	       "force stayed).");
+	sample(b, "sendguard_policy_loads_total", "result", "loaded", p->ctr.policy_loaded);
+	sample(b, "sendguard_policy_loads_total", "result", "refused", p->ctr.policy_refused);
+	family(b, "sendguard_rule_hits_total", "counter",
+	       "Events judged by each rule of the policy in force, since it was "
+	       "loaded.");
+	for (uint32_t i = 0; pol && s->pm->hits && i < pol->nrules; i++)
+		sample(b, "sendguard_rule_hits_total", "rule", s->pm->names[i], s->pm->hits[i]);
+	family(b, "sendguard_default_hits_total", "counter",
+	       "Events no rule matched (the policy's default decided), since the "
+	       "policy in force was loaded.");
+	sample(b, "sendguard_default_hits_total", NULL, NULL, s->pm->default_hits);
 }
 
-static int put_hooks(struct sg_outbuf *b, const struct enforce *en)
+static void put_hooks(struct sg_outbuf *b, const struct enforce *en)
 {
-	int err = family(b, "sendguard_hook_attached", "gauge",
-			 "1 for each enforcement hook attached now (cgroup hooks and BPF-LSM).");
+	family(b, "sendguard_hook_attached", "gauge",
+	       "1 for each enforcement hook attached now (cgroup hooks and BPF-LSM).");
 
-	for (int h = 0; !err && h < ENF_NHOOKS; h++)
-		err = sample(b, "sendguard_hook_attached", "hook", enforce__hook_name(h),
-			     en->links[h] != NULL);
-	if (!err)
-		err = sample(b, "sendguard_hook_attached", "hook", "lsm",
-			     enforce__lsm_attached(en));
-	return err;
+	for (int h = 0; h < ENF_NHOOKS; h++)
+		sample(b, "sendguard_hook_attached", "hook", enforce__hook_name(h),
+		       enforce__hook_attached(en, h));
+	sample(b, "sendguard_hook_attached", "hook", "lsm", enforce__lsm_attached(en));
 }
 
-static int put_ringbuf(struct sg_outbuf *b, const struct metrics_src *s)
+static void put_ringbuf(struct sg_outbuf *b, const struct metrics_src *s)
 {
-	int err = family(b, "sendguard_ringbuf_size_bytes", "gauge",
-			 "Size of the kernel ring buffer of events.");
+	family(b, "sendguard_ringbuf_size_bytes", "gauge",
+	       "Size of the kernel ring buffer of events.");
 
-	if (!err)
-		err = sample(b, "sendguard_ringbuf_size_bytes", NULL, NULL, s->ringbuf_size);
-	if (!err)
-		err = family(b, "sendguard_ringbuf_used_bytes", "gauge",
-			     "Bytes of events waiting in the ring buffer now.");
-	if (!err)
-		err = sample(b, "sendguard_ringbuf_used_bytes", NULL, NULL,
-			     pipeline__ringbuf_used(s->p));
-	if (!err)
-		err = family(b, "sendguard_ringbuf_used_peak_bytes", "gauge",
-			     "Most bytes found waiting in the ring buffer when the daemon came to "
-			     "read it, since the start.");
-	if (!err)
-		err = sample(b, "sendguard_ringbuf_used_peak_bytes", NULL, NULL,
-			     s->p->ctr.ringbuf_peak);
-	return err;
+	sample(b, "sendguard_ringbuf_size_bytes", NULL, NULL, s->ringbuf_size);
+	family(b, "sendguard_ringbuf_used_bytes", "gauge",
+	       "Bytes of events waiting in the ring buffer now.");
+	sample(b, "sendguard_ringbuf_used_bytes", NULL, NULL, pipeline__ringbuf_used(s->p));
+	family(b, "sendguard_ringbuf_used_peak_bytes", "gauge",
+	       "Most bytes found waiting in the ring buffer when the daemon came to "
+	       "read it, since the start.");
+	sample(b, "sendguard_ringbuf_used_peak_bytes", NULL, NULL, s->p->ctr.ringbuf_peak);
 }
 
-static int put_metrics_server(struct sg_outbuf *b, const struct metrics_http *http)
+static void put_metrics_server(struct sg_outbuf *b, const struct metrics_http *http)
 {
 	struct metrics_http_stats st;
-	int err;
 
 	metrics_http__stats(http, &st);
-	err = family(b, "sendguard_metrics_scrapes_total", "counter",
-		     "Replies to GET /metrics (this one included).");
-	if (!err)
-		err = sample(b, "sendguard_metrics_scrapes_total", NULL, NULL, st.scrapes + 1);
-	if (!err)
-		err = family(b, "sendguard_metrics_connections_closed_total", "counter",
-			     "Connections to the metrics server closed without a reply, by reason: "
-			     "limit (refused at the connection limit), displaced (an unfinished "
-			     "request closed to make room), timeout.");
-	if (!err)
-		err = sample(b, "sendguard_metrics_connections_closed_total", "reason", "limit",
-			     st.refused);
-	if (!err)
-		err = sample(b, "sendguard_metrics_connections_closed_total", "reason", "displaced",
-			     st.displaced);
-	if (!err)
-		err = sample(b, "sendguard_metrics_connections_closed_total", "reason", "timeout",
-			     st.timed_out);
-	if (!err)
-		err = family(b, "sendguard_metrics_bad_requests_total", "counter",
-			     "Requests to the metrics server answered with a 4xx status.");
-	if (!err)
-		err = sample(b, "sendguard_metrics_bad_requests_total", NULL, NULL,
-			     st.bad_requests);
-	return err;
+	family(b, "sendguard_metrics_scrapes_total", "counter",
+	       "Replies to GET /metrics (this one included).");
+	sample(b, "sendguard_metrics_scrapes_total", NULL, NULL, st.scrapes + 1);
+	family(b, "sendguard_metrics_connections_closed_total", "counter",
+	       "Connections to the metrics server closed without a reply, by reason: "
+	       "limit (refused at the connection limit), displaced (an unfinished "
+	       "request closed to make room), timeout.");
+	sample(b, "sendguard_metrics_connections_closed_total", "reason", "limit", st.refused);
+	sample(b, "sendguard_metrics_connections_closed_total", "reason", "displaced",
+	       st.displaced);
+	sample(b, "sendguard_metrics_connections_closed_total", "reason", "timeout", st.timed_out);
+	family(b, "sendguard_metrics_bad_requests_total", "counter",
+	       "Requests to the metrics server answered with a 4xx status.");
+	sample(b, "sendguard_metrics_bad_requests_total", NULL, NULL, st.bad_requests);
 }
 
 /* The process_* families of the Prometheus client libraries. */
-static int put_process(struct sg_outbuf *b)
+static void put_process(struct sg_outbuf *b)
 {
 	long pg = sysconf(_SC_PAGESIZE), ticks = sysconf(_SC_CLK_TCK);
 	unsigned long long vsize = 0, rss = 0, start = 0;
@@ -358,7 +294,6 @@ static int put_process(struct sg_outbuf *b)
 	uint64_t fds = 0;
 	FILE *f;
 	DIR *d;
-	int err;
 
 	/* /proc/self/stat after the comm: field 22 starttime, 23 vsize, 24 rss. */
 	f = fopen("/proc/self/stat", "re");
@@ -378,25 +313,16 @@ static int put_process(struct sg_outbuf *b)
 		fds = fds > 3 ? fds - 3 : 0; /* ".", ".." and the directory's own fd */
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	err = family(b, "process_cpu_seconds_total", "counter",
-		     "Total user and system CPU time spent in seconds.");
-	if (!err)
-		err = sample_f(b, "process_cpu_seconds_total",
-			       (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-				       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) /
-					       1e6);
-	if (!err)
-		err = family(b, "process_resident_memory_bytes", "gauge",
-			     "Resident memory size in bytes.");
-	if (!err)
-		err = sample(b, "process_resident_memory_bytes", NULL, NULL,
-			     rss * (unsigned long long)pg);
-	if (!err)
-		err = family(b, "process_virtual_memory_bytes", "gauge",
-			     "Virtual memory size in bytes.");
-	if (!err)
-		err = sample(b, "process_virtual_memory_bytes", NULL, NULL, vsize);
-	if (!err && start && ticks > 0) {
+	family(b, "process_cpu_seconds_total", "counter",
+	       "Total user and system CPU time spent in seconds.");
+	sample_f(b, "process_cpu_seconds_total",
+		 (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+			 ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
+	family(b, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	sample(b, "process_resident_memory_bytes", NULL, NULL, rss * (unsigned long long)pg);
+	family(b, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	sample(b, "process_virtual_memory_bytes", NULL, NULL, vsize);
+	if (start && ticks > 0) {
 		struct timespec rt, bt;
 		double boot;
 
@@ -404,47 +330,31 @@ static int put_process(struct sg_outbuf *b)
 		clock_gettime(CLOCK_BOOTTIME, &bt);
 		boot = (double)rt.tv_sec - (double)bt.tv_sec +
 		       ((double)rt.tv_nsec - (double)bt.tv_nsec) / 1e9;
-		err = family(b, "process_start_time_seconds", "gauge",
-			     "Start time of the process since unix epoch in seconds.");
-		if (!err)
-			err = sample_f(b, "process_start_time_seconds",
-				       boot + (double)start / (double)ticks);
+		family(b, "process_start_time_seconds", "gauge",
+		       "Start time of the process since unix epoch in seconds.");
+		sample_f(b, "process_start_time_seconds", boot + (double)start / (double)ticks);
 	}
-	if (!err)
-		err = family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
-	if (!err)
-		err = sample(b, "process_open_fds", NULL, NULL, fds);
-	if (!err && !getrlimit(RLIMIT_NOFILE, &rl)) {
-		err = family(b, "process_max_fds", "gauge",
-			     "Maximum number of open file descriptors.");
-		if (!err)
-			err = sample(b, "process_max_fds", NULL, NULL, rl.rlim_cur);
+	family(b, "process_open_fds", "gauge", "Number of open file descriptors.");
+	sample(b, "process_open_fds", NULL, NULL, fds);
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		family(b, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+		sample(b, "process_max_fds", NULL, NULL, rl.rlim_cur);
 	}
-	return err;
 }
 
 int metrics__render(struct sg_outbuf *b, void *ctx)
 {
 	struct metrics_src *s = ctx;
-	int err;
 
-	err = family(b, "sendguard_build_info", "gauge",
-		     "Always 1; the version of sendguardd in its label.");
-	if (!err)
-		err = sample(b, "sendguard_build_info", "version", s->version, 1);
-	if (!err)
-		err = put_stream(b, s->p, s->ctl);
-	if (!err)
-		err = put_sinks(b, s->p);
-	if (!err)
-		err = put_policy(b, s);
-	if (!err)
-		err = put_hooks(b, s->en);
-	if (!err)
-		err = put_ringbuf(b, s);
-	if (!err)
-		err = put_metrics_server(b, s->http);
-	if (!err)
-		err = put_process(b);
-	return err;
+	family(b, "sendguard_build_info", "gauge",
+	       "Always 1; the version of sendguardd in its label.");
+	sample(b, "sendguard_build_info", "version", s->version, 1);
+	put_stream(b, s->p, s->ctl);
+	put_sinks(b, s->p);
+	put_policy(b, s);
+	put_hooks(b, s->en);
+	put_ringbuf(b, s);
+	put_metrics_server(b, s->http);
+	put_process(b);
+	return b->err;
 }

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Unit tests for common/json.c: escaping, UTF-8 handling, numbers, buffer growth. */
+/*
+ * Unit tests for common/json.c and outbuf.c: escaping, UTF-8 handling, numbers,
+ * buffer growth, members and elements, the sticky error.
+ */
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -309,13 +312,122 @@ static void test_growth_and_document(void **state)
 	sg_outbuf_free(&b);
 }
 
+/* NUL-terminate b's text (room permitting) for string comparisons. */
+static const char *text(struct sg_outbuf *b)
+{
+	assert_int_equal(sg_outbuf_reserve(b, 1), 0);
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+/* The member and element helpers write exactly the punctuation a hand-written record had. */
+static void test_members(void **state)
+{
+	struct sg_outbuf b;
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 1), 0);
+	sg_json_obj_open(&b);
+	sg_json_key_u64(&b, "a", 18446744073709551615ull);
+	sg_json_key_str(&b, "b", "x\"y");
+	sg_json_key_str(&b, "c", NULL);
+	sg_json_key_bool(&b, "d", true);
+	sg_json_key_bool(&b, "e", false);
+	sg_json_key_obj(&b, "f");
+	sg_json_key_arr(&b, "g");
+	sg_json_arr_close(&b);
+	sg_json_obj_close(&b);
+	sg_json_key_arr(&b, "h");
+	sg_json_elem_str(&b, "s");
+	sg_json_elem_str(&b, NULL);
+	sg_json_elem_obj(&b);
+	sg_json_key_raw(&b, "i", "[1,2]", 5);
+	sg_json_obj_close(&b);
+	sg_json_elem_obj(&b);
+	sg_json_obj_close(&b);
+	sg_json_arr_close(&b);
+	sg_json_key_obj(&b, "j");
+	sg_json_obj_close(&b);
+	sg_json_key(&b, "k\n");
+	sg_json_i64(&b, -1);
+	assert_int_equal(sg_json_obj_close(&b), 0);
+	assert_string_equal(text(&b), "{\"a\":18446744073709551615,\"b\":\"x\\\"y\",\"c\":null,"
+				      "\"d\":true,\"e\":false,\"f\":{\"g\":[]},"
+				      "\"h\":[\"s\",null,{\"i\":[1,2]},{}],\"j\":{},\"k\\n\":-1}");
+	assert_int_equal(sg_outbuf_end(&b, 0), 0);
+
+	/* Members that follow a record's unchecked head. */
+	sg_outbuf_reset(&b);
+	assert_int_equal(sg_outbuf_reserve(&b, 64), 0);
+	sg_json_put_obj_key(&b, "v");
+	sg_json_put_u64(&b, 1);
+	sg_json_put_key(&b, "type");
+	sg_json_put_name(&b, "send");
+	b.first = false;
+	sg_json_key_u64(&b, "n", 7);
+	sg_json_obj_close(&b);
+	assert_string_equal(text(&b), "{\"v\":1,\"type\":\"send\",\"n\":7}");
+	sg_outbuf_free(&b);
+}
+
+/*
+ * A failure in the middle of a record (a size no buffer can have, as an
+ * allocation failure would) sets the error once; what follows writes nothing,
+ * and sg_outbuf_end drops the partial record, reports the error and clears it.
+ */
+static void test_sticky_error(void **state)
+{
+	static const char big[] = "0123456789";
+	struct sg_outbuf b;
+	size_t mark;
+
+	(void)state;
+	assert_int_equal(sg_outbuf_init(&b, 16), 0);
+	assert_int_equal(sg_json_lit(&b, "[1]\n"), 0);
+	mark = b.len;
+
+	sg_json_obj_open(&b);
+	sg_json_key_u64(&b, "a", 1);
+	assert_int_equal(sg_json_raw(&b, big, SIZE_MAX / 2), -ENOMEM);
+	assert_int_equal(b.err, -ENOMEM);
+	assert_int_equal(b.len, mark + 6); /* {"a":1 and nothing of the failed append */
+	assert_int_equal(sg_json_key_str(&b, "b", "x"), -ENOMEM);
+	assert_int_equal(sg_json_u64(&b, 2), -ENOMEM);
+	assert_int_equal(sg_json_elem_obj(&b), -ENOMEM);
+	assert_int_equal(sg_json_obj_close(&b), -ENOMEM);
+	assert_int_equal(b.len, mark + 6);
+	/* reserve reports the error but is not an append: b stays as it is */
+	assert_int_equal(sg_outbuf_reserve(&b, 1), -ENOMEM);
+	assert_int_equal(sg_outbuf_end(&b, mark), -ENOMEM);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, mark);
+	assert_memory_equal(b.data, "[1]\n", mark);
+
+	/* the next record is written whole */
+	sg_json_obj_open(&b);
+	sg_json_key_u64(&b, "a", 1);
+	sg_json_obj_close(&b);
+	assert_int_equal(sg_outbuf_end(&b, mark), 0);
+	assert_string_equal(text(&b), "[1]\n{\"a\":1}");
+
+	/* a string too long to escape, and a failed reserve, which sets nothing */
+	assert_int_equal(sg_json_strn(&b, big, SIZE_MAX / 4), -ENOMEM);
+	assert_int_equal(sg_json_lit(&b, "x"), -ENOMEM);
+	sg_outbuf_reset(&b);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(sg_outbuf_reserve(&b, SIZE_MAX), -ENOMEM);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(sg_json_lit(&b, "x"), 0);
+	assert_string_equal(text(&b), "x");
+	sg_outbuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strings),
-		cmocka_unit_test(test_random_roundtrip),
-		cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_growth_and_document),
+		cmocka_unit_test(test_strings),	 cmocka_unit_test(test_random_roundtrip),
+		cmocka_unit_test(test_integers), cmocka_unit_test(test_growth_and_document),
+		cmocka_unit_test(test_members),	 cmocka_unit_test(test_sticky_error),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
