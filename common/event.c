@@ -136,25 +136,9 @@ static bool addr_unreadable(const struct sg_event *e)
 	return true;
 }
 
-int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
-		     const struct sg_enrich *x, struct sg_clock *clk)
+/* "syscall" and "syscall_name"; index and vlen for one message of a sendmmsg */
+static inline void put_syscall(struct sg_outbuf *b, const struct sg_event *e)
 {
-	const char *exe = x ? x->exe : NULL, *cgroup = x ? x->cgroup : NULL;
-	const char *rule = x ? x->rule_name : NULL, *name;
-	size_t exe_len = exe ? strlen(exe) : 0, cgroup_len = cgroup ? strlen(cgroup) : 0;
-	size_t rule_len = rule ? strlen(rule) : 0, comm_len, need;
-	const void *nul;
-	int err;
-
-	if (!b || !e || !clk)
-		return -EINVAL;
-	need = EVENT_FIXED_MAX + SG_JSON_STR_MAX(exe_len) + SG_JSON_STR_MAX(cgroup_len) +
-	       SG_JSON_STR_MAX(rule_len);
-	err = sg_outbuf_reserve(b, need);
-	if (err)
-		return err;
-
-	put_head(b, seq, e->ts_ns, clk);
 	if (e->syscall == SG_SYSCALL_CONNECT)
 		sg_json_put_lit(b, "\"connect\"" SG_JSON_KEY("syscall"));
 	else
@@ -164,6 +148,36 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		sg_json_put_key_u64(b, "index", e->index);
 		sg_json_put_key_u64(b, "vlen", e->vlen);
 	}
+}
+
+/*
+ * The executable's identity, which the exe policy key matches and an
+ * unprivileged user cannot fake the way it can fake the path (a mount
+ * namespace). Device as MAJOR:MINOR, like mountinfo and stat %Hd:%Ld.
+ */
+static inline void put_exe_id(struct sg_outbuf *b, const struct sg_event *e)
+{
+	if (e->flags & SG_EF_EXE) {
+		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "\"");
+		sg_json_put_u64(b, e->exe_dev >> 20);
+		sg_json_put_char(b, ':');
+		sg_json_put_u64(b, e->exe_dev & 0xfffff);
+		sg_json_put_lit(b, "\"" SG_JSON_KEY("exe_ino"));
+		sg_json_put_u64(b, e->exe_ino);
+	} else {
+		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "null" SG_JSON_KEY("exe_ino") "null");
+	}
+}
+
+/*
+ * The "proc" object's members; exe and cgroup are null when unresolved, never
+ * "". The caller closes the object, joined with the next key.
+ */
+static inline void put_proc(struct sg_outbuf *b, const struct sg_event *e, const char *exe,
+			    size_t exe_len, const char *cgroup, size_t cgroup_len)
+{
+	const void *nul;
+	size_t comm_len;
 
 	sg_json_put_lit(b, SG_JSON_KEY("proc") SG_JSON_OBJ_KEY("pid"));
 	sg_json_put_u64(b, e->pid);
@@ -175,44 +189,34 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	nul = memchr(e->comm, '\0', SG_COMM_LEN);
 	comm_len = nul ? (size_t)((const __u8 *)nul - e->comm) : SG_COMM_LEN;
 	sg_json_put_str(b, e->comm, comm_len);
-	/* exe and cgroup: null when unresolved, never "" */
 	sg_json_put_key(b, "exe");
 	put_cstr_or_null(b, exe, exe_len);
-	/*
-	 * The executable's identity, which the exe policy key matches and an
-	 * unprivileged user cannot fake the way it can fake the path (a mount
-	 * namespace). Device as MAJOR:MINOR, like mountinfo and stat %Hd:%Ld.
-	 */
-	if (e->flags & SG_EF_EXE) {
-		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "\"");
-		sg_json_put_u64(b, e->exe_dev >> 20);
-		sg_json_put_char(b, ':');
-		sg_json_put_u64(b, e->exe_dev & 0xfffff);
-		sg_json_put_lit(b, "\"" SG_JSON_KEY("exe_ino"));
-		sg_json_put_u64(b, e->exe_ino);
-	} else {
-		sg_json_put_lit(b, SG_JSON_KEY("exe_dev") "null" SG_JSON_KEY("exe_ino") "null");
-	}
+	put_exe_id(b, e);
 	sg_json_put_key_u64(b, "cgroup_id", e->cgroup_id);
 	sg_json_put_key(b, "cgroup");
 	put_cstr_or_null(b, cgroup, cgroup_len);
+}
 
-	sg_json_put_lit(b, "}" SG_JSON_KEY("fd"));
-	sg_json_put_i64(b, e->fd);
+/* The "sock" object, null when the socket was not identified */
+static inline void put_sock(struct sg_outbuf *b, const struct sg_event *e)
+{
 	sg_json_put_key(b, "sock");
-	if (e->flags & SG_EF_SOCK) {
-		sg_json_put_obj_key(b, "family");
-		put_name_or_u64(b, sg_family_name(e->sock_family), e->sock_family);
-		sg_json_put_key(b, "type");
-		put_name_or_u64(b, sg_socktype_name(e->sock_type), e->sock_type);
-		sg_json_put_key(b, "protocol");
-		put_name_or_u64(b, sg_protocol_name(e->sock_family, e->sock_protocol),
-				e->sock_protocol);
-		sg_json_put_char(b, '}');
-	} else {
+	if (!(e->flags & SG_EF_SOCK)) {
 		sg_json_put_lit(b, "null");
+		return;
 	}
+	sg_json_put_obj_key(b, "family");
+	put_name_or_u64(b, sg_family_name(e->sock_family), e->sock_family);
+	sg_json_put_key(b, "type");
+	put_name_or_u64(b, sg_socktype_name(e->sock_type), e->sock_type);
+	sg_json_put_key(b, "protocol");
+	put_name_or_u64(b, sg_protocol_name(e->sock_family, e->sock_protocol), e->sock_protocol);
+	sg_json_put_char(b, '}');
+}
 
+/* "dst" and "dst_source" */
+static inline void put_dst(struct sg_outbuf *b, const struct sg_event *e)
+{
 	sg_json_put_key(b, "dst");
 	if (e->dst_source == SG_DST_NONE) {
 		sg_json_put_lit(b, "null" SG_JSON_KEY("dst_source") "null");
@@ -229,16 +233,22 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 		else
 			sg_json_put_key_lit(b, "dst_source", "null");
 	}
+}
 
-	put_flags(b, e->msg_flags);
+/* "len" (null when unknown) and "iovlen" */
+static inline void put_len(struct sg_outbuf *b, const struct sg_event *e)
+{
 	sg_json_put_key(b, "len");
 	if (e->flags & SG_EF_LEN_UNKNOWN)
 		sg_json_put_lit(b, "null");
 	else
 		sg_json_put_u64(b, e->len);
 	sg_json_put_key_u64(b, "iovlen", e->iovlen);
-	put_control(b, e);
+}
 
+/* "ret" and "errno", null on success */
+static inline void put_result(struct sg_outbuf *b, const struct sg_event *e)
+{
 	sg_json_put_key(b, "ret");
 	sg_json_put_i64(b, e->ret);
 	sg_json_put_key(b, "errno");
@@ -250,6 +260,13 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 
 		put_name_or_u64(b, sg_errno_name(err_no), (uint64_t)(uint32_t)err_no);
 	}
+}
+
+/* The "policy" object's members; the caller closes it with the record */
+static inline void put_policy(struct sg_outbuf *b, const struct sg_event *e, const char *rule,
+			      size_t rule_len)
+{
+	const char *name;
 
 	sg_json_put_lit(b, SG_JSON_KEY("policy") SG_JSON_OBJ_KEY("verdict"));
 	put_name_or_u64(b, sg_verdict_name(e->verdict), e->verdict);
@@ -267,6 +284,37 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	/* No rule decided: the hook could not judge the destination's spelling. */
 	if (e->rule == SG_RULE_UNJUDGED)
 		sg_json_put_key_lit(b, "reason", "\"unix path spelling the hooks cannot judge\"");
+}
+
+int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
+		     const struct sg_enrich *x, struct sg_clock *clk)
+{
+	const char *exe = x ? x->exe : NULL, *cgroup = x ? x->cgroup : NULL;
+	const char *rule = x ? x->rule_name : NULL;
+	size_t exe_len = exe ? strlen(exe) : 0, cgroup_len = cgroup ? strlen(cgroup) : 0;
+	size_t rule_len = rule ? strlen(rule) : 0, need;
+	int err;
+
+	if (!b || !e || !clk)
+		return -EINVAL;
+	need = EVENT_FIXED_MAX + SG_JSON_STR_MAX(exe_len) + SG_JSON_STR_MAX(cgroup_len) +
+	       SG_JSON_STR_MAX(rule_len);
+	err = sg_outbuf_reserve(b, need);
+	if (err)
+		return err;
+
+	put_head(b, seq, e->ts_ns, clk);
+	put_syscall(b, e);
+	put_proc(b, e, exe, exe_len, cgroup, cgroup_len);
+	sg_json_put_lit(b, "}" SG_JSON_KEY("fd")); /* proc */
+	sg_json_put_i64(b, e->fd);
+	put_sock(b, e);
+	put_dst(b, e);
+	put_flags(b, e->msg_flags);
+	put_len(b, e);
+	put_control(b, e);
+	put_result(b, e);
+	put_policy(b, e, rule, rule_len);
 	sg_json_put_lit(b, "}}\n"); /* policy, record */
 	return 0;
 }
