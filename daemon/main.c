@@ -203,9 +203,10 @@ static int parse_size(const char *arg, const char *opt, uint64_t min, uint64_t m
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+/* Defaults, then SENDGUARD_BPF_VARIANT; 0, or 2 (usage). */
+static int options_defaults(struct options *o)
 {
-	int c, rc;
+	const char *variant = getenv("SENDGUARD_BPF_VARIANT");
 
 	memset(o, 0, sizeof(*o));
 	o->ringbuf_size = 8u << 20;
@@ -213,13 +214,137 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->rotate_size = 100u << 20;
 	o->rotate_keep = 5;
 	o->control = SG_CONTROL_DEFAULT;
-	if (getenv("SENDGUARD_BPF_VARIANT") && getenv("SENDGUARD_BPF_VARIANT")[0]) {
-		o->variant_limit = variant__parse(getenv("SENDGUARD_BPF_VARIANT"));
+	if (variant && variant[0]) {
+		o->variant_limit = variant__parse(variant);
 		if (o->variant_limit < 0)
 			return usage_error("SENDGUARD_BPF_VARIANT=%s: expected btf, core or compat",
-					   getenv("SENDGUARD_BPF_VARIANT"));
+					   variant);
 	}
 	o->syslog_queue = TCP_SINK_QUEUE_DEF;
+	return 0;
+}
+
+/* Where records go and how much is kept: -o, the ring buffer, rotation, queues. */
+static int parse_output_option(int c, const char *arg, struct options *o)
+{
+	int rc;
+
+	switch (c) {
+	case 'o':
+		if (o->nsinks == MAX_SINKS)
+			return usage_error("too many sinks (at most %s)", "8");
+		if (sink__parse(arg, &o->sinks[o->nsinks]))
+			return usage_error("bad sink '%s': expected stdout, syslog, "
+					   "file:/absolute/path or syslog+tcp://HOST:PORT",
+					   arg);
+		o->nsinks++;
+		return 0;
+	case OPT_RINGBUF:
+		if ((rc = parse_size(arg, "--ringbuf-size", 4096, 1u << 30, &o->ringbuf_size)))
+			return rc;
+		if (o->ringbuf_size & (o->ringbuf_size - 1))
+			return usage_error("--ringbuf-size %s: must be a power of two", arg);
+		return 0;
+	case OPT_STATS:
+		return parse_size(arg, "--stats-interval", 0, 86400, &o->stats_interval);
+	case OPT_ROTATE_SIZE:
+		return parse_size(arg, "--rotate-size", 0, UINT64_MAX / 2, &o->rotate_size);
+	case OPT_ROTATE_KEEP:
+		return parse_size(arg, "--rotate-keep", 0, 1000, &o->rotate_keep);
+	default: /* OPT_SYSLOG_QUEUE */
+		return parse_size(arg, "--syslog-queue", 4096, 1u << 30, &o->syslog_queue);
+	}
+}
+
+/* What is enforced and how: --cgroup, --no-enforce, --no-lsm, pins, --bpf-variant. */
+static int parse_enforce_option(int c, const char *arg, struct options *o)
+{
+	switch (c) {
+	case OPT_CGROUP:
+		if (arg[0] != '/')
+			return usage_error("--cgroup %s: must be an absolute cgroup path", arg);
+		o->cgroup = arg;
+		return 0;
+	case OPT_NO_ENFORCE:
+		o->no_enforce = 1;
+		return 0;
+	case OPT_NO_LSM:
+		o->no_lsm = 1;
+		return 0;
+	case OPT_PERSIST:
+		o->persist = 1;
+		return 0;
+	case OPT_PIN_DIR:
+	case OPT_STATE_DIR:
+		if (arg[0] != '/')
+			return usage_error(c == OPT_PIN_DIR
+						   ? "--pin-dir %s: must be an absolute path"
+						   : "--state-dir %s: must be an absolute path",
+					   arg);
+		if (persist__set_dirs(c == OPT_PIN_DIR ? arg : NULL,
+				      c == OPT_STATE_DIR ? arg : NULL))
+			return usage_error("%s: path too long", arg);
+		return 0;
+	default: /* OPT_BPF_VARIANT */
+		o->variant_limit = variant__parse(arg);
+		if (o->variant_limit < 0)
+			return usage_error("--bpf-variant %s: expected btf, core or compat", arg);
+		return 0;
+	}
+}
+
+/* --control PATH|none */
+static int parse_control_option(const char *arg, struct options *o)
+{
+	if (!strcmp(arg, "none")) {
+		o->control = NULL;
+		return 0;
+	}
+	if (arg[0] != '/')
+		return usage_error("--control %s: must be an absolute path or 'none'", arg);
+	o->control = arg;
+	return 0;
+}
+
+/* --metrics ADDR:PORT, resolved now */
+static int parse_metrics_option(const char *arg, struct options *o)
+{
+	char host[256];
+	unsigned int port;
+	const char *why;
+
+	if (netaddr_split(arg, host, sizeof(host), &port))
+		return usage_error("--metrics %s: expected ADDR:PORT (e.g. "
+				   "127.0.0.1:9477, [::1]:9477)",
+				   arg);
+	if (netaddr_resolve(arg, &o->metrics_addr, &why))
+		return usage_error("--metrics %s: address does not resolve", arg);
+	o->metrics = arg;
+	return 0;
+}
+
+/* The default sink when none was named; rotation and queue sizes to every sink. */
+static void options_finish_sinks(struct options *o)
+{
+	if (o->nsinks == 0) {
+		sink__parse(o->foreground ? "stdout" : "file:" DEFAULT_LOG, &o->sinks[0]);
+		o->nsinks = 1;
+	}
+	for (int i = 0; i < o->nsinks; i++) {
+		o->sinks[i].rotate_size = o->rotate_size;
+		o->sinks[i].rotate_keep = (unsigned int)o->rotate_keep;
+		if (o->sinks[i].tcp)
+			tcp_sink__set_queue_max(o->sinks[i].tcp, (size_t)o->syslog_queue);
+	}
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	int c, rc;
+
+	rc = options_defaults(o);
+	if (rc)
+		return rc;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:no:fvhV", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -230,98 +355,27 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->check = 1;
 			break;
 		case 'o':
-			if (o->nsinks == MAX_SINKS)
-				return usage_error("too many sinks (at most %s)", "8");
-			if (sink__parse(optarg, &o->sinks[o->nsinks]))
-				return usage_error("bad sink '%s': expected stdout, syslog, "
-						   "file:/absolute/path or syslog+tcp://HOST:PORT",
-						   optarg);
-			o->nsinks++;
-			break;
 		case OPT_RINGBUF:
-			if ((rc = parse_size(optarg, "--ringbuf-size", 4096, 1u << 30,
-					     &o->ringbuf_size)))
-				return rc;
-			if (o->ringbuf_size & (o->ringbuf_size - 1))
-				return usage_error("--ringbuf-size %s: must be a power of two",
-						   optarg);
-			break;
 		case OPT_STATS:
-			if ((rc = parse_size(optarg, "--stats-interval", 0, 86400,
-					     &o->stats_interval)))
-				return rc;
-			break;
 		case OPT_ROTATE_SIZE:
-			if ((rc = parse_size(optarg, "--rotate-size", 0, UINT64_MAX / 2,
-					     &o->rotate_size)))
-				return rc;
-			break;
 		case OPT_ROTATE_KEEP:
-			if ((rc = parse_size(optarg, "--rotate-keep", 0, 1000, &o->rotate_keep)))
-				return rc;
+		case OPT_SYSLOG_QUEUE:
+			rc = parse_output_option(c, optarg, o);
 			break;
 		case OPT_CGROUP:
-			if (optarg[0] != '/')
-				return usage_error("--cgroup %s: must be an absolute cgroup path",
-						   optarg);
-			o->cgroup = optarg;
-			break;
 		case OPT_NO_ENFORCE:
-			o->no_enforce = 1;
-			break;
 		case OPT_NO_LSM:
-			o->no_lsm = 1;
-			break;
 		case OPT_PERSIST:
-			o->persist = 1;
-			break;
 		case OPT_PIN_DIR:
 		case OPT_STATE_DIR:
-			if (optarg[0] != '/')
-				return usage_error(
-					c == OPT_PIN_DIR
-						? "--pin-dir %s: must be an absolute path"
-						: "--state-dir %s: must be an absolute path",
-					optarg);
-			if (persist__set_dirs(c == OPT_PIN_DIR ? optarg : NULL,
-					      c == OPT_STATE_DIR ? optarg : NULL))
-				return usage_error("%s: path too long", optarg);
+		case OPT_BPF_VARIANT:
+			rc = parse_enforce_option(c, optarg, o);
 			break;
 		case OPT_CONTROL:
-			if (!strcmp(optarg, "none")) {
-				o->control = NULL;
-				break;
-			}
-			if (optarg[0] != '/')
-				return usage_error(
-					"--control %s: must be an absolute path or 'none'", optarg);
-			o->control = optarg;
+			rc = parse_control_option(optarg, o);
 			break;
-		case OPT_BPF_VARIANT:
-			o->variant_limit = variant__parse(optarg);
-			if (o->variant_limit < 0)
-				return usage_error("--bpf-variant %s: expected btf, core or compat",
-						   optarg);
-			break;
-		case OPT_METRICS: {
-			char host[256];
-			unsigned int port;
-			const char *why;
-
-			if (netaddr_split(optarg, host, sizeof(host), &port))
-				return usage_error("--metrics %s: expected ADDR:PORT (e.g. "
-						   "127.0.0.1:9477, [::1]:9477)",
-						   optarg);
-			if (netaddr_resolve(optarg, &o->metrics_addr, &why))
-				return usage_error("--metrics %s: address does not resolve",
-						   optarg);
-			o->metrics = optarg;
-			break;
-		}
-		case OPT_SYSLOG_QUEUE:
-			if ((rc = parse_size(optarg, "--syslog-queue", 4096, 1u << 30,
-					     &o->syslog_queue)))
-				return rc;
+		case OPT_METRICS:
+			rc = parse_metrics_option(optarg, o);
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -340,19 +394,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		default:
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
+		if (rc)
+			return rc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (o->nsinks == 0) {
-		sink__parse(o->foreground ? "stdout" : "file:" DEFAULT_LOG, &o->sinks[0]);
-		o->nsinks = 1;
-	}
-	for (int i = 0; i < o->nsinks; i++) {
-		o->sinks[i].rotate_size = o->rotate_size;
-		o->sinks[i].rotate_keep = (unsigned int)o->rotate_keep;
-		if (o->sinks[i].tcp)
-			tcp_sink__set_queue_max(o->sinks[i].tcp, (size_t)o->syslog_queue);
-	}
+	options_finish_sinks(o);
 	return 0;
 }
 
