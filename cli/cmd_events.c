@@ -508,7 +508,15 @@ static int stream(struct sg_ctl *c, bool follow, bool text)
 	}
 }
 
-int do_events(int argc, char **argv)
+/* What the command line asks for. */
+struct events_args {
+	bool follow, text, help;
+	uint64_t backlog;
+	struct json_object *filter; /* the --filter members, owned */
+};
+
+/* Options into *a: 0, or the exit code (the message printed). */
+static int events_parse_args(int argc, char **argv, struct events_args *a)
 {
 	static const struct option opts[] = {
 		{ "follow", no_argument, NULL, 'f' },
@@ -519,118 +527,148 @@ int do_events(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct json_object *req = NULL, *filter = NULL, *reply = NULL;
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-	struct sg_ctl c = { .fd = -1 };
-	bool follow = false, text = false;
-	uint64_t backlog = 0;
 	bool have_backlog = false;
 	const char *arg;
-	char *line;
-	int opt, err, ret = SG_EXIT_USAGE;
+	int opt, ret;
 
 	/* 0: glibc re-initialises (main parsed in "+" mode), and skips argv[0] */
 	optind = 0;
 	opterr = 0;
-	filter = json_object_new_object();
-	if (!filter) {
-		ret = SG_EXIT_FAIL;
-		goto cleanup;
-	}
 	while ((opt = getopt_long(argc, argv, ":fjh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f':
-			follow = true;
+			a->follow = true;
 			break;
 		case OPT_FILTER:
-			ret = parse_filter(optarg, filter);
+			ret = parse_filter(optarg, a->filter);
 			if (ret)
-				goto cleanup;
-			ret = SG_EXIT_USAGE;
+				return ret;
 			break;
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				sg_usage_error("--format: '%s': expected json or text", optarg);
-				goto cleanup;
-			}
-			text = !strcmp(optarg, "text");
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return sg_usage_error("--format: '%s': expected json or text",
+						      optarg);
+			a->text = !strcmp(optarg, "text");
 			break;
 		case OPT_BACKLOG:
-			if (sg_parse_u64(optarg, 0, BACKLOG_MAX, 0, &backlog)) {
-				sg_usage_error("--backlog: '%s': expected a number 0-%d", optarg,
-					       BACKLOG_MAX);
-				goto cleanup;
-			}
+			if (sg_parse_u64(optarg, 0, BACKLOG_MAX, 0, &a->backlog))
+				return sg_usage_error("--backlog: '%s': expected a number 0-%d",
+						      optarg, BACKLOG_MAX);
 			have_backlog = true;
 			break;
 		case 'j':
-			text = false;
+			a->text = false;
 			break;
 		case 'h':
-			ret = events_help();
-			goto cleanup;
+			a->help = true;
+			return 0;
 		default:
 			arg = argv[optind - 1];
 			if (opt == ':')
-				sg_usage_error("events: option '%s' needs a value", arg);
-			else
-				sg_usage_error("events: unknown option '%s'", arg);
-			goto cleanup;
+				return sg_usage_error("events: option '%s' needs a value", arg);
+			return sg_usage_error("events: unknown option '%s'", arg);
 		}
 	}
-	if (optind < argc) {
-		sg_usage_error("events: unexpected argument '%s'", argv[optind]);
-		goto cleanup;
-	}
+	if (optind < argc)
+		return sg_usage_error("events: unexpected argument '%s'", argv[optind]);
 	if (!have_backlog)
-		backlog = follow ? 0 : BACKLOG_MAX;
+		a->backlog = a->follow ? 0 : BACKLOG_MAX;
+	return 0;
+}
 
-	ret = SG_EXIT_FAIL;
-	req = json_object_new_object();
+/* The subscribe request; it takes a->filter when there is one. NULL: out of memory. */
+static struct json_object *subscribe_request(struct events_args *a)
+{
+	struct json_object *req = json_object_new_object();
+
 	if (!req || json_object_object_add(req, "cmd", json_object_new_string("subscribe")) ||
-	    json_object_object_add(req, "follow", json_object_new_boolean(follow)) ||
-	    json_object_object_add(req, "backlog", json_object_new_int64((int64_t)backlog))) {
+	    json_object_object_add(req, "follow", json_object_new_boolean(a->follow)) ||
+	    json_object_object_add(req, "backlog", json_object_new_int64((int64_t)a->backlog))) {
 		fprintf(stderr, "sendguard: out of memory\n");
+		json_object_put(req);
+		return NULL;
+	}
+	if (json_object_object_length(a->filter)) {
+		json_object_object_add(req, "filter", a->filter);
+		a->filter = NULL; /* req owns it */
+	}
+	return req;
+}
+
+/*
+ * Connect, send the request and read the daemon's answer into *reply. 0 when
+ * subscribed; -EINTR when a signal ended the wait; -EIO otherwise, the cause
+ * printed.
+ */
+static int subscribe(struct sg_ctl *c, struct json_object *req, bool follow,
+		     struct json_object **reply)
+{
+	char *line;
+	int err;
+
+	/* following waits as long as it takes; the backlog comes at once */
+	if (sg_ctl_open(c, sg_control_path, follow ? -1 : SG_CTL_TIMEOUT_S * 1000))
+		return -EIO;
+	c->stop = follow ? &events_stop : NULL;
+	if (sg_ctl_send(c, req))
+		return -EIO;
+	err = sg_ctl_read_line(c, &line);
+	if (err == -EINTR)
+		return -EINTR;
+	if (err <= 0) {
+		sg_ctl_read_error(c, err, "a reply");
+		return -EIO;
+	}
+	*reply = sg_ctl_parse_reply(line);
+	if (!*reply || sg_ctl_reply_failed(*reply, "events"))
+		return -EIO;
+	return 0;
+}
+
+int do_events(int argc, char **argv)
+{
+	struct events_args a = { 0 };
+	struct json_object *req = NULL, *reply = NULL;
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct sg_ctl c = { .fd = -1 };
+	int err, ret = SG_EXIT_FAIL;
+
+	a.filter = json_object_new_object();
+	if (!a.filter)
+		goto cleanup;
+	ret = events_parse_args(argc, argv, &a);
+	if (ret)
+		goto cleanup;
+	if (a.help) {
+		ret = events_help();
 		goto cleanup;
 	}
-	if (json_object_object_length(filter)) {
-		json_object_object_add(req, "filter", filter);
-		filter = NULL; /* req owns it */
-	}
+	ret = SG_EXIT_FAIL;
+	req = subscribe_request(&a);
+	if (!req)
+		goto cleanup;
 
 	/* a pipe reader sees each record when it is printed */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (follow) {
+	if (a.follow) {
 		/* no SA_RESTART: a blocked write to stdout ends too */
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
 	}
-	/* following waits as long as it takes; the backlog comes at once */
-	if (sg_ctl_open(&c, sg_control_path, follow ? -1 : SG_CTL_TIMEOUT_S * 1000))
-		goto cleanup;
-	c.stop = follow ? &events_stop : NULL;
-	if (sg_ctl_send(&c, req))
-		goto cleanup;
-	err = sg_ctl_read_line(&c, &line);
-	if (err == -EINTR) {
-		ret = SG_EXIT_OK;
+	err = subscribe(&c, req, a.follow, &reply);
+	if (err) {
+		if (err == -EINTR)
+			ret = SG_EXIT_OK;
 		goto cleanup;
 	}
-	if (err <= 0) {
-		sg_ctl_read_error(&c, err, "a reply");
-		goto cleanup;
-	}
-	reply = sg_ctl_parse_reply(line);
-	if (!reply || sg_ctl_reply_failed(reply, "events"))
-		goto cleanup;
-	ret = stream(&c, follow, text);
+	ret = stream(&c, a.follow, a.text);
 	if (ret == SG_EXIT_OK && fflush(stdout) && !events_stop) {
 		fprintf(stderr, "sendguard: events: cannot write to stdout: %s\n", strerror(errno));
 		ret = SG_EXIT_FAIL;
 	}
 cleanup:
 	json_object_put(reply);
-	json_object_put(filter);
+	json_object_put(a.filter);
 	json_object_put(req);
 	sg_ctl_close(&c);
 	return ret;
