@@ -969,13 +969,178 @@ cleanup:
 	return rc;
 }
 
+/*
+ * Signals are read from a signalfd in the event loop: block them and open it.
+ * The fd, or -errno.
+ */
+static int open_signalfd(void)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout is a sink error, not death */
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The loads' grace timer and the control socket (--control). 0, or 1 with
+ * the cause logged; what was opened is in v and *ctl for main's cleanup.
+ */
+static int start_control(struct daemon_view *v, struct ctl_view *cv, struct control **ctl,
+			 const struct loader_opts *lo)
+{
+	struct control_ops ops;
+
+	v->grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->grace_fd < 0) {
+		log_err("timerfd: %s", strerror(errno));
+		return 1;
+	}
+	if (!v->o->control)
+		return 0;
+	cv->p = v->p;
+	cv->pm = v->pm;
+	cv->en = &enforcer;
+	cv->control = v->o->control;
+	cv->sinks = v->o->sinks;
+	cv->nsinks = v->o->nsinks;
+	cv->variant = lo->variant;
+	cv->started_boot_ns = sg_clock_boot_now();
+	cv->started_mono_ms = sg_clock_mono_ms();
+	cv->policy_source = &v->o->policy;
+	cv->pending = &v->pending;
+	cv->pending_path = &v->pending_path;
+	cv->load = control_policy_load;
+	cv->load_ctx = v;
+	ctl_view__ops(cv, &ops);
+	if (control__open(ctl, v->o->control, &ops)) {
+		log_err("cannot open the control socket (--control PATH elsewhere, "
+			"--control none for none)");
+		return 1;
+	}
+	return 0;
+}
+
+/* The policy manager and the event pipeline. 0, or 1 with the cause logged. */
+static int start_pipeline(struct daemon_view *v, struct trace_bpf *skel, struct control *ctl,
+			  const char *cg2)
+{
+	int err = policy_mgr__init(v->pm, skel->obj, cg2);
+
+	if (!err)
+		err = pipeline__init(v->p, skel, v->pm, v->o->sinks, v->o->nsinks, cg2);
+	v->p->ctl = ctl;
+	if (err) {
+		log_err("cannot set up the event pipeline: %s", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Pins of an earlier run: nothing traced since it stopped. Say so first
+ * (what its state file knows, what waits in the pinned ring buffer).
+ */
+static void report_adopted_gap(struct pipeline *p, struct trace_bpf *skel)
+{
+	struct sg_gap gap = { 0 };
+	int err;
+
+	persist__state_read(&gap);
+	err = persist__ring_queued(bpf_map__fd(skel->maps.events),
+				   bpf_map__max_entries(skel->maps.events), &gap.queued);
+	if (err)
+		log_warn("cannot count the records queued in the pinned ring buffer: %s",
+			 strerror(-err));
+	pipeline__gap(p, &gap);
+	log_info("adopted the pins of an earlier run: sends since %s were not traced",
+		 gap.known ? "its last record" : "it stopped (when is not known)");
+}
+
+/* --metrics: the HTTP endpoint, serving from *msrc. 0, or 1. */
+static int start_metrics(struct metrics_http **mh, struct metrics_src *msrc,
+			 const struct daemon_view *v, struct control *ctl)
+{
+	msrc->version = SG_VERSION;
+	msrc->p = v->p;
+	msrc->pm = v->pm;
+	msrc->en = &enforcer;
+	msrc->ctl = ctl;
+	msrc->policy_source = &v->o->policy;
+	msrc->ringbuf_size = v->o->ringbuf_size;
+	if (metrics_http__open(mh, &v->o->metrics_addr, metrics__render, msrc))
+		return 1;
+	msrc->http = *mh;
+	return 0;
+}
+
+/* Say we are up: the log, the parent waiting for a detached daemon, the service manager. */
+static void announce_ready(const struct options *o, int ready_fd)
+{
+	char st[64];
+	int err;
+
+	/* Loading parsed the kernel's BTF for every object: give that memory back. */
+	malloc_trim(0);
+	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
+		 (unsigned long long)(o->ringbuf_size >> 10), o->nsinks, o->nsinks > 1 ? "s" : "",
+		 o->control ? ", control socket " : "", o->control ? o->control : "");
+	if (ready_fd >= 0)
+		detached_ready(ready_fd);
+	/* Type=notify: the service manager learns that we are up, and our pid. */
+	snprintf(st, sizeof(st), "READY=1\nMAINPID=%d", (int)getpid());
+	err = notify_send(st);
+	if (err)
+		log_warn("cannot notify the service manager: %s", strerror(-err));
+}
+
+/*
+ * After the event loop: stop producing, then write out everything the kernel
+ * queued. rc is the loop's: the state file records a clean stop when it is 0.
+ */
+static void stop_and_drain(struct daemon_view *v, struct trace_bpf *skel, struct control *ctl,
+			   int rc)
+{
+	struct pipeline *p = v->p;
+	const struct options *o = v->o;
+	int err;
+
+	load_cancel(v, "the daemon stopped before it took effect");
+	notify_send("STOPPING=1");
+	/* Without --persist nothing outlives us (the hooks go with their last fd). */
+	if (!o->persist)
+		persist__unpin_all();
+	enforce__detach(&enforcer);
+	loader__detach(skel);
+	err = pipeline__drain(p);
+	if (err)
+		log_warn("final drain: %s", strerror(-err));
+	pipeline__finish(p, sg_clock_mono_ms() + FINISH_MS);
+	persist__state_close(p->state, rc == 0); /* without --persist, already removed */
+	p->state = NULL;
+	control__flush(ctl); /* subscribers get the last records too */
+	for (int i = 0; i < o->nsinks; i++) {
+		if (o->sinks[i].dropped)
+			log_warn("sink %s: %llu records could not be written",
+				 sink__name(&o->sinks[i]), (unsigned long long)o->sinks[i].dropped);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct loader_opts lo = { 0 };
 	struct trace_bpf *skel = NULL;
 	struct pipeline p = { 0 };
 	struct policy_mgr pm = { 0 };
-	struct daemon_view view = { 0 };
+	struct daemon_view view = { .p = &p, .pm = &pm, .grace_fd = -1 };
 	struct ctl_view cv = { 0 };
 	struct control *ctl = NULL;
 	struct metrics_http *mh = NULL;
@@ -983,9 +1148,8 @@ int main(int argc, char **argv)
 	struct options o;
 	char cg2[PATH_MAX];
 	int rc, err, sfd = -1, ready_fd = -1;
-	sigset_t mask;
 
-	view.grace_fd = -1;
+	view.o = &o;
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc;
@@ -998,19 +1162,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-
-	/* Signals are read from a signalfd in the event loop. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGUSR2);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN); /* a closed stdout is a sink error, not death */
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = open_signalfd();
 	if (sfd < 0) {
-		log_err("signalfd: %s", strerror(errno));
+		log_err("signalfd: %s", strerror(-sfd));
 		return 1;
 	}
 
@@ -1041,69 +1195,15 @@ int main(int argc, char **argv)
 	 * here, before it attaches anything, and the first policy record is in
 	 * the socket's backlog. Requests are served once the event loop runs.
 	 */
-	view.p = &p;
-	view.pm = &pm;
-	view.o = &o;
-	view.grace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (view.grace_fd < 0) {
-		log_err("timerfd: %s", strerror(errno));
-		rc = 1;
-		goto cleanup;
-	}
-	if (o.control) {
-		struct control_ops ops;
-
-		cv.p = &p;
-		cv.pm = &pm;
-		cv.en = &enforcer;
-		cv.control = o.control;
-		cv.sinks = o.sinks;
-		cv.nsinks = o.nsinks;
-		cv.variant = lo.variant;
-		cv.started_boot_ns = sg_clock_boot_now();
-		cv.started_mono_ms = sg_clock_mono_ms();
-		cv.policy_source = &o.policy;
-		cv.pending = &view.pending;
-		cv.pending_path = &view.pending_path;
-		cv.load = control_policy_load;
-		cv.load_ctx = &view;
-		ctl_view__ops(&cv, &ops);
-		if (control__open(&ctl, o.control, &ops)) {
-			log_err("cannot open the control socket (--control PATH elsewhere, "
-				"--control none for none)");
-			rc = 1;
-			goto cleanup;
-		}
-	}
-
-	err = policy_mgr__init(&pm, skel->obj, cg2[0] ? cg2 : NULL);
-	if (!err)
-		err = pipeline__init(&p, skel, &pm, o.sinks, o.nsinks, cg2[0] ? cg2 : NULL);
-	p.ctl = ctl;
-	if (err) {
-		log_err("cannot set up the event pipeline: %s", strerror(-err));
+	if (start_control(&view, &cv, &ctl, &lo) ||
+	    start_pipeline(&view, skel, ctl, cg2[0] ? cg2 : NULL)) {
 		rc = 1;
 		goto cleanup;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
-	/*
-	 * Pins of an earlier run: nothing traced since it stopped. Say so first
-	 * (what its state file knows, what waits in the pinned ring buffer),
-	 * and keep a state of our own for the daemon after us.
-	 */
-	if (lo.adopted) {
-		struct sg_gap gap = { 0 };
-
-		persist__state_read(&gap);
-		err = persist__ring_queued(bpf_map__fd(skel->maps.events),
-					   bpf_map__max_entries(skel->maps.events), &gap.queued);
-		if (err)
-			log_warn("cannot count the records queued in the pinned ring buffer: %s",
-				 strerror(-err));
-		pipeline__gap(&p, &gap);
-		log_info("adopted the pins of an earlier run: sends since %s were not traced",
-			 gap.known ? "its last record" : "it stopped (when is not known)");
-	}
+	if (lo.adopted)
+		report_adopted_gap(&p, skel);
+	/* keep a state of our own for the daemon after us */
 	if (o.persist || lo.adopted)
 		p.state = persist__state_open();
 	err = load_start(&view, o.policy, 0, NULL);
@@ -1111,67 +1211,15 @@ int main(int argc, char **argv)
 		rc = err == -ENOMEM ? 1 : 2;
 		goto cleanup;
 	}
-	if (loader__attach(skel)) {
+	if (loader__attach(skel) || start_enforcement(skel, &pm, &p, &o, cg2) ||
+	    (o.metrics && start_metrics(&mh, &msrc, &view, ctl))) {
 		rc = 1;
 		goto cleanup;
 	}
-	if (start_enforcement(skel, &pm, &p, &o, cg2)) {
-		rc = 1;
-		goto cleanup;
-	}
-	if (o.metrics) {
-		msrc.version = SG_VERSION;
-		msrc.p = &p;
-		msrc.pm = &pm;
-		msrc.en = &enforcer;
-		msrc.ctl = ctl;
-		msrc.policy_source = &o.policy;
-		msrc.ringbuf_size = o.ringbuf_size;
-		if (metrics_http__open(&mh, &o.metrics_addr, metrics__render, &msrc)) {
-			rc = 1;
-			goto cleanup;
-		}
-		msrc.http = mh;
-	}
-	/* Loading parsed the kernel's BTF for every object: give that memory back. */
-	malloc_trim(0);
-	log_info("ready: tracing sendto, sendmsg, sendmmsg (ring buffer %llu KiB, %d sink%s%s%s)",
-		 (unsigned long long)(o.ringbuf_size >> 10), o.nsinks, o.nsinks > 1 ? "s" : "",
-		 o.control ? ", control socket " : "", o.control ? o.control : "");
-	if (ready_fd >= 0)
-		detached_ready(ready_fd);
-	/* Type=notify: the service manager learns that we are up, and our pid. */
-	{
-		char st[64];
-
-		snprintf(st, sizeof(st), "READY=1\nMAINPID=%d", (int)getpid());
-		err = notify_send(st);
-		if (err)
-			log_warn("cannot notify the service manager: %s", strerror(-err));
-	}
+	announce_ready(&o, ready_fd);
 
 	rc = run_loop(&view, sfd, mh);
-	load_cancel(&view, "the daemon stopped before it took effect");
-	notify_send("STOPPING=1");
-
-	/* Stop producing, then write out everything the kernel queued. */
-	/* Without --persist nothing outlives us (the hooks go with their last fd). */
-	if (!o.persist)
-		persist__unpin_all();
-	enforce__detach(&enforcer);
-	loader__detach(skel);
-	err = pipeline__drain(&p);
-	if (err)
-		log_warn("final drain: %s", strerror(-err));
-	pipeline__finish(&p, sg_clock_mono_ms() + FINISH_MS);
-	persist__state_close(p.state, rc == 0); /* without --persist, already removed */
-	p.state = NULL;
-	control__flush(ctl); /* subscribers get the last records too */
-	for (int i = 0; i < o.nsinks; i++) {
-		if (o.sinks[i].dropped)
-			log_warn("sink %s: %llu records could not be written",
-				 sink__name(&o.sinks[i]), (unsigned long long)o.sinks[i].dropped);
-	}
+	stop_and_drain(&view, skel, ctl, rc);
 cleanup:
 	persist__state_close(p.state, false);
 	metrics_http__close(mh);
