@@ -1038,21 +1038,17 @@ static void describe(const struct run_call *c, const struct run_msg *m, const st
 	d->len = c->syscall == SG_SYSCALL_CONNECT ? 0 : m->ev.len;
 }
 
-static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t sc)
+/*
+ * A call for the notification: its messages' slots and what is known before
+ * reading. NULL: no memory.
+ */
+static struct run_call *call_new(const struct seccomp_notif *req, const struct run_thread *t,
+				 uint32_t sc)
 {
 	const struct seccomp_data *d = &req->data;
-	struct run_thread *t = run_thread_get(&s->procs, (pid_t)req->pid);
-	struct sockinfo si, *sip = NULL;
+	unsigned int n = sc == SG_SYSCALL_SENDMMSG ? RUN_UIO_MAXIOV : 1;
 	struct run_call *c;
-	unsigned int n;
-	int err = 0;
 
-	if (!t) {
-		/* its /proc is gone: it is exiting; never let anything through unjudged */
-		answer(s->listener, s->resp, s->sizes.seccomp_notif_resp, req->id, 0, -EPERM);
-		return;
-	}
-	n = sc == SG_SYSCALL_SENDMMSG ? RUN_UIO_MAXIOV : 1;
 	if (sc == SG_SYSCALL_SENDMMSG && d->args[2] < RUN_UIO_MAXIOV)
 		n = d->args[2] ? (unsigned int)d->args[2] : 1;
 	c = calloc(1, sizeof(*c));
@@ -1060,8 +1056,7 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 		c->msgs = calloc(n, sizeof(*c->msgs));
 	if (!c || !c->msgs) {
 		free(c);
-		answer(s->listener, s->resp, s->sizes.seccomp_notif_resp, req->id, 0, -ENOMEM);
-		return;
+		return NULL;
 	}
 	for (unsigned int i = 0; i < n; i++)
 		c->msgs[i].pin_fd = -1;
@@ -1078,26 +1073,43 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 	else if (sc == SG_SYSCALL_SENDMSG)
 		c->flags = (uint32_t)d->args[2];
 	event_base(&c->msgs[0].ev, c, t);
+	return c;
+}
+
+/*
+ * The caller's socket (into *si, *sip pointing to it when known), then its
+ * messages and where each goes. 0, or the -errno the call fails with.
+ */
+static int call_read(struct run_sup *s, struct run_call *c, const struct seccomp_data *d,
+		     const struct run_thread *t, struct sockinfo *si, struct sockinfo **sip)
+{
+	int err = 0;
 
 	/* the socket first: its type says where a message goes */
 	c->dup = (int)syscall(SYS_pidfd_getfd, t->proc->pidfd, c->fd, 0);
 	if (c->dup < 0)
 		err = errno == EBADF ? -EBADF : -errno;
-	else if (!(err = sock_info(c->dup, &si)))
-		sip = &si;
-	if (sip)
-		c->sock_type = si.type;
+	else if (!(err = sock_info(c->dup, si)))
+		*sip = si;
+	if (*sip)
+		c->sock_type = si->type;
 	if (!err)
 		err = read_call(s, c, d, t);
-	if (sc == SG_SYSCALL_SENDMMSG && !c->nmsgs)
+	if (c->syscall == SG_SYSCALL_SENDMMSG && !c->nmsgs)
 		c->nmsgs = 0;
 	for (unsigned int i = 0; !err && i < c->nmsgs; i++)
 		err = msg_dest(c, &c->msgs[i]);
-	/* what was read is the caller's: it still waits (its pid was not reused) */
-	if (!id_valid(s, c->id)) {
-		call_free(c);
-		return;
-	}
+	return err;
+}
+
+/*
+ * Each message through the policy: its verdict and rule. The first denied
+ * message stops the call there (stop_err, kill); nallowed counts the
+ * messages before it.
+ */
+static void call_judge(const struct run_sup *s, struct run_call *c, const struct run_thread *t,
+		       const struct sockinfo *sip)
+{
 	for (unsigned int i = 0; i < c->nmsgs; i++) {
 		struct run_msg *m = &c->msgs[i];
 		struct sg_send_desc desc;
@@ -1106,9 +1118,9 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 
 		if (sip) {
 			m->ev.flags |= SG_EF_SOCK;
-			m->ev.sock_family = (uint16_t)si.family;
-			m->ev.sock_type = (uint16_t)si.type;
-			m->ev.sock_protocol = (uint16_t)si.protocol;
+			m->ev.sock_family = (uint16_t)sip->family;
+			m->ev.sock_type = (uint16_t)sip->type;
+			m->ev.sock_protocol = (uint16_t)sip->protocol;
 		}
 		describe(c, m, t, sip, &desc);
 		rule = sg_policy_eval(s->policy, &desc, &verdict);
@@ -1125,6 +1137,14 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 		}
 		c->nallowed = i + 1;
 	}
+}
+
+/*
+ * The judged call's outcome: failed as the kernel would have (err), done at
+ * once, a connect started, or performed (parked when it has to wait).
+ */
+static void call_proceed(struct run_sup *s, struct run_call *c, int err)
+{
 	if (err) {
 		/* the call fails as the kernel would have failed it; nothing is sent */
 		c->nallowed = 0;
@@ -1148,6 +1168,33 @@ static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t 
 	}
 	finish(s, c, 0);
 	call_free(c);
+}
+
+static void judged(struct run_sup *s, const struct seccomp_notif *req, uint32_t sc)
+{
+	struct run_thread *t = run_thread_get(&s->procs, (pid_t)req->pid);
+	struct sockinfo si, *sip = NULL;
+	struct run_call *c;
+	int err;
+
+	if (!t) {
+		/* its /proc is gone: it is exiting; never let anything through unjudged */
+		answer(s->listener, s->resp, s->sizes.seccomp_notif_resp, req->id, 0, -EPERM);
+		return;
+	}
+	c = call_new(req, t, sc);
+	if (!c) {
+		answer(s->listener, s->resp, s->sizes.seccomp_notif_resp, req->id, 0, -ENOMEM);
+		return;
+	}
+	err = call_read(s, c, &req->data, t, &si, &sip);
+	/* what was read is the caller's: it still waits (its pid was not reused) */
+	if (!id_valid(s, c->id)) {
+		call_free(c);
+		return;
+	}
+	call_judge(s, c, t, sip);
+	call_proceed(s, c, err);
 }
 
 void run_sup_notification(struct run_sup *s)
