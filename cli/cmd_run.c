@@ -280,7 +280,16 @@ static int probe(void)
 	return 0;
 }
 
-int do_run(int argc, char **argv)
+/* What the command line asks for; CMD is argv[optind] on. */
+struct run_args {
+	const char *policy_file;
+	struct sink *sinks; /* RUN_MAX_SINKS of them */
+	int nsinks;
+	bool trace_all, verbose, help;
+};
+
+/* Options into *a: 0, or the exit code (the message printed). */
+static int run_parse_args(int argc, char **argv, struct run_args *a)
 {
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, 'p' },
@@ -290,47 +299,35 @@ int do_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run_filter_opts fo = { .arch = SG_SECCOMP_ARCH };
-	struct sink sinks[RUN_MAX_SINKS];
-	struct run_tree trees[4] = { 0 };
-	struct sock_fprog prog = { 0 };
-	struct sg_policy *policy = NULL;
-	struct child_report rep;
-	struct run_sup sup;
-	const char *policy_file = NULL;
-	int nsinks = 0, opt, ret = SG_EXIT_USAGE, err, exec_errno = 0;
-	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, execerr[2] = { -1, -1 };
-	int epfd = -1, sfd = -1, pidfd = -1, listener = -1, status = 0;
-	bool verbose = false, sup_ready = false, child_done = false, all_done = false;
-	sigset_t mask, oldmask;
-	pid_t child = -1;
+	int opt;
 
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:p:o:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			policy_file = optarg;
+			a->policy_file = optarg;
 			break;
 		case 'o':
-			if (nsinks == RUN_MAX_SINKS)
+			if (a->nsinks == RUN_MAX_SINKS)
 				return fail("at most %d -o", RUN_MAX_SINKS);
 			/* syslog+tcp:// needs the daemon's event loop to deliver: not here. */
-			if (sink__parse(optarg, &sinks[nsinks]) ||
-			    sinks[nsinks].kind == SINK_SYSLOG_TCP)
+			if (sink__parse(optarg, &a->sinks[a->nsinks]) ||
+			    a->sinks[a->nsinks].kind == SINK_SYSLOG_TCP)
 				return fail("-o '%s': expected stdout, stderr, syslog or "
 					    "file:/ABSOLUTE/PATH",
 					    optarg);
-			nsinks++;
+			a->nsinks++;
 			break;
 		case 'T':
-			fo.trace_all = true;
+			a->trace_all = true;
 			break;
 		case 'v':
-			verbose = true;
+			a->verbose = true;
 			break;
 		case 'h':
-			return run_help();
+			a->help = true;
+			return 0;
 		case ':':
 			return fail("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -340,35 +337,204 @@ int do_run(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return fail("missing CMD (see 'sendguard run --help')");
-	if (!nsinks)
-		sink__parse("stderr", &sinks[nsinks++]);
+	if (!a->nsinks)
+		sink__parse("stderr", &a->sinks[a->nsinks++]);
+	return 0;
+}
 
-	if (probe())
-		goto cleanup;
-	policy = load_policy(policy_file);
-	if (!policy)
-		goto cleanup;
+/* The policy's decision trees and the seccomp program from them. 0, or -1 (printed). */
+static int plan_filter(const struct sg_policy *policy, struct run_tree trees[4],
+		       struct run_filter_opts *fo, struct sock_fprog *prog, bool verbose)
+{
+	int err;
+
 	for (int i = 0; i < 4; i++) {
 		err = run_tree_build(policy, (uint32_t)(i + 1), RUN_TREE_NODES, &trees[i]);
 		if (err) {
 			fail("cannot plan the filter: %s", strerror(-err));
-			goto cleanup;
+			return -1;
 		}
 	}
-	fo.supervisor_pid = (uint32_t)getpid();
-	err = run_filter_build(trees, &fo, &prog);
+	fo->supervisor_pid = (uint32_t)getpid();
+	err = run_filter_build(trees, fo, prog);
 	if (err == -E2BIG) {
 		/* too many classes for one program: everything to the supervisor */
-		fo.trace_all = true;
-		err = run_filter_build(trees, &fo, &prog);
-		fo.trace_all = false;
+		fo->trace_all = true;
+		err = run_filter_build(trees, fo, prog);
+		fo->trace_all = false;
 	}
 	if (err) {
 		fail("cannot build the filter: %s", strerror(-err));
-		goto cleanup;
+		return -1;
 	}
 	if (verbose)
-		print_plan(trees, fo.trace_all);
+		print_plan(trees, fo->trace_all);
+	return 0;
+}
+
+/*
+ * The child's set-up report: the listener, taken into our table (-1 when
+ * the set-up failed, the cause printed).
+ */
+static int take_listener(int pidfd, const struct child_report *rep)
+{
+	int listener;
+
+	if (rep->stage) {
+		if (rep->stage == 2 && rep->err == EBUSY)
+			fail("cannot install the seccomp filter: this process is already under "
+			     "another seccomp user-notification filter (a nested sendguard run, or "
+			     "a container runtime's), and the kernel allows one listener per "
+			     "process tree");
+		else
+			fail("cannot %s: %s",
+			     rep->stage == 1 ? "set no_new_privs" : "install the seccomp filter",
+			     strerror(rep->err));
+		return -1;
+	}
+	listener = (int)syscall(SYS_pidfd_getfd, pidfd, rep->listener, 0);
+	if (listener < 0) {
+		fail("cannot take the seccomp listener from the child (pidfd_getfd: %s)",
+		     strerror(errno));
+		return -1;
+	}
+	fcntl(listener, F_SETFD, FD_CLOEXEC);
+	/* 6.6+: the notifying thread hands its CPU to us (passed by value); older: no-op */
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	return listener;
+}
+
+/* What the supervisor's loop follows of CMD. */
+struct run_child {
+	pid_t pid;
+	int status; /* its wait status once done */
+	bool done; /* CMD was reaped */
+	bool all_done; /* and no descendant is left */
+};
+
+/* The signalfd: signals passed on to CMD, exits reaped. */
+static void on_signals(int sfd, struct run_child *ch)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			/*
+			 * From the terminal (SI_KERNEL) CMD got it too, as a
+			 * member of our process group; from kill(): pass it on.
+			 */
+			if (si.ssi_code != SI_KERNEL)
+				forward(ch->done ? -1 : ch->pid, (int)si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			int st;
+			pid_t p = waitpid(-1, &st, WNOHANG);
+
+			if (p < 0 && errno == ECHILD)
+				ch->all_done = ch->done;
+			if (p <= 0)
+				break;
+			if (p == ch->pid) {
+				ch->status = st;
+				ch->done = true;
+			}
+		}
+	}
+}
+
+/* Serve notifications and the epoll set until CMD and all its descendants are gone. */
+static void supervise(struct run_sup *sup, int listener, int epfd, int sfd, struct run_child *ch)
+{
+	/* the listener first, then the epoll set (run.h: why the listener is not in it) */
+	struct pollfd wait[2] = { { .fd = listener, .events = POLLIN },
+				  { .fd = epfd, .events = POLLIN } };
+
+	while (!ch->all_done) {
+		struct epoll_event evs[32];
+		int timeout = run_sup_flush(sup, false), n = 0;
+
+		if (poll(wait, 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail("poll: %s", strerror(errno));
+			break;
+		}
+		if (wait[0].revents & POLLIN)
+			run_sup_notification(sup);
+		else if (wait[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			wait[0].fd = -1; /* no process is left under the filter */
+		if (wait[1].revents & POLLIN)
+			n = epoll_wait(epfd, evs, 32, 0);
+		if (n < 0 && errno != EINTR) {
+			fail("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64 & RUN_TAG_MASK;
+
+			if (tag == RUN_TAG_PARKED)
+				run_sup_parked_ready(sup, evs[i].data.u64);
+			else if (tag == RUN_TAG_TIMER)
+				run_sup_poll(sup);
+			else if (tag == RUN_TAG_DONE)
+				run_sup_worker_done(sup);
+			else if (tag == RUN_TAG_PIDFD)
+				run_procs_pidfd_ready(&sup->procs,
+						      (int)(evs[i].data.u64 & ~RUN_TAG_MASK));
+			else if (tag == RUN_TAG_SIGNAL)
+				on_signals(sfd, ch);
+		}
+	}
+}
+
+/* CMD's exit status as ours: its code, 128 + its signal, or 2 when it did not execute. */
+static int child_exit_code(int execerr_fd, const char *cmd, int status, int ret)
+{
+	int exec_errno = 0;
+
+	if (read(execerr_fd, &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
+		return fail("cannot execute '%s': %s", cmd, strerror(exec_errno));
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return ret;
+}
+
+int do_run(int argc, char **argv)
+{
+	struct run_filter_opts fo = { .arch = SG_SECCOMP_ARCH };
+	struct sink sinks[RUN_MAX_SINKS];
+	struct run_args a = { .sinks = sinks };
+	struct run_tree trees[4] = { 0 };
+	struct sock_fprog prog = { 0 };
+	struct sg_policy *policy = NULL;
+	struct child_report rep;
+	struct run_child ch = { .pid = -1 };
+	struct run_sup sup;
+	int nsinks = 0, ret, err;
+	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, execerr[2] = { -1, -1 };
+	int epfd = -1, sfd = -1, pidfd = -1, listener = -1;
+	bool sup_ready = false;
+	sigset_t mask, oldmask;
+
+	ret = run_parse_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	if (a.help)
+		return run_help();
+	fo.trace_all = a.trace_all;
+	nsinks = a.nsinks;
+	ret = SG_EXIT_USAGE;
+
+	if (probe())
+		goto cleanup;
+	policy = load_policy(a.policy_file);
+	if (!policy)
+		goto cleanup;
+	if (plan_filter(policy, trees, &fo, &prog, a.verbose))
+		goto cleanup;
 	for (int i = 0; i < nsinks; i++) {
 		err = sink__open(&sinks[i]);
 		if (err) {
@@ -392,44 +558,26 @@ int do_run(int argc, char **argv)
 		goto cleanup;
 	}
 	fflush(NULL);
-	child = fork();
-	if (child < 0) {
+	ch.pid = fork();
+	if (ch.pid < 0) {
 		fail("fork: %s", strerror(errno));
 		goto cleanup;
 	}
-	if (child == 0)
+	if (ch.pid == 0)
 		child_main(argv + optind, &prog, report[1], go[0], execerr[1], &oldmask);
 	close(report[1]);
 	close(go[0]);
 	close(execerr[1]);
 	report[1] = go[0] = execerr[1] = -1;
 
-	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	pidfd = (int)syscall(SYS_pidfd_open, ch.pid, 0);
 	if (read(report[0], &rep, sizeof(rep)) != sizeof(rep) || pidfd < 0) {
 		fail("the child died during set-up");
 		goto reap;
 	}
-	if (rep.stage) {
-		if (rep.stage == 2 && rep.err == EBUSY)
-			fail("cannot install the seccomp filter: this process is already under "
-			     "another seccomp user-notification filter (a nested sendguard run, or "
-			     "a container runtime's), and the kernel allows one listener per "
-			     "process tree");
-		else
-			fail("cannot %s: %s",
-			     rep.stage == 1 ? "set no_new_privs" : "install the seccomp filter",
-			     strerror(rep.err));
+	listener = take_listener(pidfd, &rep);
+	if (listener < 0)
 		goto reap;
-	}
-	listener = (int)syscall(SYS_pidfd_getfd, pidfd, rep.listener, 0);
-	if (listener < 0) {
-		fail("cannot take the seccomp listener from the child (pidfd_getfd: %s)",
-		     strerror(errno));
-		goto reap;
-	}
-	fcntl(listener, F_SETFD, FD_CLOEXEC);
-	/* 6.6+: the notifying thread hands its CPU to us (passed by value); older: no-op */
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	/*
 	 * Not dumpable: the sandboxed processes (same uid) cannot ptrace us, read or
 	 * write our memory, or take our descriptors. A subreaper: orphans stay our
@@ -458,91 +606,19 @@ int do_run(int argc, char **argv)
 		goto reap;
 	}
 
-	/* the listener first, then the epoll set (run.h: why the listener is not in it) */
-	struct pollfd wait[2] = { { .fd = listener, .events = POLLIN },
-				  { .fd = epfd, .events = POLLIN } };
-
-	while (!all_done) {
-		struct epoll_event evs[32];
-		int timeout = run_sup_flush(&sup, false), n = 0;
-
-		if (poll(wait, 2, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			fail("poll: %s", strerror(errno));
-			break;
-		}
-		if (wait[0].revents & POLLIN)
-			run_sup_notification(&sup);
-		else if (wait[0].revents & (POLLHUP | POLLERR | POLLNVAL))
-			wait[0].fd = -1; /* no process is left under the filter */
-		if (wait[1].revents & POLLIN)
-			n = epoll_wait(epfd, evs, 32, 0);
-		if (n < 0 && errno != EINTR) {
-			fail("epoll_wait: %s", strerror(errno));
-			break;
-		}
-		for (int i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64 & RUN_TAG_MASK;
-
-			if (tag == RUN_TAG_PARKED) {
-				run_sup_parked_ready(&sup, evs[i].data.u64);
-			} else if (tag == RUN_TAG_TIMER) {
-				run_sup_poll(&sup);
-			} else if (tag == RUN_TAG_DONE) {
-				run_sup_worker_done(&sup);
-			} else if (tag == RUN_TAG_PIDFD) {
-				run_procs_pidfd_ready(&sup.procs,
-						      (int)(evs[i].data.u64 & ~RUN_TAG_MASK));
-			} else if (tag == RUN_TAG_SIGNAL) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo != SIGCHLD) {
-						/*
-						 * From the terminal (SI_KERNEL) CMD got it too, as a
-						 * member of our process group; from kill(): pass it on.
-						 */
-						if (si.ssi_code != SI_KERNEL)
-							forward(child_done ? -1 : child,
-								(int)si.ssi_signo);
-						continue;
-					}
-					for (;;) {
-						int st;
-						pid_t p = waitpid(-1, &st, WNOHANG);
-
-						if (p < 0 && errno == ECHILD)
-							all_done = child_done;
-						if (p <= 0)
-							break;
-						if (p == child) {
-							status = st;
-							child_done = true;
-						}
-					}
-				}
-			}
-		}
-	}
-	if (read(execerr[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
-		ret = fail("cannot execute '%s': %s", argv[optind], strerror(exec_errno));
-	} else if (WIFEXITED(status)) {
-		ret = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status)) {
-		ret = 128 + WTERMSIG(status);
-	}
-	if (verbose)
+	supervise(&sup, listener, epfd, sfd, &ch);
+	ret = child_exit_code(execerr[0], argv[optind], ch.status, ret);
+	if (a.verbose)
 		fprintf(stderr,
 			"sendguard run: %llu notifications, %llu judged calls, %llu events, "
 			"%llu denied\n",
 			(unsigned long long)sup.notifications, (unsigned long long)sup.judged,
 			(unsigned long long)sup.events, (unsigned long long)sup.denied);
-	child = -1;
+	ch.pid = -1;
 reap:
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
+	if (ch.pid > 0) {
+		kill(ch.pid, SIGKILL);
+		waitpid(ch.pid, NULL, 0);
 	}
 cleanup:
 	if (sup_ready)
