@@ -1095,8 +1095,6 @@ static int call_read(struct run_sup *s, struct run_call *c, const struct seccomp
 		c->sock_type = si->type;
 	if (!err)
 		err = read_call(s, c, d, t);
-	if (c->syscall == SG_SYSCALL_SENDMMSG && !c->nmsgs)
-		c->nmsgs = 0;
 	for (unsigned int i = 0; !err && i < c->nmsgs; i++)
 		err = msg_dest(c, &c->msgs[i]);
 	return err;
