@@ -253,7 +253,11 @@ class Daemon:
 
     def start(self, out_path):
         a = self.ctx.args
-        cmd = [self.ctx.daemon, "-f", "-o", f"file:{out_path}"]
+        # Its own pin and state directories and no control socket: a benchmark daemon must
+        # not adopt (and, exiting, remove) the pins of a --persist daemon of the host.
+        cmd = [self.ctx.daemon, "-f", "-o", f"file:{out_path}", "--pin-dir",
+               f"/sys/fs/bpf/sendguard-bench-{os.getpid()}", "--state-dir",
+               os.path.join(self.ctx.tmpdir, "state"), "--control", "none"]
         if a.ringbuf_size:
             cmd += ["--ringbuf-size", str(a.ringbuf_size)]
         if self.policy:
@@ -1300,6 +1304,7 @@ def main():
                 skipped.append((name, str(e)))
     finally:
         shutil.rmtree(ctx.tmpdir, ignore_errors=True)
+        shutil.rmtree(f"/sys/fs/bpf/sendguard-bench-{os.getpid()}", ignore_errors=True)
         if stats_prev is not None:
             with open(stats_sysctl, "w") as f:
                 f.write(stats_prev)
