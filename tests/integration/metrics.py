@@ -305,7 +305,7 @@ def test_usage(res, build):
 
 
 def main():
-    build, res, work = begin("metrics", ["promtool", "prometheus"])
+    build, res, work = begin("metrics", ["promtool", "prometheus"], __doc__)
     if not work:
         return finish(res)
     sock = os.path.join(work, "control.sock")

@@ -343,7 +343,7 @@ def test_usage(res, build):
 
 
 def main():
-    build, res, work = begin("remote_syslog", [RSYSLOGD])
+    build, res, work = begin("remote_syslog", [RSYSLOGD], __doc__)
     if not work:
         return finish(res)
     sock = os.path.join(work, "control.sock")

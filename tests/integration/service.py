@@ -261,7 +261,7 @@ def test_background(res, build, work):
 
 
 def main():
-    build, res, work = begin("service", ["setpriv", "unshare"])
+    build, res, work = begin("service", ["setpriv", "unshare"], __doc__)
     if not work:
         return finish(res)
     pol = os.path.join(work, "observe.json")
