@@ -107,6 +107,16 @@ class Results:
 
 # --- the registry of tests -----------------------------------------------------------
 
+class Abort(Exception):
+    """Raised by a test whose failure ends the run: the later tests build on what it
+    should have left. Abort(name, problems) reports name as failed."""
+
+    def __init__(self, name, problems):
+        super().__init__(name)
+        self.name = name
+        self.problems = problems
+
+
 class Suite:
     """The tests of one suite, in the order they were registered, and its options."""
 
@@ -143,35 +153,42 @@ class Suite:
         the current directory)."""
         self.args = self.parser.parse_args(argv)
         self.build = os.path.abspath(self.args.build)
-        only = self.args.only.split(",") if self.args.only else None
+        # A comma followed by a space is part of a name ("bad --filter, --backlog").
+        only = re.split(r",(?! )", self.args.only) if self.args.only else None
         self.res = Results(self.args.pattern, only, self.args.verbose)
         return self.args, self.res
 
     def run(self, ctx=None, tests=None):
-        """Runs every wanted test (or those of tests, a list of functions); one that
-        raises is a failure of its first wanted name, and the rest still run."""
+        """Runs every wanted test in the order they were registered (or those of tests,
+        a list of functions, in its order); one that raises is a failure of its first
+        wanted name, and the rest still run (after Abort they do not)."""
         res = self.res
-        for fn, names in self.tests:
-            if tests is not None and fn not in tests:
-                continue
+        names_of = dict(self.tests)
+        for fn in [fn for fn, _ in self.tests] if tests is None else tests:
+            names = names_of[fn]
             wanted = [n for n in names if res.wanted(n)]
             if not wanted:
                 continue
             try:
                 fn(res, ctx)
+            except Abort as e:
+                res.report(e.name, e.problems)
+                print("(the remaining tests build on this one: not run)", flush=True)
+                break
             except Exception:
                 res.report(wanted[0], ["raised: " + traceback.format_exc().rstrip()])
 
-    def main(self, setup=None, teardown=None):
-        """parse(), then setup(suite) -> ctx (or None to end the run, having reported
-        why), the tests, teardown(ctx); prints the summary. The exit status."""
+    def main(self, setup=None, teardown=None, tests=None):
+        """parse() (unless done), then setup(suite) -> ctx (or None to end the run, having
+        reported why), the tests (all, or those of tests in its order), teardown(ctx);
+        prints the summary. The exit status."""
         if self.res is None:
             self.parse()
         ctx = None
         try:
             ctx = setup(self) if setup else self
             if ctx is not None:
-                self.run(ctx)
+                self.run(ctx, tests)
         except Exception:
             self.res.report("harness", ["raised: " + traceback.format_exc().rstrip()])
         finally:
@@ -222,7 +239,6 @@ class Daemon:
         if events:
             self.argv += ["-o", "file:" + events]
         self.argv += list(args)
-        self.args = self.argv
         self.stdout = stdout
         self.ready_timeout = scaled(ready_timeout)
         self.stop_timeout = scaled(stop_timeout)
@@ -232,6 +248,15 @@ class Daemon:
         self.log = []
         self.ready = threading.Event()
         self.ended = threading.Event()
+
+    @property
+    def args(self):
+        """The command line (a test may wrap it, e.g. in unshare)."""
+        return self.argv
+
+    @args.setter
+    def args(self, argv):
+        self.argv = argv
 
     @property
     def err(self):
@@ -367,7 +392,7 @@ def own_cgroup():
 class Cgroup:
     """A cgroup of a test's own directly under the cgroup v2 mount, removed on exit:
 
-        with Cgroup("enforce") as cg:   # cg.path (full), cg.rel (under the mount)
+        with Cgroup("enforce-test") as cg:   # cg.path (full), cg.rel (under the mount)
             ...
 
     remove() moves what is left in it out first (to the mount's root) so the rmdir
@@ -377,7 +402,7 @@ class Cgroup:
         self.mount = mount or cgroup2_mount()
         if not self.mount:
             raise OSError("no cgroup v2 mount")
-        self.rel = f"/sendguard-{tag}-test-{os.getpid()}"
+        self.rel = f"/sendguard-{tag}-{os.getpid()}"
         self.path = self.mount + self.rel
 
     def create(self):
