@@ -21,6 +21,7 @@ the same.
 """
 
 import argparse
+import atexit
 import json
 import os
 import re
@@ -246,8 +247,8 @@ class Daemon:
         self.proc = None
         self.rc = None
         self.log = []
-        self.ready = threading.Event()
-        self.ended = threading.Event()
+        self._ready = threading.Event()
+        self._ended = threading.Event()
 
     @property
     def args(self):
@@ -271,8 +272,8 @@ class Daemon:
             line = line.rstrip("\n")
             self.log.append(line)
             if self.READY in line:
-                self.ready.set()
-        self.ended.set()
+                self._ready.set()
+        self._ended.set()
 
     def spawn(self):
         """Starts the process without waiting; None, or why it cannot start."""
@@ -280,6 +281,7 @@ class Daemon:
             return f"{self.exe} not found (run make)"
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.stdout,
                                      stderr=subprocess.PIPE, text=True, errors="replace")
+        _started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
         return None
 
@@ -288,10 +290,10 @@ class Daemon:
         is no longer running)."""
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
-            if self.ready.wait(0.05):
+            if self._ready.wait(0.05):
                 return None
             if self.proc.poll() is not None:
-                self.ended.wait(2)
+                self._ended.wait(2)
                 self.rc = self.proc.returncode
                 return f"sendguardd exited {self.rc} before ready: {self.tail()}"
         self.kill()
@@ -328,7 +330,7 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.kill()
             self.rc = None
-        self.ended.wait(2)
+        self._ended.wait(2)
         if self.echo:
             for line in self.log:
                 print(f"# {self.echo}: {line}", flush=True)
@@ -360,6 +362,18 @@ class Daemon:
         """stop(), then the records of the file sink."""
         self.stop()
         return self.records()
+
+
+# Every daemon started here: one a failed test left running is stopped at exit, so that
+# its hooks do not outlive the suite.
+_started = []
+
+
+@atexit.register
+def _stop_leftovers():
+    for d in _started:
+        if d.alive():
+            d.stop(timeout=10)
 
 
 # --- cgroups -------------------------------------------------------------------------
