@@ -142,10 +142,12 @@ class Suite:
         self.parser.add_argument(*a, **kw)
 
     def test(self, *names):
-        """Registers a test function fn(res, ctx) that reports the given names (default:
-        its own name); it runs when one of them is wanted."""
+        """Registers a test function fn(res, ctx) that reports the given names; it runs
+        when one of them is wanted. Without names it always runs: a group whose names
+        are only known when it runs (one per scenario, per file) picks them itself with
+        res.wanted()."""
         def register(fn):
-            self.tests.append((fn, list(names) or [fn.__name__]))
+            self.tests.append((fn, list(names) or None))
             return fn
         return register
 
@@ -167,7 +169,7 @@ class Suite:
         names_of = dict(self.tests)
         for fn in [fn for fn, _ in self.tests] if tests is None else tests:
             names = names_of[fn]
-            wanted = [n for n in names if res.wanted(n)]
+            wanted = [fn.__name__] if names is None else [n for n in names if res.wanted(n)]
             if not wanted:
                 continue
             try:
