@@ -38,8 +38,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
-
 TIME_SCALE = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
 
 
@@ -236,7 +234,12 @@ class Daemon:
         self.argv = [exe, "-f"]
         if control:
             self.argv += ["--control", control]
-        self.argv += list(private_dirs.ARGS if dirs is None else dirs)
+        if dirs is None:
+            # Imported here: it makes a state directory, which a suite without daemons
+            # (tests/cli) does not want.
+            import private_dirs  # tests/integration/private_dirs.py
+            dirs = private_dirs.ARGS
+        self.argv += list(dirs)
         if policy:
             self.argv += ["-p", policy]
         if events:
@@ -283,6 +286,9 @@ class Daemon:
             return f"{self.exe} not found (run make)"
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.stdout,
                                      stderr=subprocess.PIPE, text=True, errors="replace")
+        if not _started:
+            # Registered now, after private_dirs' cleanup: atexit runs this one first.
+            atexit.register(_stop_leftovers)
         _started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
         return None
@@ -371,7 +377,6 @@ class Daemon:
 _started = []
 
 
-@atexit.register
 def _stop_leftovers():
     for d in _started:
         if d.alive():
