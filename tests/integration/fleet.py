@@ -9,7 +9,6 @@ import tempfile
 import time
 import urllib.request
 
-import harness
 from sink_tests import read_lines
 
 
@@ -44,18 +43,16 @@ def prerequisites(res, suite, tools):
     return False
 
 
-def begin(suite, tools, doc=None):
-    """(build, res, work) of a suite run as `SUITE.py --build DIR [-k REGEX] [--only
-    NAME,...]`; work is None when the prerequisites are missing (finish(res) then ends
-    the run)."""
-    s = harness.Suite(doc)
-    _, res = s.parse()
-    build = s.build
-    if not prerequisites(res, suite, tools):
-        return build, res, None
-    work = tempfile.mkdtemp(prefix=f"sendguard-{suite}-")
+def begin(suite, name, tools):
+    """(build, res, work) of a suite (a harness.Suite) run as `NAME.py --build DIR [-k REGEX]
+    [--only NAME,...]`; work is None when the prerequisites are missing (finish(res) then
+    ends the run)."""
+    _, res = suite.parse()
+    if not prerequisites(res, name, tools):
+        return suite.build, res, None
+    work = tempfile.mkdtemp(prefix=f"sendguard-{name}-")
     os.chmod(work, 0o755)
-    return build, res, work
+    return suite.build, res, work
 
 
 def free_port():
