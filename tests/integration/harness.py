@@ -67,9 +67,10 @@ class Results:
             return False
         return not self.pattern or re.search(self.pattern, name) is not None
 
-    def report(self, name, problems):
-        """problems: a list of strings; empty means the test passed."""
-        if not self.wanted(name):
+    def report(self, name, problems, always=False):
+        """problems: a list of strings; empty means the test passed. always: counted
+        and printed even when name is not wanted (a test that raised)."""
+        if not always and not self.wanted(name):
             return
         if not problems:
             self.passed += 1
@@ -173,11 +174,12 @@ class Suite:
             try:
                 fn(res, ctx)
             except Abort as e:
-                res.report(e.name, e.problems)
+                res.report(e.name, e.problems, always=True)
                 print("(the remaining tests build on this one: not run)", flush=True)
                 break
             except Exception:
-                res.report(wanted[0], ["raised: " + traceback.format_exc().rstrip()])
+                res.report(wanted[0], ["raised: " + traceback.format_exc().rstrip()],
+                           always=True)
 
     def main(self, setup=None, teardown=None, tests=None):
         """parse() (unless done), then setup(suite) -> ctx (or None to end the run, having
@@ -191,7 +193,8 @@ class Suite:
             if ctx is not None:
                 self.run(ctx, tests)
         except Exception:
-            self.res.report("harness", ["raised: " + traceback.format_exc().rstrip()])
+            self.res.report("harness", ["raised: " + traceback.format_exc().rstrip()],
+                            always=True)
         finally:
             if teardown and ctx is not None:
                 teardown(ctx)
