@@ -4,7 +4,8 @@
 `sendguard status`, `events`, `policy load` and `policy show` against the
 real daemon.
 
-    python3 tests/integration/cli_control.py --build build [--daemon PATH]
+    python3 tests/integration/cli_control.py --build build [--daemon PATH] [-k REGEX]
+        [--only NAME,...]
 
 Starts DAEMON (default BUILD/sendguardd) with --control in a temporary
 directory, makes sends of its own and runs BUILD/sendguard --control SOCK on
@@ -14,8 +15,9 @@ pid: the machine has other traffic.
 Needs root: otherwise it says why and prints "0 passed, 0 failed" (with
 CI=true that counts as a failure). Prints `ok NAME` / `FAIL NAME: details`
 per check and a last line `N passed, N failed`; exit status 1 if any failed.
+`-k REGEX` or `--only NAME,...` runs some checks; the policy checks follow the
+loads before them (`policy show` expects what `policy load (valid)` loaded).
 """
-import argparse
 import errno
 import json
 import os
@@ -30,7 +32,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/integration/harness.py)
 from control import Daemon  # noqa: E402  (tests/integration/control.py)
+from harness import Cli  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -41,50 +45,9 @@ P_FOLLOW = BASE + 2  # no rule: allowed by the default
 P_FOLLOW_TEXT = BASE + 3
 
 EVENT_WAIT = 5.0  # the daemon drains every 250 ms; an event is in within 1 s
-CLI_TIMEOUT = 20.0
 
-
-class Results:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, problems):
-        """problems: a list of strings, empty when the check passed."""
-        if problems:
-            self.failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems), flush=True)
-        else:
-            self.passed += 1
-            print(f"ok {name}", flush=True)
-
-
-class Cli:
-    def __init__(self, path, sock):
-        self.path = path
-        self.sock = sock
-
-    def run(self, *args, control=True, env=None, cwd=None):
-        """(exit status, stdout, stderr) of one sendguard run."""
-        argv = [self.path] + (["--control", self.sock] if control else []) + list(args)
-        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           timeout=CLI_TIMEOUT, env=env, cwd=cwd)
-        return p.returncode, p.stdout, p.stderr
-
-    def json(self, *args):
-        """The parsed stdout of a -j run, or raises with what went wrong."""
-        rc, out, err = self.run(*args)
-        if rc != 0:
-            raise RuntimeError(f"{args}: exit {rc}: {err.strip()}")
-        if out.count("\n") != 1:
-            raise RuntimeError(f"{args}: not one line: {out!r}")
-        return json.loads(out)
-
-    def events(self, *args):
-        """Records of `events` (without --follow), parsed."""
-        rc, out, err = self.run("events", *args)
-        if rc != 0:
-            raise RuntimeError(f"events {args}: exit {rc}: {err.strip()}")
-        return [json.loads(l) for l in out.splitlines()], out
+suite = harness.Suite(__doc__)
+suite.add_argument("--daemon", help="sendguardd to run (default: BUILD/sendguardd)")
 
 
 class Follower:
@@ -184,16 +147,11 @@ def write_json(path, obj):
         json.dump(obj, f, indent=2)
 
 
-def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
-    me = os.getpid()
-    dpid = d.proc.pid
-    with open(pol1) as f:
-        pol1_obj = json.load(f)
-    pol2 = os.path.join(work, pol2_name)
-    with open(pol2) as f:
-        pol2_obj = json.load(f)
+# --- status ------------------------------------------------------------
 
-    # --- status ------------------------------------------------------------
+@suite.test("status text")
+def t_status_text(res, ctx):
+    cli, sock, pol1, dpid = ctx.cli, ctx.sock, ctx.pol1, ctx.dpid
     rc, out, err = cli.run("status")
     lines = out.splitlines()
     want = [
@@ -217,6 +175,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append("got:\n" + out)
     res.check("status text", problems)
 
+
+@suite.test("status -j")
+def t_status_j(res, ctx):
+    cli, sock, pol1, dpid = ctx.cli, ctx.sock, ctx.pol1, ctx.dpid
     problems = []
     try:
         st = cli.json("status", "-j")
@@ -236,6 +198,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(str(e))
     res.check("status -j", problems)
 
+
+@suite.test("SENDGUARD_CONTROL and -j before the command")
+def t_control_from_env(res, ctx):
+    cli, sock, dpid = ctx.cli, ctx.sock, ctx.dpid
     # the global -j before the command, and the socket from the environment
     problems = []
     env = dict(os.environ, SENDGUARD_CONTROL=sock)
@@ -247,9 +213,15 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"{e}: {out[:200]!r}")
     res.check("SENDGUARD_CONTROL and -j before the command", problems)
 
-    # --- events without --follow -------------------------------------------
+
+# --- events without --follow -------------------------------------------
+
+@suite.test("events shows this process's send")
+def t_events_shows_send(res, ctx):
+    cli, me = ctx.cli, ctx.me
     problems = []
     rec, result = find_send(cli, P_AUDIT, b"abcde")
+    ctx.rec = rec  # for the text format of the same record
     if not rec:
         problems.append(f"no send to port {P_AUDIT} of pid {me} in `events`")
     else:
@@ -263,6 +235,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
             problems.append(f"got {got} (send: {result}), want {want}")
     res.check("events shows this process's send", problems)
 
+
+@suite.test("events --filter pid=ME lists only ME")
+def t_events_filter_pid(res, ctx):
+    cli, me = ctx.cli, ctx.me
     problems = []
     try:
         recs, out = cli.events("--filter", f"pid={me}")
@@ -279,6 +255,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(str(e))
     res.check("events --filter pid=ME lists only ME", problems)
 
+
+@suite.test("events --backlog 1")
+def t_events_backlog_1(res, ctx):
+    cli, me = ctx.cli, ctx.me
     problems = []
     try:
         recs, _ = cli.events("--filter", f"pid={me}", "--backlog", "1")
@@ -288,7 +268,12 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(str(e))
     res.check("events --backlog 1", problems)
 
-    # --- --format text -----------------------------------------------------
+
+# --- --format text -----------------------------------------------------
+
+@suite.test("events --format text (allowed send)")
+def t_events_text_allowed(res, ctx):
+    cli, me, rec = ctx.cli, ctx.me, ctx.rec
     problems = []
     if rec:
         rc, out, err = cli.run("events", "--filter", f"pid={me},type=send", "--format", "text")
@@ -301,6 +286,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append("no record to show (see above)")
     res.check("events --format text (allowed send)", problems)
 
+
+@suite.test("events --format text (denied send)")
+def t_events_text_denied(res, ctx):
+    cli, me = ctx.cli, ctx.me
     problems = []
     drec, result = find_send(cli, P_DENY, b"xyz")
     if not drec:
@@ -318,9 +307,16 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
             problems.append("verdict=deny listed other verdicts")
     res.check("events --format text (denied send)", problems)
 
-    # --- events --follow ---------------------------------------------------
+
+# --- events --follow ---------------------------------------------------
+
+@suite.test("events --follow --format json", "events --follow --format text")
+def t_events_follow(res, ctx):
+    cli, me = ctx.cli, ctx.me
     for fmt in ("json", "text"):
         name = f"events --follow --format {fmt}"
+        if not res.wanted(name):
+            continue
         port = P_FOLLOW if fmt == "json" else P_FOLLOW_TEXT
         sig = signal.SIGINT if fmt == "json" else signal.SIGTERM
         problems = []
@@ -360,7 +356,12 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
             problems.append(f"exit {rc} after {signal.Signals(sig).name}: {err.strip()}")
         res.check(name, problems)
 
-    # --- policy load, policy show ------------------------------------------
+
+# --- policy load, policy show ------------------------------------------
+
+@suite.test("policy load (valid)")
+def t_policy_load_valid(res, ctx):
+    cli, work, pol2, pol2_name = ctx.cli, ctx.work, ctx.pol2, ctx.pol2_name
     problems = []
     rc, out, err = cli.run("policy", "load", pol2_name, cwd=work)  # a relative FILE
     if (rc, out, err) != (0, "loaded cli-test-2 version 2\n", ""):
@@ -377,6 +378,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"status text: {out!r}")
     res.check("policy load (valid)", problems)
 
+
+@suite.test("policy load (invalid)")
+def t_policy_load_invalid(res, ctx):
+    cli, work, bad_name = ctx.cli, ctx.work, ctx.bad_name
     problems = []
     rc, out, err = cli.run("policy", "load", os.path.join(work, bad_name))
     want_err = [
@@ -402,6 +407,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"-j: {e}: {out!r}")
     res.check("policy load (invalid)", problems)
 
+
+@suite.test("policy load (no such file, no FILE)")
+def t_policy_load_missing(res, ctx):
+    cli, work = ctx.cli, ctx.work
     problems = []
     rc, out, err = cli.run("policy", "load", os.path.join(work, "missing.json"))
     if rc != 1 or "missing.json: No such file or directory" not in err:
@@ -411,6 +420,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"without FILE: exit {rc}, stderr {err!r}")
     res.check("policy load (no such file, no FILE)", problems)
 
+
+@suite.test("policy show")
+def t_policy_show(res, ctx):
+    cli, pol2, pol2_obj = ctx.cli, ctx.pol2, ctx.pol2_obj
     problems = []
     rc, out, err = cli.run("policy", "show")
     head = f"policy       cli-test-2 version 2\nsource       {pol2}\n"
@@ -431,6 +444,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"-j: {e}")
     res.check("policy show", problems)
 
+
+@suite.test("events --filter type=policy --format text")
+def t_events_policy_text(res, ctx):
+    cli, work, pol2, bad_name = ctx.cli, ctx.work, ctx.pol2, ctx.bad_name
     problems = []
     try:
         rc, out, err = cli.run("events", "--filter", "type=policy", "--format", "text")
@@ -446,7 +463,12 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(str(e))
     res.check("events --filter type=policy --format text", problems)
 
-    # --- errors ------------------------------------------------------------
+
+# --- errors ------------------------------------------------------------
+
+@suite.test("unreachable socket")
+def t_unreachable_socket(res, ctx):
+    cli, work = ctx.cli, ctx.work
     problems = []
     nosock = os.path.join(work, "nosuch.sock")
     for args in (["status"], ["events"], ["policy", "show"]):
@@ -457,6 +479,10 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
             problems.append(f"{args}: exit {rc}, stdout {out!r}, stderr {err!r}")
     res.check("unreachable socket", problems)
 
+
+@suite.test("bad --filter, --backlog, --format")
+def t_bad_filter_backlog_format(res, ctx):
+    cli = ctx.cli
     problems = []
     for expr, part in (("pid=abc", "'pid=abc': pid must be a number"),
                        ("bogus=1", "'bogus=1': unknown key 'bogus'"),
@@ -474,7 +500,12 @@ def run_checks(res, cli, d, work, sock, pol1, pol2_name, bad_name):
         problems.append(f"--format xml: exit {rc}, stderr {err!r}")
     res.check("bad --filter, --backlog, --format", problems)
 
-    # --- a follower when the daemon goes away ------------------------------
+
+# --- a follower when the daemon goes away ------------------------------
+
+@suite.test("events --follow ends when the daemon stops")
+def t_follow_ends_with_daemon(res, ctx):
+    cli, d, me = ctx.cli, ctx.d, ctx.me
     problems = []
     f = Follower(cli, "--filter", f"pid={me}")
     time.sleep(0.5)
@@ -522,7 +553,10 @@ while True:
 """
 
 
-def fake_listener_checks(res, cli_path):
+@suite.test("cli refuses a foreign listener",
+            "cli refuses a foreign listener (socket file of uid 65534)",
+            "cli refuses a foreign listener (socket file chowned to root, listener uid 65534)")
+def t_foreign_listener(res, ctx):
     """A listener an unprivileged user runs at the control path: the CLI refuses to talk to
     it (the socket file's owner, then SO_PEERCRED), and tells it nothing."""
     base = tempfile.mkdtemp(prefix="sg-cli-fake-")
@@ -533,6 +567,7 @@ def fake_listener_checks(res, cli_path):
     sock, log = os.path.join(udir, "control.sock"), os.path.join(udir, "heard")
     pol = os.path.join(base, "p.json")
     write_json(pol, {"name": "secret-name", "default": "allow", "rules": []})
+    cli_path = os.path.join(ctx.build, "sendguard")
     lst = subprocess.Popen(["setpriv", "--reuid", "65534", "--regid", "65534",
                             "--clear-groups", sys.executable, "-c", FAKE_LISTENER, sock, log],
                            stdout=subprocess.PIPE, text=True)
@@ -567,50 +602,50 @@ def fake_listener_checks(res, cli_path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build", help="the build directory (sendguard)")
-    ap.add_argument("--daemon", help="sendguardd to run (default: BUILD/sendguardd)")
-    args = ap.parse_args()
-    build = args.build if os.path.isabs(args.build) else os.path.join(ROOT, args.build)
+    args, res = suite.parse()
+    ctx = suite
+    # relative to the repository, not the current directory
+    ctx.build = build = args.build if os.path.isabs(args.build) else \
+        os.path.join(ROOT, args.build)
     daemon = os.path.abspath(args.daemon) if args.daemon else os.path.join(build, "sendguardd")
-    res = Results()
 
     if os.geteuid() != 0:
         print("cli_control: needs root (the daemon loads BPF programs): sudo make test")
         if os.environ.get("CI") == "true":
             res.check("cli_control", ["not root, and CI=true: not skipped"])
-        print(f"{res.passed} passed, {res.failed} failed")
-        return 1 if res.failed else 0
+        return res.summary()
 
-    fake_listener_checks(res, os.path.join(build, "sendguard"))
+    suite.run(ctx, tests=[t_foreign_listener])
 
-    work = tempfile.mkdtemp(prefix="sg-cli-control-")
-    sock = os.path.join(work, "control.sock")
-    pol1 = os.path.join(work, "one.json")
+    ctx.work = work = tempfile.mkdtemp(prefix="sg-cli-control-")
+    ctx.sock = sock = os.path.join(work, "control.sock")
+    ctx.pol1 = pol1 = os.path.join(work, "one.json")
     write_json(pol1, {"name": "cli-test", "default": "allow", "rules": [
         {"name": "cli-audit", "action": "audit", "match": {"dst": [f"127.0.0.1:{P_AUDIT}"]}},
         {"name": "cli-deny", "action": "deny", "match": {"dst": [f"127.0.0.1:{P_DENY}"]}},
     ]})
-    write_json(os.path.join(work, "two.json"), {"name": "cli-test-2", "default": "allow",
-                                                "rules": [{"name": "r", "action": "audit",
-                                                           "match": {"port": [P_AUDIT]}}]})
-    with open(os.path.join(work, "bad.json"), "w") as f:
+    ctx.pol2_name, ctx.bad_name = "two.json", "bad.json"
+    ctx.pol2 = os.path.join(work, ctx.pol2_name)
+    ctx.pol2_obj = {"name": "cli-test-2", "default": "allow",
+                    "rules": [{"name": "r", "action": "audit", "match": {"port": [P_AUDIT]}}]}
+    write_json(ctx.pol2, ctx.pol2_obj)
+    with open(os.path.join(work, ctx.bad_name), "w") as f:
         f.write('{"name": "bad", "default": "block", "rules": [\n'
                 '  {"name": "x", "action": "deny", "match": {"dst": ["10.0.0.0/33"]}}]}\n')
 
-    d = Daemon(daemon, work, pol1, sock)
+    ctx.d = d = Daemon(daemon, work, pol1, sock)
     why = d.start()
     try:
         if why:
             res.check("daemon start", [why])
         else:
-            run_checks(res, Cli(os.path.join(build, "sendguard"), sock), d, work, sock, pol1,
-                       "two.json", "bad.json")
+            ctx.me, ctx.dpid, ctx.rec = os.getpid(), d.proc.pid, None
+            ctx.cli = Cli(os.path.join(build, "sendguard"), sock)
+            suite.run(ctx, tests=[fn for fn, _ in suite.tests if fn is not t_foreign_listener])
     finally:
         d.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 if __name__ == "__main__":

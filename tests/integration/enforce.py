@@ -13,26 +13,23 @@ the host breaks; they last a second or two.
 Needs root. Prints one line per test and a final `N passed, N failed`;
 exit status 1 when a test failed.
 """
-import argparse
 import array
 import errno
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
 import ctl  # noqa: E402  (tests/integration/ctl.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
-import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
+import harness  # noqa: E402  (tests/integration/harness.py)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
@@ -82,98 +79,25 @@ print(os.getpid(), " ".join(out), flush=True)
 """
 
 
-class Daemon:
+class Daemon(harness.Daemon):
+    """sendguardd on a policy (a dict, written to WORKDIR/policy.json), events to
+    WORKDIR/events.jsonl."""
+
     def __init__(self, build, workdir, policy, extra=()):
-        self.build = build
-        self.workdir = workdir
         self.policy_path = os.path.join(workdir, "policy.json")
         self.events_path = os.path.join(workdir, "events.jsonl")
         self.write_policy(policy)
         if os.path.exists(self.events_path):
             os.unlink(self.events_path)
-        self.args = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL,
-                     *private_dirs.ARGS, "-p", self.policy_path,
-                     "-o", "file:" + self.events_path, "--stats-interval", "0"] + list(extra)
-        self.log = []
-        self.ready = threading.Event()
-        self.proc = None
+        super().__init__(os.path.join(build, "sendguardd"), ["--stats-interval", "0", *extra],
+                         events=self.events_path, policy=self.policy_path, control=CONTROL)
 
     def write_policy(self, policy):
         with open(self.policy_path, "w") as f:
             json.dump(policy, f)
 
-    def _read(self):
-        for line in self.proc.stderr:
-            self.log.append(line.rstrip("\n"))
-            if "ready:" in line:
-                self.ready.set()
-        self.ready.set()
 
-    def start(self):
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True)
-        threading.Thread(target=self._read, daemon=True).start()
-        # Generous: under make test-kernels BPF loads in an emulated (TCG) guest.
-        scale = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
-        if not self.ready.wait(120 * scale) or self.proc.poll() is not None:
-            self.stop()
-            return "daemon did not start: " + " | ".join(self.log[-5:])
-        return None
-
-    def wait_log(self, text, timeout=5.0, start=0):
-        end = time.time() + timeout
-        while time.time() < end:
-            if any(text in l for l in self.log[start:]):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        """Stops the daemon; returns the events it wrote."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        events = []
-        if os.path.exists(self.events_path):
-            with open(self.events_path) as f:
-                for line in f:
-                    try:
-                        events.append(json.loads(line))
-                    except ValueError:
-                        pass
-        return events
-
-
-class Results:
-    def __init__(self, pattern, verbose):
-        self.pattern = pattern
-        self.verbose = verbose
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-
-    def wanted(self, name):
-        return not self.pattern or re.search(self.pattern, name) is not None
-
-    def report(self, name, problems):
-        if problems:
-            self.failed += 1
-            print("FAIL %s" % name)
-            for p in problems:
-                print("     %s" % p)
-        else:
-            self.passed += 1
-            print("ok   %s" % name)
-        sys.stdout.flush()
-
-    def skip(self, name, reason):
-        self.skipped += 1
-        print("skip %s: %s" % (name, reason))
+suite = harness.Suite(__doc__)
 
 
 # Abstract unix names of this run (unique: the abstract namespace is per network namespace).
@@ -362,14 +286,17 @@ def main_policy(tmp):
     }
 
 
-def test_main(build, res):
-    """One daemon run with the main policy: most of the tests."""
-    names = ["udp4", "udp6", "v4-mapped", "sendmsg", "sendmmsg", "earlier-allow", "tcp4-connect", "tcp6-connect",
-             "udp-connect", "unix-dgram", "unix-stream-connect", "comm", "uid", "exe",
-             "observe-only-flags", "uncertain-allow-stops", "coverage", "coverage-sigusr2", "schema",
-             "detach-on-exit"]
-    if not any(res.wanted(n) for n in names):
-        return
+MAIN_TESTS = ["udp4", "udp6", "v4-mapped", "sendmsg", "sendmmsg", "earlier-allow",
+              "tcp4-connect", "tcp6-connect", "udp-connect", "unix-dgram",
+              "unix-stream-connect", "unix-abstract", "comm", "uid", "exe",
+              "observe-only-flags", "uncertain-allow-stops", "coverage", "coverage-sigusr2",
+              "schema", "detach-on-exit"]
+
+
+@suite.test(*MAIN_TESTS)
+def test_main(res, ctx):
+    """One daemon run with the main policy: most of the tests (one function each below)."""
+    build, names = ctx.build, MAIN_TESTS
     tmp = tempfile.mkdtemp(prefix="sgenf")
     os.chmod(tmp, 0o755)
     socks = []
@@ -447,7 +374,7 @@ def test_main(build, res):
         d.proc.send_signal(signal.SIGUSR2)
         sigusr2_ok = d.wait_log("rule deny-udp", 5, mark)
     finally:
-        events = d.stop()
+        events = d.finish()
         for s in socks:
             s.close()
     after = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
@@ -699,8 +626,10 @@ def test_main(build, res):
     check("detach-on-exit", t_detach)
 
 
-def test_reload(build, res):
+@suite.test("reload")
+def test_reload(res, ctx):
     """A SIGHUP reload goes through the slot swap and the hooks follow it."""
+    build = ctx.build
     if not res.wanted("reload"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
@@ -724,7 +653,7 @@ def test_reload(build, res):
         a2 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_A))
         b2 = try_send(socket.AF_INET, ("127.0.0.1", P_RELOAD_B))
     finally:
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
     if (a1, b1, a2, b2) != ("EPERM", "ok", "ok", "EPERM"):
         problems.append("before/after reload: A %s->%s, B %s->%s (want EPERM->ok, ok->EPERM)" %
@@ -741,27 +670,17 @@ def test_reload(build, res):
     res.report("reload", problems)
 
 
-def cgroup2_mount():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] == "cgroup2":
-                return fields[4]
-    return None
-
-
-def test_default_deny_cgroup(build, res):
+@suite.test("default-deny-cgroup")
+def test_default_deny_cgroup(res, ctx):
     """Default deny with an allow-list, enforced in a cgroup of the test's own (--cgroup)."""
+    build = ctx.build
     if not res.wanted("default-deny-cgroup"):
         return
-    mnt = cgroup2_mount()
-    if not mnt:
+    if not harness.cgroup2_mount():
         res.skip("default-deny-cgroup", "no cgroup v2 mount")
         return
-    rel = "/sendguard-enforce-test-%d" % os.getpid()
-    cg = mnt + rel
-    os.mkdir(cg)
+    cgroup = harness.Cgroup("enforce-test").create()
+    rel, cg = cgroup.rel, cgroup.path
     tmp = tempfile.mkdtemp(prefix="sgenf")
     policy = {"name": "allow-list", "default": "deny",
               "rules": [{"name": "free", "action": "allow",
@@ -771,18 +690,17 @@ def test_default_deny_cgroup(build, res):
     why = d.start()
     if why:
         res.report("default-deny-cgroup", [why])
-        os.rmdir(cg)
+        cgroup.remove()
         return
     try:
         pid, out = run_child("cgroup:" + cg, P_UDP, P_FREE)
         outside = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
     finally:
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
-        try:
-            os.rmdir(cg)
-        except OSError as e:
-            problems.append("cannot remove %s: %s" % (cg, e))
+        why = cgroup.remove()
+        if why:
+            problems.append(why)
     if out != ["EPERM", "ok"]:
         problems.append("in the cgroup: want EPERM (default) then ok (allow-list), got %s" % out)
     if outside != "ok":
@@ -803,8 +721,10 @@ def test_default_deny_cgroup(build, res):
     res.report("default-deny-cgroup", problems)
 
 
-def test_default_deny_host(build, res):
+@suite.test("default-deny-host")
+def test_default_deny_host(res, ctx):
     """Default deny for the whole host, kept short, with loopback and unix allowed."""
+    build = ctx.build
     if not res.wanted("default-deny-host"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
@@ -829,7 +749,7 @@ def test_default_deny_host(build, res):
         # TEST-NET-1: never routed; the default denies it before routing.
         outside = try_send(socket.AF_INET, ("192.0.2.1", P_FREE))
     finally:
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
     if (lo, denied, outside) != ("ok", "EPERM", "EPERM"):
         problems.append("loopback %s (want ok), denied port %s (want EPERM), 192.0.2.1 %s "
@@ -843,15 +763,17 @@ def test_default_deny_host(build, res):
 def sendguard_hooks():
     """The sendguard cgroup programs attached to the cgroup v2 root, by hook ("sg_" + hook,
     one entry per program)."""
-    return ["sg_" + h for h in bpfquery.sendguard_hooks(cgroup2_mount())]
+    return ["sg_" + h for h in bpfquery.sendguard_hooks(harness.cgroup2_mount())]
 
 
-def test_hooks_follow_policy(build, res):
+@suite.test("hooks-follow-policy")
+def test_hooks_follow_policy(res, ctx):
     """The cgroup hooks are attached only while the policy in force can deny.
 
     Observe policy: none attached. Reload to a deny rule: attached before the switch, the
     send is denied. Reload to a policy whose only deny rule uses a key the hooks cannot see
     (flags): detached again. Back to allow-only: still none, and the send goes through."""
+    build = ctx.build
     if not res.wanted("hooks-follow-policy"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
@@ -894,7 +816,7 @@ def test_hooks_follow_policy(build, res):
     except RuntimeError as e:
         problems.append(str(e))
     finally:
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
     want = {"allow-only": (False, "ok"), "deny-it": (True, "EPERM"),
             "flags-only": (False, "ok"), "allow-only again": (False, "ok")}
@@ -921,12 +843,14 @@ def test_hooks_follow_policy(build, res):
     res.report("hooks-follow-policy", problems)
 
 
-def test_lsm(build, res):
+@suite.test("lsm")
+def test_lsm(res, ctx):
     """BPF-LSM socket_sendmsg: where the kernel has it, every kind of deny rule fails the send
     with EPERM host-wide (flags, control messages, length, destination), the events say
     "enforced_by":"lsm" and the coverage report and status say lsm. Where it is
     unavailable the test is skipped, unless SENDGUARD_EXPECT_LSM=1 (make test-kernels on
     kernels with BPF-LSM active), where that is a failure."""
+    build = ctx.build
     if not res.wanted("lsm"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
@@ -998,7 +922,7 @@ def test_lsm(build, res):
         early.close()
         lst.close()
         rx.close()
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
     if unavailable:
         why = "BPF-LSM not available here: " + unavailable[0].split(": ", 1)[-1]
@@ -1074,13 +998,15 @@ print(json.dumps([os.getpid(), out]), flush=True)
 """
 
 
-def test_unix_spellings(build, res):
+@suite.test("unix-spellings")
+def test_unix_spellings(res, ctx):
     """A unix path rule means the socket file, not its spelling. With BPF-LSM every spelling
     (//, ., .., relative, /proc/self/cwd, a symlink) of a denied socket is denied and its event
     names the socket reached (dst_source resolved); with the cgroup unix hooks alone a
     spelling they cannot judge is refused (reason in the event) and a symlink, which looks
     like any path, is not seen; with neither, nothing is enforced. In every case the event
     says what the kernel did."""
+    build = ctx.build
     if not res.wanted("unix-spellings"):
         return
     tmp = tempfile.mkdtemp(prefix="sgsp")
@@ -1118,7 +1044,7 @@ def test_unix_spellings(build, res):
                              capture_output=True, text=True, timeout=60)
         pid, got = json.loads(out.stdout)
     finally:
-        events = d.stop()
+        events = d.finish()
         for s in socks:
             s.close()
     lsm, hooks = lsm_attached(d), unix_hooks(d)
@@ -1164,8 +1090,10 @@ def test_unix_spellings(build, res):
     res.report("unix-spellings", problems)
 
 
-def test_no_enforce(build, res):
+@suite.test("no-enforce")
+def test_no_enforce(res, ctx):
     """--no-enforce: the same deny is judged and reported, not enforced."""
+    build = ctx.build
     if not res.wanted("no-enforce"):
         return
     tmp = tempfile.mkdtemp(prefix="sgenf")
@@ -1180,7 +1108,7 @@ def test_no_enforce(build, res):
     try:
         r = try_send(socket.AF_INET, ("127.0.0.1", P_UDP))
     finally:
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
     problems = []
     if r != "ok":
@@ -1210,15 +1138,17 @@ def control_ask(req, timeout=5):
         c.close()
 
 
-def test_cgroup_option(build, res):
+@suite.test("cgroup-option")
+def test_cgroup_option(res, ctx):
     """--cgroup fails closed: a cgroup that does not exist is a start-up error (exit 1); the
     full path under the cgroup v2 mount works like the mount-relative one; a reload whose
     hooks can no longer attach (the cgroup was removed) is refused, the policy in force
     stays, and status never claims more than is enforced."""
+    build = ctx.build
     name = "cgroup-option"
     if not res.wanted(name):
         return
-    mnt = cgroup2_mount()
+    mnt = harness.cgroup2_mount()
     if not mnt:
         res.skip(name, "no cgroup v2 mount")
         return
@@ -1228,8 +1158,8 @@ def test_cgroup_option(build, res):
             "rules": [{"name": "deny-udp", "action": "deny",
                        "match": {"dst": ["127.0.0.1:%d" % P_UDP]}}]}
     allow = {"name": "cg-allow", "default": "allow", "rules": []}
-    rel = "/sendguard-cgroup-option-%d" % os.getpid()
-    cg = mnt + rel
+    cgroup = harness.Cgroup("cgroup-option", mnt)
+    rel, cg = cgroup.rel, cgroup.path
     try:
         for arg in ("/sendguard-no-such-cgroup", mnt + "/sendguard-no-such-cgroup"):
             d = Daemon(build, tmp, deny, ["--cgroup", arg])
@@ -1274,7 +1204,7 @@ def test_cgroup_option(build, res):
             if (pol["name"], pol["version"]) != ("cg-allow", 2):
                 problems.append("policy in force after the refusals: %s, want cg-allow 2" % pol)
         finally:
-            events = d.stop()
+            events = d.finish()
         if d.proc.returncode != 0:
             problems.append("exit status %s" % d.proc.returncode)
         refused = [e for e in events if e.get("type") == "policy" and e["result"] == "refused"]
@@ -1282,8 +1212,7 @@ def test_cgroup_option(build, res):
                 any("cannot enforce this policy" in x for x in e["errors"]) for e in refused):
             problems.append("refused policy records: %s" % [e.get("errors") for e in refused])
     finally:
-        if os.path.isdir(cg):
-            os.rmdir(cg)
+        cgroup.remove()
         shutil.rmtree(tmp, ignore_errors=True)
         res.report(name, problems)
 
@@ -1313,11 +1242,13 @@ def nspids(pid):
     return []
 
 
-def test_pid_namespace(build, res):
+@suite.test("pid-namespace")
+def test_pid_namespace(res, ctx):
     """The daemon in a PID namespace of its own, where its pid is the pid a host process has:
     that host process is still traced and its denied send still fails (the self filters use
     the daemon's pid as the kernel sees it, not getpid()), and the daemon's own sends are
     still left out."""
+    build = ctx.build
     name = "pid-namespace"
     if not res.wanted(name):
         return
@@ -1369,7 +1300,7 @@ def test_pid_namespace(build, res):
         target.wait()
         if daemon_pid:
             os.kill(daemon_pid, signal.SIGTERM)
-        events = d.stop()
+        events = d.finish()
         shutil.rmtree(tmp, ignore_errors=True)
         if not why:
             expect_event(problems, "host process's send", find(events, host, dst_port(P_PIDNS)),
@@ -1383,23 +1314,15 @@ def test_pid_namespace(build, res):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build")
-    ap.add_argument("-k", dest="pattern", help="run only tests whose name matches this regex")
-    ap.add_argument("-v", dest="verbose", action="store_true")
-    a = ap.parse_args()
-    res = Results(a.pattern, a.verbose)
+    args, res = suite.parse()
     if os.geteuid() != 0:
         print("enforcement tests need root")
         print("0 passed, 1 failed")
         return 1
-    build = os.path.abspath(a.build)
-    for t in (test_main, test_reload, test_hooks_follow_policy, test_default_deny_cgroup,
-              test_default_deny_host, test_lsm, test_no_enforce, test_pid_namespace,
-              test_cgroup_option, test_unix_spellings):
-        t(build, res)
-    print("%d passed, %d failed" % (res.passed, res.failed))
-    return 1 if res.failed else 0
+    return suite.main(tests=[test_main, test_reload, test_hooks_follow_policy,
+                             test_default_deny_cgroup, test_default_deny_host, test_lsm,
+                             test_no_enforce, test_pid_namespace, test_cgroup_option,
+                             test_unix_spellings])
 
 
 if __name__ == "__main__":

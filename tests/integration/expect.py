@@ -13,6 +13,8 @@ import json
 import os
 import re
 
+import harness  # tests/integration/harness.py: cgroup v2 discovery
+
 # Scenarios run by the main group, one test each (send_NAME).
 SCENARIOS = [
     "udp4", "udp6", "mapped", "unix_path", "unix_abstract", "unix_unnamed",
@@ -87,27 +89,8 @@ class AnyValue:
 ANY = AnyValue()
 
 
-def _cgroup2():
-    """(mount point, our v2 path) or (None, None)."""
-    mount = path = None
-    try:
-        with open("/proc/self/mountinfo") as f:
-            for line in f:
-                pre, _, post = line.partition(" - ")
-                if post.split(" ")[0] == "cgroup2":
-                    mount = pre.split(" ")[4]
-                    break
-        with open("/proc/self/cgroup") as f:
-            for line in f:
-                if line.startswith("0::"):
-                    path = line[3:].rstrip("\n")
-    except OSError:
-        pass
-    return mount, path
-
-
 def environment(build, ci):
-    mount, path = _cgroup2()
+    mount, path = harness.cgroup2_mount(), harness.own_cgroup()
     cgid = AnyInt()
     if mount and path is not None:
         try:

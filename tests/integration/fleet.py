@@ -2,7 +2,6 @@
 """Helpers of the suites that run sendguardd the way a fleet does (metrics.py,
 remote_syslog.py, service.py): prerequisites, free ports, reading the event
 file, scraping /metrics, measuring that the pipeline still delivers in time."""
-import argparse
 import os
 import shutil
 import socket
@@ -10,7 +9,6 @@ import tempfile
 import time
 import urllib.request
 
-from control import Results  # noqa: F401  (re-exported for the suites)
 from sink_tests import read_lines
 
 
@@ -45,18 +43,16 @@ def prerequisites(res, suite, tools):
     return False
 
 
-def begin(suite, tools):
-    """(build, res, work) of a suite run as `SUITE.py --build DIR`; work is None
-    when the prerequisites are missing (finish(res) then ends the run)."""
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    build = os.path.abspath(ap.parse_args().build)
-    res = Results()
-    if not prerequisites(res, suite, tools):
-        return build, res, None
-    work = tempfile.mkdtemp(prefix=f"sendguard-{suite}-")
+def begin(suite, name, tools):
+    """(build, res, work) of a suite (a harness.Suite) run as `NAME.py --build DIR [-k REGEX]
+    [--only NAME,...]`; work is None when the prerequisites are missing (finish(res) then
+    ends the run)."""
+    _, res = suite.parse()
+    if not prerequisites(res, name, tools):
+        return suite.build, res, None
+    work = tempfile.mkdtemp(prefix=f"sendguard-{name}-")
     os.chmod(work, 0o755)
-    return build, res, work
+    return suite.build, res, work
 
 
 def free_port():
@@ -102,8 +98,7 @@ def finish(res, work=None):
         shutil.rmtree(work, ignore_errors=True)
     elif work:
         print(f"(work directory kept: {work})")
-    print(f"{res.passed} passed, {res.failed} failed")
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 def scrape(port, timeout=5.0, path="/metrics"):

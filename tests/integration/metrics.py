@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/integration/harness.py)
 from control import Daemon, write_policy  # noqa: E402
 from fleet import (EXIT_MAX, LATENCY_MAX, begin, event_latency, finish,  # noqa: E402
                    free_port, metric, parse_metrics, read_records, scrape, udp_send,
@@ -304,36 +305,73 @@ def test_usage(res, build):
     res.report("metrics_usage_errors", p)
 
 
+suite = harness.Suite(__doc__)
+
+
+@suite.test("metrics_usage_errors")
+def usage(res, ctx):
+    test_usage(res, ctx.build)
+
+
+@suite.test("metrics_exposition_promtool")
+def exposition(res, ctx):
+    ctx.counts = test_exposition(res, ctx.d, ctx.mport, ctx.work)
+
+
+@suite.test("metrics_prometheus_scrapes_and_queries")
+def prometheus(res, ctx):
+    if ctx.counts is None:
+        res.report("metrics_prometheus_scrapes_and_queries",
+                   ["needs metrics_exposition_promtool (the sends it makes are queried here)"])
+        return
+    test_prometheus(res, ctx.d, ctx.mport, ctx.work, *ctx.counts)
+
+
+@suite.test("metrics_bad_requests")
+def bad_requests(res, ctx):
+    test_bad_requests(res, ctx.mport)
+
+
+@suite.test("metrics_abusive_scrapers_do_not_stall")
+def abusive_scrapers(res, ctx):
+    test_abusive_scrapers(res, ctx.d, ctx.mport)
+
+
+@suite.test("metrics_sigterm_with_open_scrapers")
+def sigterm_with_scrapers(res, ctx):
+    test_sigterm_with_scrapers(res, ctx.build, ctx.work, ctx.sock, ctx.pol)
+
+
 def main():
-    build, res, work = begin("metrics", ["promtool", "prometheus"])
+    build, res, work = begin(suite, "metrics", ["promtool", "prometheus"])
     if not work:
         return finish(res)
-    sock = os.path.join(work, "control.sock")
-    pol = os.path.join(work, "policy.json")
+    ctx = suite
+    ctx.work = work
+    ctx.sock = sock = os.path.join(work, "control.sock")
+    ctx.pol = pol = os.path.join(work, "policy.json")
     write_policy(pol, {"name": "metrics-test", "default": "allow", "rules": [
         {"name": "probe", "action": "audit",
          "match": {"protocol": ["udp"], "dst": [f"127.0.0.1:{PROBE}"]}},
         {"name": "no-port", "action": "deny",
          "match": {"protocol": ["udp"], "dst": [f"127.0.0.1:{DENIED}"]}}]})
-    test_usage(res, build)
-    mport = free_port()
-    d = Daemon(os.path.join(build, "sendguardd"), work, pol, sock,
-               ["--metrics", f"127.0.0.1:{mport}"])
+    suite.run(ctx, [usage])
+    ctx.mport = mport = free_port()
+    ctx.counts = None
+    ctx.d = d = Daemon(os.path.join(build, "sendguardd"), work, pol, sock,
+                       ["--metrics", f"127.0.0.1:{mport}"])
     why = d.start()
     if why:
         res.report("metrics_start", [why])
         return finish(res, work)
     try:
-        n_probe, n_denied = test_exposition(res, d, mport, work)
-        test_prometheus(res, d, mport, work, n_probe, n_denied)
-        test_bad_requests(res, mport)
-        test_abusive_scrapers(res, d, mport)
+        suite.run(ctx, [exposition, prometheus, bad_requests, abusive_scrapers])
     finally:
         d.stop()
         if d.proc.returncode not in (0, None):
             res.report("metrics_daemon_exit", [f"exit {d.proc.returncode}: "
                                                + " | ".join(d.log[-5:])])
-    test_sigterm_with_scrapers(res, build, work, sock, pol)
+    suite.run(ctx, [sigterm_with_scrapers])
     return finish(res, work)
 
 

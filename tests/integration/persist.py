@@ -7,13 +7,11 @@ behind. Every daemon pins in a directory of this run's own (--pin-dir, --state-d
 pin directories do not see each other, and the defaults are never touched. Needs root;
 ends with `N passed, N failed`."""
 
-import argparse
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpfquery  # noqa: E402  (tests/integration/bpfquery.py)
 import ctl  # noqa: E402  (tests/integration/ctl.py)
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
+import harness  # noqa: E402  (tests/integration/harness.py)
 import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
@@ -39,35 +38,13 @@ PORT_A, PORT_B = 7654, 7655
 HOOKS = ["sg_connect4", "sg_sendmsg4", "sg_connect6", "sg_sendmsg6"]
 
 
-class Run:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def report(self, name, problems):
-        if problems:
-            self.failed += 1
-            print(f"FAIL {name}: " + "; ".join(problems), flush=True)
-        else:
-            self.passed += 1
-            print(f"ok   {name}", flush=True)
-
-
-def cgroup2():
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            pre, _, post = line.partition(" - ")
-            if post.startswith("cgroup2 "):
-                return pre.split()[4]
-    return None
-
-
 def hook_counts(settled=None, timeout=10.0):
     """How many sendguard programs each cgroup hook of the cgroup v2 root has. With
     settled (a predicate on the counts), wait up to timeout s for it to hold: the kernel
     may free a link it no longer holds a little later (5.10 under emulation: a second)."""
     deadline = time.monotonic() + timeout
     while True:
-        hooks = bpfquery.sendguard_hooks(cgroup2())
+        hooks = bpfquery.sendguard_hooks(harness.cgroup2_mount())
         counts = {h: hooks.count(h[3:]) for h in HOOKS}
         if settled is None or settled(counts) or time.monotonic() >= deadline:
             return counts
@@ -97,54 +74,27 @@ def send(port):
     return pid, (None if err is None else os.strerror(err))
 
 
-class Daemon:
+class Daemon(harness.Daemon):
+    """A daemon started at once, events to WORKDIR/NAME.jsonl. The pinned cgroup hooks are
+    what these tests follow: BPF-LSM, where the kernel has it, would judge the sends first
+    (enforce.py tests it), so it is off unless lsm."""
+
     def __init__(self, build, workdir, name, args, lsm=False, pins=PIN_DIR, state=STATE_DIR,
                  control=CONTROL):
-        self.path = os.path.join(workdir, name + ".jsonl")
-        # The pinned cgroup hooks are what these tests follow: BPF-LSM, where the kernel
-        # has it, would judge the sends first (enforce.py tests it).
-        self.proc = subprocess.Popen([os.path.join(build, "sendguardd"), "-f", "-o",
-                                      "file:" + self.path, "--stats-interval", "3600",
-                                      "--control", control, "--pin-dir", pins,
-                                      "--state-dir", state, *([] if lsm else ["--no-lsm"]),
-                                      *args],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        self.err = ""
-        os.set_blocking(self.proc.stderr.fileno(), False)
-
-    def _read(self):
-        try:
-            self.err += self.proc.stderr.read() or ""
-        except (BlockingIOError, TypeError):
-            pass
+        super().__init__(os.path.join(build, "sendguardd"),
+                         ["--stats-interval", "3600", *([] if lsm else ["--no-lsm"]), *args],
+                         events=os.path.join(workdir, name + ".jsonl"), control=control,
+                         dirs=["--pin-dir", pins, "--state-dir", state])
+        self.spawn()
 
     def ready(self):
-        # make test-kernels: BPF loads in a TCG guest (SENDGUARD_TEST_TIME_SCALE stretches it)
-        deadline = time.monotonic() + 120 * float(os.environ.get("SENDGUARD_TEST_TIME_SCALE",
-                                                                 "1"))
-        while time.monotonic() < deadline:
-            self._read()
-            if "ready" in self.err:
-                return True
-            if self.proc.poll() is not None:
-                self._read()
-                return False
-            time.sleep(0.05)
-        return False
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(60)
-        self._read()
-        return rc
+        return self.wait_ready() is None
 
     def records(self):
-        with open(self.path) as f:
-            return [json.loads(line) for line in f]
+        return super().records(strict=True)
+
+
+suite = harness.Suite(__doc__)
 
 
 def event_of(recs, pid):
@@ -186,10 +136,12 @@ def send_flags(port, pid=None):
     return None, f"could not get pid {pid}"
 
 
-def test_lsm(build, work, run):
+@suite.test("persist_lsm")
+def test_lsm(res, ctx):
     """--persist with BPF-LSM: its link is pinned and keeps enforcing a rule only it can
     see after the daemon exits, exempting no process that gets the daemon's pid; a
     restarted daemon replaces it (one LSM program, no gap); without --persist it goes."""
+    build, work = ctx.build, ctx.work
     name = "persist_lsm"
     port = 7657
     pol = os.path.join(work, "lsm.json")
@@ -199,14 +151,14 @@ def test_lsm(build, work, run):
              "match": {"flags_any": ["MSG_DONTWAIT"], "port": [port]}}]}, f)
     d = Daemon(build, work, "lsm1", ["--persist", "-p", pol], lsm=True)
     if not d.ready():
-        run.report(name, [f"daemon not ready: {d.err!r}"])
+        res.report(name, [f"daemon not ready: {d.err!r}"])
         return
     old_pid = d.proc.pid
     d.stop()
     if "BPF-LSM socket_sendmsg unavailable" in d.err:
         why = "BPF-LSM not available here"
         if os.environ.get("SENDGUARD_EXPECT_LSM") == "1":
-            run.report(name, [why + " (SENDGUARD_EXPECT_LSM=1: this kernel must have it)"])
+            res.report(name, [why + " (SENDGUARD_EXPECT_LSM=1: this kernel must have it)"])
         else:
             print(f"skip {name}: {why}", flush=True)
         return
@@ -223,7 +175,7 @@ def test_lsm(build, work, run):
         p.append(f"send from pid {old_pid}, the exited daemon's: {err}, want EPERM")
     d = Daemon(build, work, "lsm2", ["--persist", "-p", pol], lsm=True)
     if not d.ready():
-        run.report(name, p + [f"restart not ready: {d.err!r}"])
+        res.report(name, p + [f"restart not ready: {d.err!r}"])
         return
     progs = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True).stdout
     n = len(re.findall(r"\blsm\s+name sg_lsm_sendmsg", progs))
@@ -237,7 +189,7 @@ def test_lsm(build, work, run):
     d.stop()
     d = Daemon(build, work, "lsm3", ["-p", pol], lsm=True)
     if not d.ready():
-        run.report(name, p + [f"third daemon not ready: {d.err!r}"])
+        res.report(name, p + [f"third daemon not ready: {d.err!r}"])
         return
     d.stop()
     if os.path.exists(os.path.join(PIN_DIR, "link_lsm")):
@@ -245,7 +197,7 @@ def test_lsm(build, work, run):
     _, err = send_flags(port)
     if err is not None:
         p.append(f"MSG_DONTWAIT send after a run without --persist: {err}, want success")
-    run.report(name, p)
+    res.report(name, p)
 
 
 def connect_refused(port):
@@ -260,17 +212,20 @@ def connect_refused(port):
     return pid, (None if err is None else os.strerror(err))
 
 
-def gap_tests(run, build, work, pa, validator):
+@suite.test("persist_gap_after_kill", "persist_gap_after_clean_exit")
+def gap_tests(res, ctx):
     """After kill -9 of a --persist daemon, the next daemon's stream starts with a gap record:
     the time and seq of the last record the killed one wrote (from its state file), that it
     did not exit cleanly, and the records queued meanwhile in the pinned ring (a connect the
     hooks refused while no daemon ran), which follow. After a clean --persist exit, the same
     with "clean". The state file is root's, 0600, and never followed through a symlink."""
+    build, work, pa, validator = ctx.build, ctx.work, ctx.pa, ctx.validator
+    private_dirs.remove(PIN_DIR)
     p = []
     policy(pa, "gap-a", PORT_A)
     d = Daemon(build, work, "gap1", ["--persist", "-p", pa])
     if not d.ready():
-        run.report("persist_gap_after_kill", [f"daemon not ready: {d.err!r}"])
+        res.report("persist_gap_after_kill", [f"daemon not ready: {d.err!r}"])
         return
     try:
         send(PORT_B)
@@ -293,7 +248,7 @@ def gap_tests(run, build, work, pa, validator):
         time.sleep(0.6)
     d.stop()
     if not ok:
-        run.report("persist_gap_after_kill", p + [f"daemon not ready: {d.err!r}"])
+        res.report("persist_gap_after_kill", p + [f"daemon not ready: {d.err!r}"])
         return
     second = d.records()
     gap = second[0] if second else {}
@@ -318,7 +273,7 @@ def gap_tests(run, build, work, pa, validator):
                      "the gap record")
         if validator:
             p += validator.check_all([gap])
-    run.report("persist_gap_after_kill", p)
+    res.report("persist_gap_after_kill", p)
 
     # A clean --persist exit, then a daemon without --persist: a gap record saying "clean".
     p = []
@@ -326,7 +281,7 @@ def gap_tests(run, build, work, pa, validator):
     ok = d.ready()
     d.stop()
     if not ok:
-        run.report("persist_gap_after_clean_exit", [f"daemon not ready: {d.err!r}"])
+        res.report("persist_gap_after_clean_exit", [f"daemon not ready: {d.err!r}"])
         return
     third = d.records()
     gap = third[0] if third else {}
@@ -356,7 +311,7 @@ def gap_tests(run, build, work, pa, validator):
     if ok and "persist.state: a symbolic link" not in d.err:
         p.append(f"the refused state file is not logged: {d.err[-300:]!r}")
     os.unlink(STATE)
-    run.report("persist_gap_after_clean_exit", p)
+    res.report("persist_gap_after_clean_exit", p)
 
 
 def default_dirs():
@@ -381,12 +336,15 @@ def pins(d):
     return {n: os.lstat(os.path.join(d, n)).st_ino for n in os.listdir(d)}
 
 
-def test_pin_dirs(build, work, run):
+@suite.test("persist_pin_dirs_isolated", "persist_pin_dir_refused")
+def test_pin_dirs(res, ctx):
     """--pin-dir: a --persist daemon pins in its directory A; a second daemon on directory B
     starts beside it, enforces its own policy, exits and takes nothing of A's with it: it
     adopts none of A's pins and removes none, and the first daemon still answers and
     enforces, as do its pins once it has exited too. A pin directory that is not on a bpffs,
     or is a symbolic link, is refused."""
+    build, work = ctx.build, ctx.work
+    private_dirs.remove(PIN_DIR)
     name = "persist_pin_dirs_isolated"
     pins_a, pins_b = private_dirs.pin_dir("-a"), private_dirs.pin_dir("-b")
     ctl_a, ctl_b = os.path.join(work, "a.sock"), os.path.join(work, "b.sock")
@@ -397,7 +355,7 @@ def test_pin_dirs(build, work, run):
     a = Daemon(build, work, "iso-a", ["--persist", "-p", pa], pins=pins_a,
                state=private_dirs.state_dir("-a"), control=ctl_a)
     if not a.ready():
-        run.report(name, [f"daemon on A not ready: {a.err!r}"])
+        res.report(name, [f"daemon on A not ready: {a.err!r}"])
         a.stop()
         return
     try:
@@ -445,7 +403,7 @@ def test_pin_dirs(build, work, run):
     counts = hook_counts(none)
     if any(counts.values()):
         p.append(f"hooks attached once A's pins are removed: {counts}")
-    run.report(name, p)
+    res.report(name, p)
 
     # Only a directory on a bpffs, and never through a symbolic link.
     p = []
@@ -472,238 +430,244 @@ def test_pin_dirs(build, work, run):
         if what == "a symbolic link" and os.listdir(pins_a):
             p.append(f"pinned through a symbolic link: {os.listdir(pins_a)}")
     private_dirs.remove(pins_a)
-    run.report("persist_pin_dir_refused", p)
+    res.report("persist_pin_dir_refused", p)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    args = ap.parse_args()
-    build = os.path.abspath(args.build)
-    run = Run()
-    if os.geteuid() != 0:
-        if os.environ.get("CI") == "true":
-            run.report("persist", ["needs root"])
+# 1. --persist: the hooks and the policy stay after a clean exit.
+@suite.test("persist_exit_keeps_hooks")
+def persist_exit_keeps_hooks(res, ctx):
+    build, work, pa = ctx.build, ctx.work, ctx.pa
+    p = []
+    d = Daemon(build, work, "one", ["--persist", "-p", pa])
+    if not d.ready():
+        raise harness.Abort("persist_exit_keeps_hooks", [f"daemon not ready: {d.err!r}"])
+    if d.stop() != 0:
+        p.append(f"exit status after SIGTERM: {d.proc.returncode}")
+    if not os.path.exists(os.path.join(PIN_DIR, "link_sendmsg4")):
+        p.append(f"no pinned link under {PIN_DIR}")
+    _, err = send(PORT_A)
+    if err != os.strerror(1):
+        p.append(f"send to denied port {PORT_A} after exit: {err or 'succeeded'}, "
+                 "expected EPERM")
+    counts = hook_counts(one_each)
+    if any(c != 1 for c in counts.values()):
+        p.append(f"hooks attached after exit: {counts}, expected one each")
+    res.report("persist_exit_keeps_hooks", p)
+
+
+# 2. A restarted --persist daemon adopts: no second set, versions go on.
+@suite.test("persist_restart_adopts")
+def persist_restart_adopts(res, ctx):
+    build, work, pa, pb = ctx.build, ctx.work, ctx.pa, ctx.pb
+    p = []
+    d = Daemon(build, work, "two", ["--persist", "-p", pb])
+    if not d.ready():
+        raise harness.Abort("persist_restart_adopts", [f"daemon not ready: {d.err!r}"])
+    counts = hook_counts(one_each)
+    if any(c != 1 for c in counts.values()):
+        p.append(f"hooks after restart: {counts}, expected one each (no duplicates)")
+    if "adopted" not in d.err:
+        p.append(f"the log does not say the hooks were adopted: {d.err!r}")
+    pid_a, err_a = send(PORT_A)
+    pid_b, err_b = send(PORT_B)
+    if err_a is not None:
+        p.append(f"port {PORT_A} (allowed by the new policy): {err_a}")
+    if err_b != os.strerror(1):
+        p.append(f"port {PORT_B} (denied by the new policy): {err_b or 'succeeded'}")
+
+    # 3. Reload on adopted maps.
+    shutil.copy(pa, pb)
+    d.signal(signal.SIGHUP)
+    time.sleep(1.5)
+    pid_c, err_c = send(PORT_A)
+    if err_c != os.strerror(1):
+        p.append(f"after SIGHUP, port {PORT_A}: {err_c or 'succeeded'}, expected EPERM")
+    rc = d.stop()
+    recs = d.records()
+    loaded = [r for r in recs if r.get("type") == "policy" and r["result"] == "loaded"]
+    versions = [r["version"] for r in loaded]
+    if versions != [2, 3]:
+        p.append(f"loaded policy versions {versions}, expected [2, 3] (1 was the "
+                 "first run's)")
+    ev = event_of(recs, pid_b)
+    want = {"verdict": "deny", "rule": f"deny-{PORT_B}", "version": 2,
+            "enforced_by": "cgroup"}
+    if not ev or ev["policy"] != want or ev["errno"] != "EPERM":
+        p.append(f"event of the denied send: {ev and (ev['policy'], ev['errno'])}, "
+                 f"expected {want} and EPERM")
+    ev = event_of(recs, pid_c)
+    if not ev or ev["policy"].get("version") != 3:
+        p.append(f"event after the reload: {ev and ev['policy']}, expected version 3")
+    if rc != 0:
+        p.append(f"exit status {rc}")
+    res.report("persist_restart_adopts", p)
+
+
+# 4. Without --persist, the adopting daemon leaves nothing behind.
+@suite.test("no_persist_cleans_up")
+def no_persist_cleans_up(res, ctx):
+    build, work, pa = ctx.build, ctx.work, ctx.pa
+    p = []
+    d = Daemon(build, work, "three", ["-p", pa])
+    if not d.ready():
+        raise harness.Abort("no_persist_cleans_up", [f"daemon not ready: {d.err!r}"])
+    counts = hook_counts(one_each)
+    if any(c != 1 for c in counts.values()):
+        p.append(f"hooks while running: {counts}, expected one each")
+    if d.stop() != 0:
+        p.append("exit status")
+    if os.path.exists(PIN_DIR):
+        p.append(f"{PIN_DIR} left behind: {os.listdir(PIN_DIR)}")
+    counts = hook_counts(none)
+    if any(counts.values()):
+        p.append(f"hooks left attached: {counts}")
+    _, err = send(PORT_A)
+    if err is not None:
+        p.append(f"send to {PORT_A} after exit: {err}")
+    res.report("no_persist_cleans_up", p)
+
+
+# 5. Enforcement across a reload under a stream of sends: each send is
+# judged and enforced by one version; its event says which, and agrees
+# with what happened to it.
+@suite.test("enforce_reload_under_traffic")
+def enforce_reload_under_traffic(res, ctx):
+    build, work, pa, pb = ctx.build, ctx.work, ctx.pa, ctx.pb
+    p = []
+    port = 7656
+    policy(pa, "stream-deny", port)
+    with open(pb, "w") as f:
+        json.dump({"name": "stream-allow", "default": "allow", "rules": [
+            {"name": f"allow-{port}", "action": "allow",
+             "match": {"dst": [f"127.0.0.1:{port}"]}}]}, f)
+    live = os.path.join(work, "live.json")
+    shutil.copy(pa, live)
+    d = Daemon(build, work, "stream", ["-p", live])
+    if not d.ready():
+        raise harness.Abort("enforce_reload_under_traffic", [f"daemon not ready: {d.err!r}"])
+    # The sender says when it has sent under version 1 and sends on until told to stop,
+    # well after the reload (however slow the machine: make test-kernels runs in TCG).
+    stop = os.path.join(work, "stop-sending")
+    code = ("import socket,os,time,json,sys\n"
+            "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+            "res=[]\nend=time.monotonic()+60\n"
+            f"while time.monotonic()<end and not os.path.exists({stop!r}):\n"
+            f"    try: s.sendto(b'x',('127.0.0.1',{port})); res.append(0)\n"
+            "    except OSError as e: res.append(e.errno)\n"
+            "    if len(res)==50: print('sending', flush=True)\n"
+            "    time.sleep(0.0005)\n"
+            "print(json.dumps([os.getpid(),res]))\ntime.sleep(0.3)\n")
+    sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              text=True)
+    sender.stdout.readline()
+    shutil.copy(pb, live)
+    d.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while "policy stream-allow version 2 in force" not in d.err and \
+            time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    open(stop, "w").close()
+    pid, results = json.loads(sender.communicate(timeout=60)[0])
+    time.sleep(0.5)
+    d.stop()
+    evs = [r for r in d.records() if r.get("type") == "send" and r["proc"]["pid"] == pid]
+    if len(evs) != len(results):
+        p.append(f"{len(results)} sends, {len(evs)} events")
+    bad, last = [], 0
+    for r in evs:
+        pol = r["policy"]
+        if pol["version"] < last:
+            bad.append(f"seq {r['seq']}: version went back to {pol['version']}")
+        last = max(last, pol["version"])
+        if pol["version"] == 1:
+            ok = (pol["verdict"] == "deny" and pol["enforced_by"] == "cgroup" and
+                  r["errno"] == "EPERM" and pol["rule"] == f"deny-{port}")
         else:
-            print("persist tests skipped: need root (run: sudo make test)")
-        print(f"{run.passed} passed, {run.failed} failed")
-        return 1 if run.failed else 0
-    defaults = default_dirs()
-    work = tempfile.mkdtemp(prefix="sendguard-persist-")
-    validator, _ = expect.load_validator(os.path.join(
-        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-        "docs", "event.schema.json"))
-    pa, pb = os.path.join(work, "a.json"), os.path.join(work, "b.json")
+            ok = (pol["version"] == 2 and pol["verdict"] == "allow" and
+                  r["errno"] is None and pol["rule"] == f"allow-{port}")
+        if not ok:
+            bad.append(f"seq {r['seq']}: {pol} with errno {r['errno']}")
+    p += bad[:5]
+    seen = {r["policy"]["version"] for r in evs}
+    if seen != {1, 2}:
+        p.append(f"versions seen {sorted(seen)}, expected both 1 and 2")
+    if results.count(1) != sum(1 for r in evs if r["errno"] == "EPERM"):
+        p.append(f"{results.count(1)} sends failed with EPERM, "
+                 f"{sum(1 for r in evs if r['errno'] == 'EPERM')} events say so")
+    res.report("enforce_reload_under_traffic", p)
+
+
+# 6. A --persist daemon whose policy cannot deny adopts the pinned hooks of an
+# earlier run and detaches them (pins included): nothing runs per send.
+@suite.test("persist_no_deny_detaches")
+def persist_no_deny_detaches(res, ctx):
+    build, work, pa, pb = ctx.build, ctx.work, ctx.pa, ctx.pb
+    p = []
     policy(pa, "persist-a", PORT_A)
-    policy(pb, "persist-b", PORT_B)
-    try:
-        # 1. --persist: the hooks and the policy stay after a clean exit.
-        p = []
-        d = Daemon(build, work, "one", ["--persist", "-p", pa])
-        if not d.ready():
-            run.report("persist_exit_keeps_hooks", [f"daemon not ready: {d.err!r}"])
-            return 1
-        if d.stop() != 0:
-            p.append(f"exit status after SIGTERM: {d.proc.returncode}")
-        if not os.path.exists(os.path.join(PIN_DIR, "link_sendmsg4")):
-            p.append(f"no pinned link under {PIN_DIR}")
-        _, err = send(PORT_A)
-        if err != os.strerror(1):
-            p.append(f"send to denied port {PORT_A} after exit: {err or 'succeeded'}, "
-                     "expected EPERM")
-        counts = hook_counts(one_each)
-        if any(c != 1 for c in counts.values()):
-            p.append(f"hooks attached after exit: {counts}, expected one each")
-        run.report("persist_exit_keeps_hooks", p)
+    d = Daemon(build, work, "four", ["--persist", "-p", pa])
+    if not d.ready():
+        raise harness.Abort("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
+    d.stop()
+    counts = hook_counts(one_each)
+    if counts != {h: 1 for h in HOOKS}:
+        p.append(f"hooks after a --persist run with a deny rule: {counts}")
+    with open(pb, "w") as f:
+        json.dump({"name": "allow-only", "default": "allow", "rules": []}, f)
+    d = Daemon(build, work, "five", ["--persist", "-p", pb])
+    if not d.ready():
+        raise harness.Abort("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
+    counts = hook_counts(none)
+    if any(counts.values()):
+        p.append(f"hooks attached under a policy that cannot deny: {counts}")
+    _, err = send(PORT_A)
+    if err is not None:
+        p.append(f"send to {PORT_A} (no longer denied): {err}")
+    d.stop()
+    left = [n for n in (os.listdir(PIN_DIR) if os.path.exists(PIN_DIR) else [])
+            if n.startswith("link_")]
+    if left:
+        p.append(f"link pins left: {left}")
+    counts = hook_counts(none)
+    if any(counts.values()):
+        p.append(f"hooks attached after exit: {counts}")
+    res.report("persist_no_deny_detaches", p)
 
-        # 2. A restarted --persist daemon adopts: no second set, versions go on.
-        p = []
-        d = Daemon(build, work, "two", ["--persist", "-p", pb])
-        if not d.ready():
-            run.report("persist_restart_adopts", [f"daemon not ready: {d.err!r}"])
-            return 1
-        counts = hook_counts(one_each)
-        if any(c != 1 for c in counts.values()):
-            p.append(f"hooks after restart: {counts}, expected one each (no duplicates)")
-        if "adopted" not in d.err:
-            p.append(f"the log does not say the hooks were adopted: {d.err!r}")
-        pid_a, err_a = send(PORT_A)
-        pid_b, err_b = send(PORT_B)
-        if err_a is not None:
-            p.append(f"port {PORT_A} (allowed by the new policy): {err_a}")
-        if err_b != os.strerror(1):
-            p.append(f"port {PORT_B} (denied by the new policy): {err_b or 'succeeded'}")
 
-        # 3. Reload on adopted maps.
-        shutil.copy(pa, pb)
-        d.signal(signal.SIGHUP)
-        time.sleep(1.5)
-        pid_c, err_c = send(PORT_A)
-        if err_c != os.strerror(1):
-            p.append(f"after SIGHUP, port {PORT_A}: {err_c or 'succeeded'}, expected EPERM")
-        rc = d.stop()
-        recs = d.records()
-        loaded = [r for r in recs if r.get("type") == "policy" and r["result"] == "loaded"]
-        versions = [r["version"] for r in loaded]
-        if versions != [2, 3]:
-            p.append(f"loaded policy versions {versions}, expected [2, 3] (1 was the "
-                     "first run's)")
-        ev = event_of(recs, pid_b)
-        want = {"verdict": "deny", "rule": f"deny-{PORT_B}", "version": 2,
-                "enforced_by": "cgroup"}
-        if not ev or ev["policy"] != want or ev["errno"] != "EPERM":
-            p.append(f"event of the denied send: {ev and (ev['policy'], ev['errno'])}, "
-                     f"expected {want} and EPERM")
-        ev = event_of(recs, pid_c)
-        if not ev or ev["policy"].get("version") != 3:
-            p.append(f"event after the reload: {ev and ev['policy']}, expected version 3")
-        if rc != 0:
-            p.append(f"exit status {rc}")
-        run.report("persist_restart_adopts", p)
+def setup(suite):
+    if not harness.need_root(suite.res, "persist"):
+        return None
+    ctx = suite
+    ctx.defaults = default_dirs()
+    ctx.work = work = tempfile.mkdtemp(prefix="sendguard-persist-")
+    ctx.validator, _ = expect.load_validator(os.path.join(harness.ROOT, "docs",
+                                                          "event.schema.json"))
+    ctx.pa, ctx.pb = os.path.join(work, "a.json"), os.path.join(work, "b.json")
+    policy(ctx.pa, "persist-a", PORT_A)
+    policy(ctx.pb, "persist-b", PORT_B)
+    return ctx
 
-        # 4. Without --persist, the adopting daemon leaves nothing behind.
-        p = []
-        d = Daemon(build, work, "three", ["-p", pa])
-        if not d.ready():
-            run.report("no_persist_cleans_up", [f"daemon not ready: {d.err!r}"])
-            return 1
-        counts = hook_counts(one_each)
-        if any(c != 1 for c in counts.values()):
-            p.append(f"hooks while running: {counts}, expected one each")
-        if d.stop() != 0:
-            p.append("exit status")
-        if os.path.exists(PIN_DIR):
-            p.append(f"{PIN_DIR} left behind: {os.listdir(PIN_DIR)}")
-        counts = hook_counts(none)
-        if any(counts.values()):
-            p.append(f"hooks left attached: {counts}")
-        _, err = send(PORT_A)
-        if err is not None:
-            p.append(f"send to {PORT_A} after exit: {err}")
-        run.report("no_persist_cleans_up", p)
 
-        # 5. Enforcement across a reload under a stream of sends: each send is
-        # judged and enforced by one version; its event says which, and agrees
-        # with what happened to it.
-        p = []
-        port = 7656
-        policy(pa, "stream-deny", port)
-        with open(pb, "w") as f:
-            json.dump({"name": "stream-allow", "default": "allow", "rules": [
-                {"name": f"allow-{port}", "action": "allow",
-                 "match": {"dst": [f"127.0.0.1:{port}"]}}]}, f)
-        live = os.path.join(work, "live.json")
-        shutil.copy(pa, live)
-        d = Daemon(build, work, "stream", ["-p", live])
-        if not d.ready():
-            run.report("enforce_reload_under_traffic", [f"daemon not ready: {d.err!r}"])
-            return 1
-        # The sender says when it has sent under version 1 and sends on until told to stop,
-        # well after the reload (however slow the machine: make test-kernels runs in TCG).
-        stop = os.path.join(work, "stop-sending")
-        code = ("import socket,os,time,json,sys\n"
-                "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
-                "res=[]\nend=time.monotonic()+60\n"
-                f"while time.monotonic()<end and not os.path.exists({stop!r}):\n"
-                f"    try: s.sendto(b'x',('127.0.0.1',{port})); res.append(0)\n"
-                "    except OSError as e: res.append(e.errno)\n"
-                "    if len(res)==50: print('sending', flush=True)\n"
-                "    time.sleep(0.0005)\n"
-                "print(json.dumps([os.getpid(),res]))\ntime.sleep(0.3)\n")
-        sender = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                                  text=True)
-        sender.stdout.readline()
-        shutil.copy(pb, live)
-        d.signal(signal.SIGHUP)
-        deadline = time.monotonic() + 60
-        while "policy stream-allow version 2 in force" not in d.err and \
-                time.monotonic() < deadline:
-            time.sleep(0.1)
-            d._read()
-        time.sleep(0.5)
-        open(stop, "w").close()
-        pid, results = json.loads(sender.communicate(timeout=60)[0])
-        time.sleep(0.5)
-        d.stop()
-        evs = [r for r in d.records() if r.get("type") == "send" and r["proc"]["pid"] == pid]
-        if len(evs) != len(results):
-            p.append(f"{len(results)} sends, {len(evs)} events")
-        bad, last = [], 0
-        for r in evs:
-            pol = r["policy"]
-            if pol["version"] < last:
-                bad.append(f"seq {r['seq']}: version went back to {pol['version']}")
-            last = max(last, pol["version"])
-            if pol["version"] == 1:
-                ok = (pol["verdict"] == "deny" and pol["enforced_by"] == "cgroup" and
-                      r["errno"] == "EPERM" and pol["rule"] == f"deny-{port}")
-            else:
-                ok = (pol["version"] == 2 and pol["verdict"] == "allow" and
-                      r["errno"] is None and pol["rule"] == f"allow-{port}")
-            if not ok:
-                bad.append(f"seq {r['seq']}: {pol} with errno {r['errno']}")
-        p += bad[:5]
-        seen = {r["policy"]["version"] for r in evs}
-        if seen != {1, 2}:
-            p.append(f"versions seen {sorted(seen)}, expected both 1 and 2")
-        if results.count(1) != sum(1 for r in evs if r["errno"] == "EPERM"):
-            p.append(f"{results.count(1)} sends failed with EPERM, "
-                     f"{sum(1 for r in evs if r['errno'] == 'EPERM')} events say so")
-        run.report("enforce_reload_under_traffic", p)
-
-        # 6. A --persist daemon whose policy cannot deny adopts the pinned hooks of an
-        # earlier run and detaches them (pins included): nothing runs per send.
-        p = []
-        policy(pa, "persist-a", PORT_A)
-        d = Daemon(build, work, "four", ["--persist", "-p", pa])
-        if not d.ready():
-            run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
-            return 1
-        d.stop()
-        counts = hook_counts(one_each)
-        if counts != {h: 1 for h in HOOKS}:
-            p.append(f"hooks after a --persist run with a deny rule: {counts}")
-        with open(pb, "w") as f:
-            json.dump({"name": "allow-only", "default": "allow", "rules": []}, f)
-        d = Daemon(build, work, "five", ["--persist", "-p", pb])
-        if not d.ready():
-            run.report("persist_no_deny_detaches", [f"daemon not ready: {d.err!r}"])
-            return 1
-        counts = hook_counts(none)
-        if any(counts.values()):
-            p.append(f"hooks attached under a policy that cannot deny: {counts}")
-        _, err = send(PORT_A)
-        if err is not None:
-            p.append(f"send to {PORT_A} (no longer denied): {err}")
-        d.stop()
-        left = [n for n in (os.listdir(PIN_DIR) if os.path.exists(PIN_DIR) else [])
-                if n.startswith("link_")]
-        if left:
-            p.append(f"link pins left: {left}")
-        counts = hook_counts(none)
-        if any(counts.values()):
-            p.append(f"hooks attached after exit: {counts}")
-        run.report("persist_no_deny_detaches", p)
-
-        test_lsm(build, work, run)
-        # 7. The gap a restart leaves, as the restarted daemon's first record.
-        private_dirs.remove(PIN_DIR)
-        gap_tests(run, build, work, pa, validator)
-        # 8. Pin directories apart: a daemon on one leaves another's pins alone.
-        private_dirs.remove(PIN_DIR)
-        test_pin_dirs(build, work, run)
-    finally:
-        private_dirs.remove(PIN_DIR)
-        for tag in ("-a", "-b"):
-            private_dirs.remove(private_dirs.pin_dir(tag))
-        shutil.rmtree(work, ignore_errors=True)
+def teardown(ctx):
+    private_dirs.remove(PIN_DIR)
+    for tag in ("-a", "-b"):
+        private_dirs.remove(private_dirs.pin_dir(tag))
+    shutil.rmtree(ctx.work, ignore_errors=True)
     # None of the daemons here adopted, wrote or removed what a host's daemon uses.
     now = default_dirs()
-    run.report("persist_default_dirs_untouched",
-               [] if now == defaults else [f"before the run {defaults}, after it {now}"])
-    print(f"{run.passed} passed, {run.failed} failed", flush=True)
-    return 1 if run.failed else 0
+    ctx.res.report("persist_default_dirs_untouched",
+                   [] if now == ctx.defaults else
+                   [f"before the run {ctx.defaults}, after it {now}"])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(suite.main(setup, teardown,
+                        tests=[persist_exit_keeps_hooks, persist_restart_adopts,
+                               no_persist_cleans_up, enforce_reload_under_traffic,
+                               persist_no_deny_detaches, test_lsm,
+                               # 7. The gap a restart leaves, as the restarted daemon's
+                               # first record.
+                               gap_tests,
+                               # 8. Pin directories apart: a daemon on one leaves another's
+                               # pins alone.
+                               test_pin_dirs]))

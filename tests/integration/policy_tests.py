@@ -703,7 +703,7 @@ def run_reload_group(res, build, workdir, env, R, validator):
                 if w not in errs:
                     p.append(f"refused record: errors lack {w!r}: {errs}")
         for w in want_errors:
-            if not any(w in line for line in d.stderr):
+            if not any(w in line for line in d.log):
                 p.append(f"the daemon's log lacks {w!r}")
         if len(loaded) > 2:
             p.append(f"a \"loaded\" record after the invalid file: {loaded[2]}")

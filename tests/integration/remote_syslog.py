@@ -26,6 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/integration/harness.py)
 from control import Daemon, write_policy  # noqa: E402
 import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 from fleet import (EXIT_MAX, LATENCY_MAX, begin, event_latency, finish,  # noqa: E402
@@ -342,17 +343,39 @@ def test_usage(res, build):
     res.report("remote_syslog_usage_errors", p)
 
 
+suite = harness.Suite(__doc__)
+
+
+@suite.test("remote_syslog_usage_errors")
+def usage(res, ctx):
+    test_usage(res, ctx.build)
+
+
+@suite.test("remote_syslog_every_record_in_order")
+def in_order(res, ctx):
+    test_in_order(res, ctx.build, ctx.work, ctx.sock, ctx.pol)
+
+
+@suite.test("remote_syslog_restart_gap_accounted")
+def restart_gap(res, ctx):
+    test_restart_gap(res, ctx.build, ctx.work, ctx.sock, ctx.pol)
+
+
+@suite.test("remote_syslog_stalled_collector_never_stalls")
+def stalled_collector(res, ctx):
+    test_stalled_collector(res, ctx.build, ctx.work, ctx.sock, ctx.pol)
+
+
 def main():
-    build, res, work = begin("remote_syslog", [RSYSLOGD])
+    build, res, work = begin(suite, "remote_syslog", [RSYSLOGD])
     if not work:
         return finish(res)
-    sock = os.path.join(work, "control.sock")
-    pol = os.path.join(work, "policy.json")
-    write_policy(pol, {"name": "remote-syslog-test", "default": "allow", "rules": []})
-    test_usage(res, build)
-    test_in_order(res, build, work, sock, pol)
-    test_restart_gap(res, build, work, sock, pol)
-    test_stalled_collector(res, build, work, sock, pol)
+    ctx = suite
+    ctx.work = work
+    ctx.sock = os.path.join(work, "control.sock")
+    ctx.pol = os.path.join(work, "policy.json")
+    write_policy(ctx.pol, {"name": "remote-syslog-test", "default": "allow", "rules": []})
+    suite.run(ctx)
     return finish(res, work)
 
 

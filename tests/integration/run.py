@@ -16,13 +16,11 @@ loaded the BPF tests are skipped with the reason, except with CI=true,
 where that is a failure.
 """
 
-import argparse
 import json
 import os
 import re
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -39,13 +37,14 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import expect  # noqa: E402  (tests/integration/expect.py)
+import harness  # noqa: E402  (tests/integration/harness.py)
 import policy_tests  # noqa: E402  (tests/integration/policy_tests.py)
 import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 import sink_tests  # noqa: E402  (tests/integration/sink_tests.py)
 
 # Generous: under make test-kernels the daemon loads BPF in an emulated (TCG) guest, where
 # SENDGUARD_TEST_TIME_SCALE stretches every wait (what is checked stays the same).
-TIME_SCALE = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
+TIME_SCALE = harness.TIME_SCALE
 READY_TIMEOUT = 120.0 * TIME_SCALE
 STOP_TIMEOUT = 60.0 * TIME_SCALE
 EVENT_WAIT = 5.0 * TIME_SCALE
@@ -54,115 +53,20 @@ EXTRA_ARGS = []  # --daemon-arg
 VERBOSE = []  # -v: [True]
 
 
-# --- reporting ---------------------------------------------------------------
-
-class Results:
-    def __init__(self, pattern=None, verbose=False):
-        self.passed = 0
-        self.failed = 0
-        self.skipped = 0
-        self.pattern = pattern
-        self.verbose = verbose
-
-    def wanted(self, name):
-        return not self.pattern or re.search(self.pattern, name) is not None
-
-    def report(self, name, problems):
-        """problems: list of strings; empty means the test passed."""
-        if not self.wanted(name):
-            return
-        if not problems:
-            self.passed += 1
-            print(f"ok {name}", flush=True)
-            return
-        self.failed += 1
-        shown = problems[:25]
-        more = len(problems) - len(shown)
-        text = "\n    ".join(shown)
-        if more > 0:
-            text += f"\n    ... and {more} more"
-        sep = "\n    " if len(problems) > 1 or "\n" in problems[0] else ""
-        print(f"FAIL {name}: {sep}{text}", flush=True)
-
-    def skip(self, names, reason):
-        names = [n for n in names if self.wanted(n)]
-        if not names:
-            return
-        self.skipped += len(names)
-        print(f"skip {', '.join(names)}: {reason}", flush=True)
-
-
 # --- the daemon --------------------------------------------------------------
 
-class Daemon:
+class Daemon(harness.Daemon):
     """One sendguardd run with a file sink at self.path."""
 
     def __init__(self, build, workdir, name, extra=()):
-        self.exe = os.path.join(build, "sendguardd")
-        self.path = os.path.join(workdir, f"{name}.jsonl")
+        path = os.path.join(workdir, f"{name}.jsonl")
         # Many rotated files kept: a flood of other traffic must not delete
         # a file before we read it (rotation itself stays at its default).
-        self.args = [self.exe, "-f", "-o", "file:" + self.path, "--rotate-keep", "1000",
-                     "--control", CONTROL, *private_dirs.ARGS, *extra, *EXTRA_ARGS]
-        self.proc = None
-        self.stderr = []
-        self.ready = threading.Event()
-        self.ended = threading.Event()
-        self.rc = None
-
-    def _read_stderr(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            self.stderr.append(line)
-            if "ready" in line:
-                self.ready.set()
-        self.ended.set()
-
-    def start(self):
-        """Returns None when ready, else the reason it is not."""
-        if not os.access(self.exe, os.X_OK):
-            return f"{self.exe} not found (run make)"
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        threading.Thread(target=self._read_stderr, daemon=True).start()
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.ready.wait(0.05):
-                return None
-            if self.proc.poll() is not None:
-                self.ended.wait(2)
-                self.rc = self.proc.returncode
-                return (f"sendguardd exited {self.rc} before ready: "
-                        + (" | ".join(self.stderr[-5:]) or "(no stderr)"))
-        self.kill()
-        return f"sendguardd not ready after {READY_TIMEOUT:.0f} s: " + \
-            " | ".join(self.stderr[-5:])
-
-    def stop(self):
-        """SIGTERM and wait; returns the exit status (None if it hung)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.rc = self.proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            self.rc = None
-        self.ended.wait(2)
-        if VERBOSE:
-            for line in self.stderr:
-                print(f"# {os.path.basename(self.path)}: {line}", flush=True)
-        return self.rc
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, n=5):
-        return " | ".join(self.stderr[-n:]) or "(no stderr)"
+        super().__init__(os.path.join(build, "sendguardd"),
+                         ["--rotate-keep", "1000", *extra, *EXTRA_ARGS], events=path,
+                         control=CONTROL, ready_timeout=READY_TIMEOUT / TIME_SCALE,
+                         stop_timeout=STOP_TIMEOUT / TIME_SCALE,
+                         echo=os.path.basename(path) if VERBOSE else None)
 
 
 # The start of a send record as common/event.c writes it; lines that do not
@@ -758,57 +662,85 @@ def run_lost_group(res, build, workdir, validator, env):
 
 # --- main ---------------------------------------------------------------------
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build", help="build directory (default: build)")
-    ap.add_argument("-k", dest="pattern", help="run only tests whose name matches this regex")
-    ap.add_argument("-v", dest="verbose", action="store_true",
-                    help="show the daemons' stderr")
-    ap.add_argument("--keep", action="store_true", help="keep the event files")
-    ap.add_argument("--daemon-arg", action="append", default=[], metavar="ARG",
-                    help="extra sendguardd argument for every run (repeatable)")
-    ap.add_argument("--reload-ms", type=int, default=policy_tests.RELOAD_MS,
-                    help="how long the stream of policy_reload_stream lasts (a reload in an "
-                    "emulated guest takes seconds)")
-    args = ap.parse_args()
-    policy_tests.RELOAD_MS = args.reload_ms
+suite = harness.Suite(__doc__)
+suite.add_argument("--keep", action="store_true", help="keep the event files")
+suite.add_argument("--daemon-arg", action="append", default=[], metavar="ARG",
+                   help="extra sendguardd argument for every run (repeatable)")
+suite.add_argument("--reload-ms", type=int, default=policy_tests.RELOAD_MS,
+                   help="how long the stream of policy_reload_stream lasts (a reload in an "
+                   "emulated guest takes seconds)")
 
-    build = os.path.abspath(args.build)
+
+def setup(suite):
+    args = suite.args
+    policy_tests.RELOAD_MS = args.reload_ms
     EXTRA_ARGS.extend(args.daemon_arg)
     if args.verbose:
         VERBOSE.append(True)
-    res = Results(args.pattern, args.verbose)
-    ci = os.environ.get("CI") == "true"
-    env = expect.environment(build, ci)
+    ctx = suite
+    ctx.ci = os.environ.get("CI") == "true"
+    ctx.env = expect.environment(suite.build, ctx.ci)
+    ctx.validator, ctx.schema_why = expect.load_validator(
+        os.path.join(ROOT, "docs", "event.schema.json"))
+    ctx.workdir = tempfile.mkdtemp(prefix="sendguard-it-")
+    ctx.bpf = os.geteuid() == 0 or ctx.ci
+    return ctx
 
-    schema_path = os.path.join(ROOT, "docs", "event.schema.json")
-    validator, reason = expect.load_validator(schema_path)
-    res.report("schema_loads", [] if validator else [reason])
 
-    workdir = tempfile.mkdtemp(prefix="sendguard-it-")
-    try:
-        run_usage_tests(res, build, workdir)
-        policy_tests.run_check_tests(res, build, workdir)
-        if os.geteuid() != 0 and not ci:
-            res.skip(["bpf tests"], "not root: the daemon needs root to load BPF")
-        else:
-            run_main_group(res, build, workdir, validator, env)
-            run_flush_group(res, build, workdir, validator, env)
-            run_lost_group(res, build, workdir, validator, env)
-            sink_tests.run_sink_tests(res, build, workdir)
-            policy_tests.run_bpf_tests(res, build, workdir, env, sys.modules[__name__],
-                                       validator)
-    finally:
-        if args.keep:
-            print(f"event files kept in {workdir}", flush=True)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+def teardown(ctx):
+    if ctx.args.keep:
+        print(f"event files kept in {ctx.workdir}", flush=True)
+    else:
+        shutil.rmtree(ctx.workdir, ignore_errors=True)
 
-    if res.skipped:
-        print(f"({res.skipped} skipped)", flush=True)
-    print(f"{res.passed} passed, {res.failed} failed", flush=True)
-    return 1 if res.failed else 0
+
+@suite.test("schema_loads")
+def schema_loads(res, ctx):
+    res.report("schema_loads", [] if ctx.validator else [ctx.schema_why])
+
+
+@suite.test("usage_unknown_option", "usage_bad_number", "load_failure_hint")
+def usage(res, ctx):
+    run_usage_tests(res, ctx.build, ctx.workdir)
+
+
+@suite.test()  # check_*: one per policy file
+def policy_check(res, ctx):
+    policy_tests.run_check_tests(res, ctx.build, ctx.workdir)
+
+
+@suite.test()  # send_*: one per sender scenario
+def main_group(res, ctx):
+    if not ctx.bpf:
+        res.skip(["bpf tests"], "not root: the daemon needs root to load BPF")
+        return
+    run_main_group(res, ctx.build, ctx.workdir, ctx.validator, ctx.env)
+
+
+@suite.test("flush_on_sigterm")
+def flush_group(res, ctx):
+    if ctx.bpf:
+        run_flush_group(res, ctx.build, ctx.workdir, ctx.validator, ctx.env)
+
+
+@suite.test("lost_records")
+def lost_group(res, ctx):
+    if ctx.bpf:
+        run_lost_group(res, ctx.build, ctx.workdir, ctx.validator, ctx.env)
+
+
+@suite.test()  # sink_*: tests/integration/sink_tests.py
+def sinks(res, ctx):
+    if ctx.bpf:
+        sink_tests.run_sink_tests(res, ctx.build, ctx.workdir)
+
+
+@suite.test()  # policy_*: tests/integration/policy_tests.py
+def policy_bpf(res, ctx):
+    if ctx.bpf:
+        policy_tests.run_bpf_tests(res, ctx.build, ctx.workdir, ctx.env,
+                                   sys.modules[__name__], ctx.validator)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(suite.main(setup, teardown))

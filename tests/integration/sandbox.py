@@ -17,7 +17,6 @@ needs and does not find (setpriv, curl, dig, a kernel without user notification)
 skipped with the reason, except with CI=true, where that is a failure.
 """
 
-import argparse
 import errno
 import http.server
 import json
@@ -38,10 +37,15 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
-from run import Results  # noqa: E402  (the reporting of tests/integration/run.py)
+import harness  # noqa: E402  (tests/integration/harness.py)
 
 TIMEOUT = 60
 NOBODY = 65534
+
+suite = harness.Suite(__doc__)
+suite.add_argument("--race-sends", type=int, default=20000,
+                   help="sends per race test (default 20000)")
+suite.add_argument("--rounds", type=int, default=20, help="random policies compared (default 20)")
 
 
 class Env:
@@ -213,6 +217,8 @@ def probe(env):
 # --- tests ------------------------------------------------------------------------------
 
 
+@suite.test("usage_missing_cmd", "usage_bad_policy", "usage_bad_sink", "usage_remote_syslog_sink",
+            "usage_cannot_exec")
 def t_usage(res, env):
     cases = [
         ("usage_missing_cmd", [env.sg, "run"], 2, "missing CMD"),
@@ -238,6 +244,7 @@ def t_usage(res, env):
         res.report(name, problems)
 
 
+@suite.test("exit_status_and_signals")
 def t_exit_status(res, env):
     name = "exit_status_and_signals"
     if not res.wanted(name):
@@ -252,6 +259,7 @@ def t_exit_status(res, env):
     res.report(name, problems)
 
 
+@suite.test("leftover_processes_supervised")
 def t_leftovers(res, env):
     """Processes CMD leaves behind stay supervised; run waits for them, exits with CMD's status."""
     name = "leftover_processes_supervised"
@@ -283,6 +291,7 @@ def t_leftovers(res, env):
     res.report(name, problems)
 
 
+@suite.test("sigint_reaches_cmd")
 def t_sigint(res, env):
     name = "sigint_reaches_cmd"
     if not res.wanted(name):
@@ -311,6 +320,7 @@ def t_sigint(res, env):
     res.report(name, problems)
 
 
+@suite.test("eintr_blocked_send", "parked_call_signal_and_room_together")
 def t_eintr(res, env):
     # a dst rule: sendmsg's destination is in memory, so it goes to the supervisor
     pol = env.policy([{"name": "d", "action": "deny", "match": {"dst": ["192.0.2.1/32"]}}])
@@ -356,6 +366,7 @@ def t_eintr(res, env):
         res.report(name, problems)
 
 
+@suite.test("allow_deny_matrix")
 def t_matrix(res, env):
     """Allowed and denied sends of every kind, and agreement with `policy test`."""
     name = "allow_deny_matrix"
@@ -477,8 +488,10 @@ FLAG_BITS = {"MSG_OOB": 1, "MSG_DONTROUTE": 4, "MSG_DONTWAIT": 0x40, "MSG_NOSIGN
              "MSG_MORE": 0x8000, "MSG_CONFIRM": 0x800}
 
 
-def t_agreement(res, env, rounds):
+@suite.test("agreement_with_policy_test")
+def t_agreement(res, env):
     """Random policies and sends: run's verdicts (and rules) are policy test's."""
+    rounds = env.rounds
     name = "agreement_with_policy_test"
     if not res.wanted(name):
         return
@@ -569,6 +582,7 @@ def t_agreement(res, env, rounds):
     res.report(name, problems[:20])
 
 
+@suite.test("connected_send_no_notification", "flag_and_len_rules_in_kernel")
 def t_in_kernel(res, env):
     """Register-decided rules: no notification for what the kernel allows."""
     name = "connected_send_no_notification"
@@ -619,6 +633,7 @@ def t_in_kernel(res, env):
         res.report(name, problems)
 
 
+@suite.test("trace_all_one_event_per_send")
 def t_trace_all(res, env):
     """--trace-all: one event per send, with the fields of that send."""
     name = "trace_all_one_event_per_send"
@@ -659,7 +674,9 @@ def t_trace_all(res, env):
     res.report(name, problems)
 
 
-def t_races(res, env, n):
+@suite.test("race_address_flip", "race_msg_name_null_swap", "race_dup2_fd_swap")
+def t_races(res, env):
+    n = env.race_sends
     for name, scenario in (("race_address_flip", "flip"), ("race_msg_name_null_swap", "nullflip")):
         if not res.wanted(name):
             continue
@@ -701,6 +718,9 @@ def t_races(res, env, n):
         res.report(name, problems)
 
 
+@suite.test("io_uring_refused", "foreign_abi_killed", "supervisor_protected", "no_new_privs",
+            "sendmmsg_partial", "blocked_send_does_not_stall_others", "efault_fails_closed",
+            "kill_verdict", "nested_run_refused")
 def t_misc(res, env):
     name = "io_uring_refused"
     if res.wanted(name):
@@ -825,6 +845,7 @@ def scm_server(path, holder):
     return t
 
 
+@suite.test("scm_rights_on_allowed_unix_socket", "cmsg_deny", "unix_path_spellings")
 def t_unix(res, env):
     name = "scm_rights_on_allowed_unix_socket"
     if res.wanted(name):
@@ -911,6 +932,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@suite.test("real_curl", "real_dig")
 def t_real(res, env):
     name = "real_curl"
     if res.wanted(name):
@@ -976,17 +998,10 @@ def missing(res, env, name, why):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default="build", help="build directory (default: build)")
-    ap.add_argument("-k", dest="pattern", help="run only tests whose name matches this regex")
-    ap.add_argument("-v", dest="verbose", action="store_true", help="show every run")
-    ap.add_argument("--race-sends", type=int, default=20000,
-                    help="sends per race test (default 20000)")
-    ap.add_argument("--rounds", type=int, default=20, help="random policies compared (default 20)")
-    args = ap.parse_args()
+    args, res = suite.parse()
     ci = os.environ.get("CI") == "true"
-    env = Env(os.path.abspath(args.build), ci, args.verbose)
-    res = Results(args.pattern, args.verbose)
+    env = Env(suite.build, ci, args.verbose)
+    env.race_sends, env.rounds = args.race_sends, args.rounds
     try:
         if os.geteuid() == 0 and not env.setpriv:
             missing(res, env, "unprivileged", "setpriv not found: the tests would run as root")
@@ -994,25 +1009,12 @@ def main():
         if why:
             missing(res, env, "sandbox", why)
         else:
-            t_usage(res, env)
-            t_exit_status(res, env)
-            t_sigint(res, env)
-            t_leftovers(res, env)
-            t_eintr(res, env)
-            t_misc(res, env)
-            t_in_kernel(res, env)
-            t_trace_all(res, env)
-            t_matrix(res, env)
-            t_unix(res, env)
-            t_races(res, env, args.race_sends)
-            t_real(res, env)
-            t_agreement(res, env, args.rounds)
+            suite.run(env, [t_usage, t_exit_status, t_sigint, t_leftovers, t_eintr, t_misc,
+                            t_in_kernel, t_trace_all, t_matrix, t_unix, t_races, t_real,
+                            t_agreement])
     finally:
         shutil.rmtree(env.dir, ignore_errors=True)
-    if res.skipped:
-        print(f"({res.skipped} skipped)", flush=True)
-    print(f"{res.passed} passed, {res.failed} failed", flush=True)
-    return 1 if res.failed else 0
+    return res.summary()
 
 
 if __name__ == "__main__":

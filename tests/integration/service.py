@@ -33,6 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import harness  # noqa: E402  (tests/integration/harness.py)
 from control import Conn, Daemon, write_policy  # noqa: E402
 import private_dirs  # noqa: E402  (tests/integration/private_dirs.py)
 from fleet import (begin, finish, read_records, udp_send, unit_settings,  # noqa: E402
@@ -260,16 +261,38 @@ def test_background(res, build, work):
     res.report(name, p)
 
 
+suite = harness.Suite(__doc__)
+
+
+@suite.test("service_sd_notify_path")
+def notify_path(res, ctx):
+    test_notify(res, ctx.build, ctx.work, ctx.pol, abstract=False)
+
+
+@suite.test("service_sd_notify_abstract")
+def notify_abstract(res, ctx):
+    test_notify(res, ctx.build, ctx.work, ctx.pol, abstract=True)
+
+
+@suite.test("service_runs_within_the_units_capabilities")
+def unit_restrictions(res, ctx):
+    test_unit_restrictions(res, ctx.build, ctx.work)
+
+
+@suite.test("service_background_daemon_does_not_trace_itself")
+def background(res, ctx):
+    test_background(res, ctx.build, ctx.work)
+
+
 def main():
-    build, res, work = begin("service", ["setpriv", "unshare"])
+    build, res, work = begin(suite, "service", ["setpriv", "unshare"])
     if not work:
         return finish(res)
-    pol = os.path.join(work, "observe.json")
-    write_policy(pol, {"name": "observe", "default": "allow", "rules": []})
-    test_notify(res, build, work, pol, abstract=False)
-    test_notify(res, build, work, pol, abstract=True)
-    test_unit_restrictions(res, build, work)
-    test_background(res, build, work)
+    ctx = suite
+    ctx.work = work
+    ctx.pol = os.path.join(work, "observe.json")
+    write_policy(ctx.pol, {"name": "observe", "default": "allow", "rules": []})
+    suite.run(ctx)
     return finish(res, work)
 
 

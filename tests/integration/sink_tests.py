@@ -13,64 +13,24 @@ import sys
 import tempfile
 import time
 
-import private_dirs  # tests/integration/private_dirs.py
+import harness  # tests/integration/harness.py
 
 # A control socket of this run's own: another daemon (a test run beside this one, or the
 # host's) answering on the default path would make ours refuse to start.
 CONTROL = os.path.join(tempfile.gettempdir(), f"sendguard-test-{os.getpid()}.sock")
 
 
-READY_TIMEOUT = 30
-
-
-class SinkDaemon:
-    """sendguardd with the given sink arguments; stderr collected."""
+class SinkDaemon(harness.Daemon):
+    """sendguardd with the given sink arguments, started at once; stderr collected."""
 
     def __init__(self, build, args, stdout=subprocess.DEVNULL):
-        self.argv = [os.path.join(build, "sendguardd"), "-f", "--control", CONTROL,
-                     *private_dirs.ARGS, *args]
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=stdout,
-                                     stderr=subprocess.PIPE)
-        self.stderr = ""
-        os.set_blocking(self.proc.stderr.fileno(), False)
+        super().__init__(os.path.join(build, "sendguardd"), args, control=CONTROL,
+                         stdout=stdout, ready_timeout=30, stop_timeout=30)
+        self.spawn()
 
-    def _read(self):
-        try:
-            chunk = self.proc.stderr.read()
-        except (BlockingIOError, ValueError):
-            chunk = None
-        if chunk:
-            self.stderr += chunk.decode("utf-8", "replace")
-
-    def wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            self._read()
-            if "ready" in self.stderr:
-                return None
-            if self.proc.poll() is not None:
-                self._read()
-                return f"sendguardd exited {self.proc.returncode}: {self.stderr.strip()!r}"
-            time.sleep(0.05)
-        self.proc.kill()
-        return "sendguardd not ready"
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = None
-        self._read()
-        return rc
+    @property
+    def stderr(self):
+        return self.err
 
 
 def burst(build, n):
