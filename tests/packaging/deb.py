@@ -20,7 +20,8 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from fleet import Results, finish, prerequisites  # noqa: E402
+from fleet import finish, prerequisites  # noqa: E402
+from harness import Results  # noqa: E402
 
 APT = ["apt-get", "-y", "-q", "-o", "DPkg::Lock::Timeout=300"]
 FILES = ["/usr/sbin/sendguardd", "/usr/bin/sendguard", "/lib/systemd/system/sendguardd.service",

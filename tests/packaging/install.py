@@ -22,7 +22,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from fleet import Results, finish, unit_settings  # noqa: E402
+from fleet import finish, unit_settings  # noqa: E402
+from harness import Results  # noqa: E402
 
 POLICIES = sorted(f for f in os.listdir(os.path.join(ROOT, "policies")) if f.endswith(".json"))
 HARDENING = {
