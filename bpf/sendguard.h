@@ -156,6 +156,74 @@ _Static_assert(sizeof(struct sg_cmsg) == 16, "sg_cmsg ABI size");
 _Static_assert(sizeof(struct sg_event) == 368, "sg_event ABI size");
 
 /*
+ * Flows (sendguardd --flows): allowed sends aggregated in the kernel.
+ *
+ * sg_flows (HASH sg_flow_key -> sg_flow_val, max_entries = --flow-table-size)
+ * holds one entry per flow: what makes two sends "the same" for an auditor
+ * (the process: tgid, uid, gid, executable, cgroup; the syscall; the socket;
+ * the destination; the flags; the result's errno; the policy version and the
+ * rule). A send the policy allows, without control messages, whose rule (or
+ * the default) exports flows (SG_EXPORT_*, with the daemon's --flows mode):
+ *
+ *  - no entry: the send is a full event, and the entry is created with count
+ *    0 (the table full: a full event, counted in flow_table_full);
+ *  - an entry whose last send is less than flow_idle_ns old: counted (count,
+ *    bytes with atomic adds; last_ns), no event;
+ *  - an entry idle for flow_idle_ns or more: a full event; the daemon evicts
+ *    such entries only once they are idle for flow_idle_ns plus a margin
+ *    (SG_FLOW_EVICT_MARGIN_NS), so no send can be counted into an entry the
+ *    daemon deletes.
+ *
+ * count/bytes only grow: the daemon reports the difference since its last
+ * record of the flow. For the time of the first send of a record the kernel
+ * keeps, per window of the daemon's record epoch (flow_epoch, raised before
+ * each round of records), the time of the window's first counted send:
+ * win_first[epoch & 1] with win_epoch[epoch & 1] = epoch.
+ */
+#define SG_EXPORT_DEFAULT 0 /* the daemon's --flows mode decides */
+#define SG_EXPORT_FLOWS	  1 /* "export": "flows" */
+#define SG_EXPORT_EVENTS  2 /* "export": "events" */
+
+/* flows_on (trace.bpf.c rodata): the daemon's --flows mode. */
+#define SG_FLOWS_OFF   0
+#define SG_FLOWS_RULES 1 /* only rules with "export": "flows" */
+#define SG_FLOWS_ALL   2 /* every allowed send, but rules with "export": "events" */
+
+#define SG_FLOW_EVICT_MARGIN_NS 1000000000ULL
+
+struct sg_flow_key {
+	__u64 cgroup_id;
+	__u64 exe_ino;
+	__u32 exe_dev;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 msg_flags;
+	__u32 policy_version;
+	__s32 err;
+	__u16 rule;
+	__u16 sock_family;
+	__u16 sock_type;
+	__u16 sock_protocol;
+	__u16 addr_len;
+	__u8 syscall;
+	__u8 dst_source;
+	__u8 ev_flags; /* SG_EF_SOCK | SG_EF_EXE of the sends */
+	__u8 pad[7];
+	__u8 addr[SG_ADDR_MAX]; /* zero past addr_len; inet/inet6 without sin_zero/flowinfo */
+};
+
+struct sg_flow_val {
+	__u64 count; /* sends counted (the first, a full event, is not) */
+	__u64 bytes; /* bytes sent by them */
+	__u64 first_ns; /* the flow's first send (its full event) */
+	__u64 last_ns; /* the latest send counted */
+	__u64 win_first[2];
+	__u32 win_epoch[2];
+	__u8 comm[SG_COMM_LEN]; /* of the first send */
+};
+
+/*
  * Compiled policy (sendguard-policy(5)), evaluated by bpf/policy.bpf.h in every BPF
  * program and by its user-space twin, common/policy_twin.c.
  *
@@ -288,7 +356,8 @@ struct sg_rule_rt {
 	__u64 len_max;
 	__u32 flags_all;
 	__u8 action; /* SG_VERDICT_* */
-	__u8 pad[3];
+	__u8 export; /* SG_EXPORT_* */
+	__u8 pad[2];
 };
 
 /*
@@ -497,6 +566,8 @@ struct sg_cmsg_key {
 	__u32 type;
 };
 
+_Static_assert(sizeof(struct sg_flow_key) == 176, "sg_flow_key ABI size");
+_Static_assert(sizeof(struct sg_flow_val) == 72, "sg_flow_val ABI size");
 _Static_assert(sizeof(struct sg_bitmap) == 128, "sg_bitmap ABI size");
 _Static_assert(sizeof(struct sg_v4l1_chunk) == 1024, "sg_v4l1_chunk ABI size");
 _Static_assert(sizeof(struct sg_rule_rt) == 24, "sg_rule_rt ABI size");

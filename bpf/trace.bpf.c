@@ -24,6 +24,7 @@
 #include "task.bpf.h"
 #include "msghdr.bpf.h"
 #include "policy.bpf.h"
+#include "flows.bpf.h"
 
 /* libbpf 1.1's bpf_tracing.h stops at the fifth syscall argument. */
 #ifndef PT_REGS_PARM6_SYSCALL
@@ -244,14 +245,16 @@ static __always_inline struct sock *sg_fill_common(struct sg_event *e, const str
 
 /*
  * Where an event is built: a record reserved in the ring buffer, or NULL
- * (counted as lost) when it is full. SG_VAR_COMPAT builds it in the
- * evaluator's input (sg_pol_input_event) and copies it out in sg_commit.
+ * (counted as lost) when it is full. SG_VAR_COMPAT, and every variant with
+ * flows on, builds it in the evaluator's input (sg_pol_input_event) and
+ * copies it out in sg_commit.
  */
 static __always_inline struct sg_event *sg_reserve(const int v)
 {
 	struct sg_event *e;
 
-	if (v == SG_VAR_COMPAT)
+	/* With flows, most sends end here: built aside, only events reach the ring. */
+	if (v == SG_VAR_COMPAT || flows_on != SG_FLOWS_OFF)
 		return sg_pol_input_event();
 	e = bpf_ringbuf_reserve(&events, sizeof(struct sg_event), 0);
 	if (!e)
@@ -259,10 +262,12 @@ static __always_inline struct sg_event *sg_reserve(const int v)
 	return e;
 }
 
-/* Hand a finished event to the consumer. */
+/* Hand a finished event to the consumer, or count it into its flow. */
 static __always_inline void sg_commit(struct sg_event *e, const int v)
 {
-	if (v != SG_VAR_COMPAT) {
+	if (sg_flow_count(e))
+		return;
+	if (v != SG_VAR_COMPAT && flows_on == SG_FLOWS_OFF) {
 		bpf_ringbuf_submit(e, sg_wakeup_flags(e));
 		return;
 	}

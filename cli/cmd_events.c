@@ -39,14 +39,14 @@ static int events_help(void)
 	       "                 [--format json|text] [--backlog N]\n"
 	       "\n"
 	       "Print the records sendguardd writes (send, connect, lost, stats, policy, gap,\n"
-	       "undeliverable).\n"
+	       "undeliverable, flow).\n"
 	       "Without --follow: the most recent records the daemon holds, then exit.\n"
 	       "\n"
 	       "  -f, --follow         then every new record, until interrupted or the\n"
 	       "                       daemon closes the connection\n"
 	       "  --filter EXPR        KEY=VALUE[,KEY=VALUE...], all must hold; keys: type\n"
 	       "                       (send, connect, lost, stats, policy, gap,\n"
-	       "                       undeliverable), pid, uid, comm,\n"
+	       "                       undeliverable, flow), pid, uid, comm,\n"
 	       "                       syscall (sendto, sendmsg, sendmmsg, connect, write,\n"
 	       "                       writev, sendfile, splice, io_uring, other), verdict\n"
 	       "                       (allow, audit, deny, kill)\n"
@@ -61,8 +61,8 @@ static int events_help(void)
 
 /* --- --filter EXPR ------------------------------------------------------- */
 
-static const char *const record_types[] = { "send",   "connect", "lost",	  "stats",
-					    "policy", "gap",	 "undeliverable", NULL };
+static const char *const record_types[] = { "send", "connect",	     "lost", "stats", "policy",
+					    "gap",  "undeliverable", "flow", NULL };
 
 /*
  * One "key=value" of --filter into filter. 0, or a usage error (exit code)
@@ -82,7 +82,7 @@ static int add_filter_term(struct json_object *filter, const char *part, char *k
 			;
 		if (!record_types[i])
 			return sg_usage_error("--filter: '%s': unknown record type (send, connect, "
-					      "lost, stats, policy, gap, undeliverable)",
+					      "lost, stats, policy, gap, undeliverable, flow)",
 					      part);
 		v = json_object_new_string(value);
 	} else if (!strcmp(key, "pid") || !strcmp(key, "uid")) {
@@ -339,6 +339,46 @@ static void print_send(struct json_object *rec, bool is_connect)
 	putchar('\n');
 }
 
+/* ... flow sendto pid 812 (dns) -> 10.0.0.53:53 inet/dgram/udp 1200 sends 76800 B allow (rule dns) */
+static void print_flow(struct json_object *rec)
+{
+	struct json_object *proc = sg_jget(rec, "proc"), *pol = sg_jget(rec, "policy");
+	const char *rule = sg_jstr(pol, "rule"), *end = sg_jstr(rec, "end");
+
+	put_ts(rec);
+	fputs(" flow ", stdout);
+	put_name(rec, "syscall");
+	fputs(" pid ", stdout);
+	put_name(proc, "pid");
+	fputs(" (", stdout);
+	put_name(proc, "comm");
+	fputs(") -> ", stdout);
+	put_dst(sg_jget(rec, "dst"));
+	putchar(' ');
+	put_sock(sg_jget(rec, "sock"));
+	put_flags(sg_jget(rec, "flags"));
+	putchar(' ');
+	put_name(rec, "count");
+	fputs(" sends ", stdout);
+	put_name(rec, "bytes");
+	fputs(" B", stdout);
+	if (sg_jget(rec, "errno") && sg_jstr(rec, "errno")) {
+		fputs(" failed ", stdout);
+		put_name(rec, "errno");
+	}
+	fputs(" allow", stdout);
+	if (rule) {
+		fputs(" (rule ", stdout);
+		put_safe(rule);
+		putchar(')');
+	}
+	if (end) {
+		fputs(" end ", stdout);
+		put_safe(end);
+	}
+	putchar('\n');
+}
+
 /* ... lost 12 events (kernel ring buffer full) */
 static void print_lost(struct json_object *rec)
 {
@@ -445,6 +485,8 @@ static void print_text(struct json_object *rec, const char *line)
 		print_policy(rec);
 	else if (!strcmp(type, "undeliverable"))
 		print_undeliverable(rec);
+	else if (!strcmp(type, "flow"))
+		print_flow(rec);
 	else
 		printf("%s\n", line);
 }

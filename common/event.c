@@ -173,16 +173,18 @@ static inline void put_exe_id(struct sg_outbuf *b, const struct sg_event *e)
  * The "proc" object's members; exe and cgroup are null when unresolved, never
  * "". The caller closes the object, joined with the next key.
  */
-static inline void put_proc(struct sg_outbuf *b, const struct sg_event *e, const char *exe,
-			    size_t exe_len, const char *cgroup, size_t cgroup_len)
+static inline void put_proc(struct sg_outbuf *b, const struct sg_event *e, bool thread,
+			    const char *exe, size_t exe_len, const char *cgroup, size_t cgroup_len)
 {
 	const void *nul;
 	size_t comm_len;
 
 	sg_json_put_lit(b, SG_JSON_KEY("proc") SG_JSON_OBJ_KEY("pid"));
 	sg_json_put_u64(b, e->pid);
-	sg_json_put_key_u64(b, "tid", e->tid);
-	sg_json_put_key_u64(b, "ppid", e->ppid);
+	if (thread) { /* a flow is the process's: its sends may come from several threads */
+		sg_json_put_key_u64(b, "tid", e->tid);
+		sg_json_put_key_u64(b, "ppid", e->ppid);
+	}
 	sg_json_put_key_u64(b, "uid", e->uid);
 	sg_json_put_key_u64(b, "gid", e->gid);
 	sg_json_put_key(b, "comm");
@@ -246,11 +248,9 @@ static inline void put_len(struct sg_outbuf *b, const struct sg_event *e)
 	sg_json_put_key_u64(b, "iovlen", e->iovlen);
 }
 
-/* "ret" and "errno", null on success */
-static inline void put_result(struct sg_outbuf *b, const struct sg_event *e)
+/* "errno": null on success */
+static inline void put_errno(struct sg_outbuf *b, const struct sg_event *e)
 {
-	sg_json_put_key(b, "ret");
-	sg_json_put_i64(b, e->ret);
 	sg_json_put_key(b, "errno");
 	if (e->err == 0) {
 		sg_json_put_lit(b, "null");
@@ -260,6 +260,14 @@ static inline void put_result(struct sg_outbuf *b, const struct sg_event *e)
 
 		put_name_or_u64(b, sg_errno_name(err_no), (uint64_t)(uint32_t)err_no);
 	}
+}
+
+/* "ret" and "errno", null on success */
+static inline void put_result(struct sg_outbuf *b, const struct sg_event *e)
+{
+	sg_json_put_key(b, "ret");
+	sg_json_put_i64(b, e->ret);
+	put_errno(b, e);
 }
 
 /* The "policy" object's members; the caller closes it with the record */
@@ -305,7 +313,7 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 
 	put_head(b, seq, e->ts_ns, clk);
 	put_syscall(b, e);
-	put_proc(b, e, exe, exe_len, cgroup, cgroup_len);
+	put_proc(b, e, true, exe, exe_len, cgroup, cgroup_len);
 	sg_json_put_lit(b, "}" SG_JSON_KEY("fd")); /* proc */
 	sg_json_put_i64(b, e->fd);
 	put_sock(b, e);
@@ -316,6 +324,78 @@ int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e
 	put_result(b, e);
 	put_policy(b, e, rule, rule_len);
 	sg_json_put_lit(b, "}}\n"); /* policy, record */
+	return 0;
+}
+
+/* The fields of a send that a flow key holds, as an event (for the put_* above). */
+static void flow_as_event(struct sg_event *e, const struct sg_flow_rec *r)
+{
+	const struct sg_flow_key *k = r->key;
+
+	memset(e, 0, sizeof(*e));
+	e->cgroup_id = k->cgroup_id;
+	e->exe_ino = k->exe_ino;
+	e->exe_dev = k->exe_dev;
+	e->pid = k->pid;
+	e->uid = k->uid;
+	e->gid = k->gid;
+	e->msg_flags = k->msg_flags;
+	e->policy_version = k->policy_version;
+	e->err = k->err;
+	e->ret = k->err ? -1 : 0;
+	e->rule = k->rule;
+	e->verdict = SG_VERDICT_ALLOW;
+	e->sock_family = k->sock_family;
+	e->sock_type = k->sock_type;
+	e->sock_protocol = k->sock_protocol;
+	e->addr_len = k->addr_len;
+	e->syscall = k->syscall;
+	e->dst_source = k->dst_source;
+	e->flags = k->ev_flags;
+	memcpy(e->comm, r->comm, SG_COMM_LEN);
+	memcpy(e->addr, k->addr, SG_ADDR_MAX);
+}
+
+int sg_flow_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
+		    const struct sg_flow_rec *r, const struct sg_enrich *x, struct sg_clock *clk)
+{
+	const char *exe = x ? x->exe : NULL, *cgroup = x ? x->cgroup : NULL;
+	const char *rule = x ? x->rule_name : NULL;
+	size_t exe_len = exe ? strlen(exe) : 0, cgroup_len = cgroup ? strlen(cgroup) : 0;
+	size_t rule_len = rule ? strlen(rule) : 0;
+	struct sg_event e;
+	int err;
+
+	if (!b || !r || !r->key || !clk)
+		return -EINVAL;
+	err = sg_outbuf_reserve(b, EVENT_FIXED_MAX + SG_JSON_STR_MAX(exe_len) +
+					   SG_JSON_STR_MAX(cgroup_len) + SG_JSON_STR_MAX(rule_len));
+	if (err)
+		return err;
+	flow_as_event(&e, r);
+	put_head(b, seq, boot_ns, clk);
+	sg_json_put_lit(b, "\"flow\"" SG_JSON_KEY("syscall"));
+	put_name_or_u64(b, sg_syscall_name(e.syscall), e.syscall);
+	put_proc(b, &e, false, exe, exe_len, cgroup, cgroup_len);
+	sg_json_put_char(b, '}'); /* proc */
+	put_sock(b, &e);
+	put_dst(b, &e);
+	put_flags(b, e.msg_flags);
+	put_errno(b, &e);
+	put_policy(b, &e, rule, rule_len);
+	sg_json_put_char(b, '}'); /* policy */
+	sg_json_put_key_u64(b, "count", r->count);
+	sg_json_put_key_u64(b, "bytes", r->bytes);
+	sg_json_put_key(b, "first");
+	sg_clock_put_ts(b, clk, r->first_ns);
+	sg_json_put_key(b, "last");
+	sg_clock_put_ts(b, clk, r->last_ns);
+	sg_json_put_key(b, "end");
+	if (r->end)
+		sg_json_put_name(b, r->end);
+	else
+		sg_json_put_lit(b, "null");
+	sg_json_put_lit(b, "}\n");
 	return 0;
 }
 
@@ -366,7 +446,15 @@ int sg_stats_members_to_json(struct sg_outbuf *b, const struct sg_stats *s)
 	for (size_t i = 0; i < s->nrules; i++)
 		sg_json_key_u64(b, s->rule_names[i], s->rule_hits[i]);
 	sg_json_obj_close(b);
-	return sg_json_key_u64(b, "default", s->default_hits);
+	sg_json_key_u64(b, "default", s->default_hits);
+	if (!s->flows_on)
+		return b->err;
+	sg_json_key_obj(b, "flows");
+	sg_json_key_u64(b, "sends", s->flow_sends);
+	sg_json_key_u64(b, "records", s->flow_records);
+	sg_json_key_u64(b, "active", s->flows_active);
+	sg_json_key_u64(b, "table_full", s->flow_table_full);
+	return sg_json_obj_close(b);
 }
 
 int sg_stats_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, const struct sg_stats *s,

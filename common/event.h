@@ -36,6 +36,9 @@ struct sg_stats {
 	const uint64_t *rule_hits;
 	size_t nrules;
 	uint64_t default_hits;
+	/* --flows ("flows":{...}, only when on): sends counted into flow records, records, flows now, first sends the table had no room for */
+	bool flows_on;
+	uint64_t flow_sends, flow_records, flows_active, flow_table_full;
 };
 
 /*
@@ -72,6 +75,29 @@ struct sg_gap {
  */
 int sg_event_to_json(struct sg_outbuf *b, uint64_t seq, const struct sg_event *e,
 		     const struct sg_enrich *x, struct sg_clock *clk);
+/*
+ * One flow record: the sends counted into flow key since its previous record
+ * (sendguardd --flows; the kernel side is described in sendguard.h, "Flows").
+ * first/last: boot-clock times of the first and latest of them; end: NULL
+ * while the flow lives, "idle" when it was evicted, "exit" at the daemon's.
+ */
+struct sg_flow_rec {
+	const struct sg_flow_key *key;
+	const uint8_t *comm; /* SG_COMM_LEN bytes: the comm of the flow's first send */
+	uint64_t count;
+	uint64_t bytes;
+	uint64_t first_ns;
+	uint64_t last_ns;
+	const char *end;
+};
+
+/*
+ * {"v":1,"seq":N,"ts":...,"type":"flow","syscall":..,"proc":{..},"sock":..,"dst":..,
+ *  "dst_source":..,"flags":[..],"flags_raw":N,"errno":..,"policy":{..},"count":N,
+ *  "bytes":N,"first":TS,"last":TS,"end":null|"idle"|"exit"}
+ */
+int sg_flow_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns,
+		    const struct sg_flow_rec *r, const struct sg_enrich *x, struct sg_clock *clk);
 /* {"v":1,"seq":N,"ts":...,"type":"lost","count":K} */
 int sg_lost_to_json(struct sg_outbuf *b, uint64_t seq, uint64_t boot_ns, uint64_t count,
 		    struct sg_clock *clk);

@@ -176,6 +176,7 @@ struct sg_policy_exe {
 struct sg_policy_rule {
 	char name[SG_POLICY_NAME_MAX + 1];
 	uint32_t action; /* SG_VERDICT_* */
+	uint32_t export; /* SG_EXPORT_*: "export", how its allowed sends leave (--flows) */
 	uint32_t keys; /* SG_MK_BIT(SG_MK_*) of the keys present */
 
 	uint32_t syscall_mask;

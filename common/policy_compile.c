@@ -461,6 +461,7 @@ static void compile_rules_rt(struct comp *k)
 		rt.len_max = HAS(r, SG_MK_LEN_MAX) ? r->len_max : UINT64_MAX;
 		rt.flags_all = HAS(r, SG_MK_FLAGS_ALL) ? r->flags_all : 0;
 		rt.action = (uint8_t)r->action;
+		rt.export = (uint8_t)r->export;
 		key = arr_key(k->c, SG_PMAP_RULES, i);
 		map_put(k->c, SG_PMAP_RULES, &key, &rt);
 	}

@@ -747,6 +747,16 @@ static void parse_rule(struct policy_ctx *c, struct sg_policy_rule *r, struct js
 			if (sg_verdict_from_name(json_object_get_string(v), &r->action))
 				policy_err(c, sub, "%s: unknown action (%s)", show(shown, v),
 					   action_names);
+		} else if (strcmp(key, "export") == 0) {
+			if (!want_string(c, v, sub))
+				continue;
+			if (!strcmp(json_object_get_string(v), "flows"))
+				r->export = SG_EXPORT_FLOWS;
+			else if (!strcmp(json_object_get_string(v), "events"))
+				r->export = SG_EXPORT_EVENTS;
+			else
+				policy_err(c, sub, "%s: unknown export (flows, events)",
+					   show(shown, v));
 		} else if (strcmp(key, "match") == 0) {
 			parse_match(c, r, v, sub);
 		} else {
@@ -758,6 +768,9 @@ static void parse_rule(struct policy_ctx *c, struct sg_policy_rule *r, struct js
 		policy_err(c, path, "missing key \"name\"");
 	if (!have_action)
 		policy_err(c, path, "missing key \"action\"");
+	else if (r->export && r->action != SG_VERDICT_ALLOW)
+		policy_err(c, path,
+			   "\"export\" is for allow rules: deny, audit and kill are always events");
 }
 
 static void parse_rules(struct policy_ctx *c, struct sg_policy *p, struct json_object *rules)

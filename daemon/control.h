@@ -25,6 +25,7 @@ enum sg_rec_type {
 	SG_REC_POLICY,
 	SG_REC_GAP,
 	SG_REC_UNDELIVERABLE,
+	SG_REC_FLOW,
 	SG_REC_NTYPES
 };
 /* The "type" of each kind of record, as records and filters name it (control_req.c). */

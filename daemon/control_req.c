@@ -18,7 +18,7 @@
 #include "names.h"
 
 const char *const sg_rec_type_names[SG_REC_NTYPES] = {
-	"send", "connect", "lost", "stats", "policy", "gap", "undeliverable",
+	"send", "connect", "lost", "stats", "policy", "gap", "undeliverable", "flow",
 };
 
 static const struct {

@@ -10,6 +10,7 @@
 #include "cache.h"
 #include "control.h"
 #include "events.h"
+#include "flows.h"
 #include "loader.h"
 #include "log.h"
 #include "persist.h"
@@ -80,6 +81,37 @@ static const struct sg_rec_meta meta_lost = { .type = SG_REC_LOST };
 static const struct sg_rec_meta meta_stats = { .type = SG_REC_STATS };
 static const struct sg_rec_meta meta_gap = { .type = SG_REC_GAP };
 static const struct sg_rec_meta meta_undeliverable = { .type = SG_REC_UNDELIVERABLE };
+
+int pipeline__flow(struct pipeline *p, const struct sg_flow_rec *r)
+{
+	const struct sg_flow_key *k = r->key;
+	struct sg_enrich x = { 0 };
+	struct sg_rec_meta m = { .type = SG_REC_FLOW, .verdict = SG_VERDICT_ALLOW };
+	uint64_t now = sg_clock_boot_now();
+	size_t start = p->out.len;
+	int err;
+
+	if (k->ev_flags & SG_EF_EXE)
+		x.exe = proc_cache__exe(p->cache, k->pid, k->exe_dev, k->exe_ino);
+	x.cgroup = proc_cache__cgroup(p->cache, k->pid, k->cgroup_id);
+	x.rule_name = policy_mgr__rule_name(p->pm, k->policy_version, k->rule);
+	err = sg_flow_to_json(&p->out, ++p->seq, now, r, &x, &p->clk);
+	if (err) {
+		/* Not counted as lost: the counts stay in the kernel for the next round. */
+		p->out.len = start;
+		p->seq--;
+		return err;
+	}
+	policy_mgr__hits(p->pm, k->policy_version, k->rule, r->count);
+	p->ctr.flow_sends += r->count;
+	m.syscall = k->syscall;
+	m.pid = k->pid;
+	m.uid = k->uid;
+	memcpy(m.comm, r->comm, sizeof(m.comm) - 1);
+	m.comm[sizeof(m.comm) - 1] = '\0';
+	appended(p, start, 0, &m, now);
+	return 0;
+}
 
 static void emit_note(struct pipeline *p)
 {
@@ -358,6 +390,13 @@ void pipeline__update_stats(struct pipeline *p)
 	p->stats.rule_hits = p->pm->hits;
 	p->stats.nrules = pol && p->pm->hits ? pol->nrules : 0;
 	p->stats.default_hits = p->pm->default_hits;
+	p->stats.flows_on = p->flows != NULL;
+	if (p->flows) {
+		p->stats.flow_sends = p->ctr.flow_sends;
+		p->stats.flow_records = p->ctr.records[SG_REC_FLOW];
+		p->stats.flows_active = flows__active(p->flows);
+		p->stats.flow_table_full = __atomic_load_n(p->flows->table_full, __ATOMIC_RELAXED);
+	}
 }
 
 void pipeline__stats(struct pipeline *p)

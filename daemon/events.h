@@ -19,6 +19,7 @@ struct proc_cache;
 struct policy_mgr;
 struct control;
 struct persist_state;
+struct flows;
 
 /* What the pipeline counted since the start, for the metrics (metrics.c). */
 struct pipeline_counters {
@@ -32,6 +33,7 @@ struct pipeline_counters {
 	uint64_t lost_memory; /* records dropped in user space (no memory) */
 	uint64_t policy_loaded, policy_refused;
 	uint64_t ringbuf_peak; /* most bytes found waiting in the ring buffer at a drain */
+	uint64_t flow_sends; /* sends carried by flow records (not events) */
 };
 
 #define SG_LOST_COUNTERS 4
@@ -77,12 +79,15 @@ struct pipeline {
 	uint64_t last_ns; /* time (boot clock) of the record seq */
 	struct pipeline_counters ctr;
 	const volatile unsigned long *rb_cons, *rb_prod; /* the ring buffer's positions */
+	struct flows *flows; /* --flows: the flow table (stats); NULL: off */
 };
 
 int pipeline__init(struct pipeline *p, struct trace_bpf *skel, struct policy_mgr *pm,
 		   struct sink *sinks, int nsinks, const char *cgroup2_mnt);
 void pipeline__free(struct pipeline *p);
 int pipeline__epoll_fd(const struct pipeline *p);
+/* Write flow record r (flows.c): 0, or -ENOMEM (nothing written, try again later). */
+int pipeline__flow(struct pipeline *p, const struct sg_flow_rec *r);
 /* Drain everything queued in the ring buffer, report losses, write to sinks. */
 int pipeline__drain(struct pipeline *p);
 /* Bring p->stats up to date (rule hits of the policy in force). */

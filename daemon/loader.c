@@ -223,6 +223,15 @@ static int trace_setup(void *ctx)
 	int err, ncpus;
 
 	skel->rodata->self_tgid = self_tgid;
+	skel->rodata->flows_on = (__u32)o->flows;
+	if (o->flows) {
+		skel->rodata->flow_idle_ns = o->flow_idle_ns;
+		err = bpf_map__set_max_entries(skel->maps.sg_flows, o->flow_table_size);
+		if (err) {
+			log_err("cannot size the flow table: %s", strerror(-err));
+			return err;
+		}
+	}
 	err = bpf_map__set_max_entries(skel->maps.events, (__u32)o->ringbuf_size);
 	if (err) {
 		log_err("cannot size the ring buffer to %llu bytes: %s",

@@ -17,6 +17,9 @@ struct loader_opts {
 	bool adopted; /* out: maps of an earlier --persist run were adopted */
 	int variant_limit; /* the best program variant to try (--bpf-variant; 0: any) */
 	int variant; /* out: the variant loaded (enum sg_variant) */
+	int flows; /* SG_FLOWS_* (--flows) */
+	uint32_t flow_table_size; /* flows the kernel table holds (--flows) */
+	uint64_t flow_idle_ns; /* a flow idle this long takes no more counts */
 };
 
 /*

@@ -29,6 +29,7 @@
 #include "enforce.h"
 #include "policy_compile.h"
 #include "events.h"
+#include "flows.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -72,6 +73,9 @@ struct options {
 	int foreground;
 	int verbose;
 	int variant_limit; /* --bpf-variant: the best program variant to try */
+	int flows; /* --flows[=all|rules]: SG_FLOWS_* */
+	uint64_t flow_interval; /* --flow-interval SEC */
+	uint64_t flow_table_size; /* --flow-table-size N */
 };
 
 enum {
@@ -89,6 +93,9 @@ enum {
 	OPT_SYSLOG_QUEUE,
 	OPT_PIN_DIR,
 	OPT_STATE_DIR,
+	OPT_FLOWS,
+	OPT_FLOW_INTERVAL,
+	OPT_FLOW_TABLE,
 };
 
 static const struct option long_opts[] = {
@@ -109,6 +116,9 @@ static const struct option long_opts[] = {
 	{ "bpf-variant", required_argument, NULL, OPT_BPF_VARIANT },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "syslog-queue", required_argument, NULL, OPT_SYSLOG_QUEUE },
+	{ "flows", optional_argument, NULL, OPT_FLOWS },
+	{ "flow-interval", required_argument, NULL, OPT_FLOW_INTERVAL },
+	{ "flow-table-size", required_argument, NULL, OPT_FLOW_TABLE },
 	{ "foreground", no_argument, NULL, 'f' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -140,6 +150,15 @@ static void usage(FILE *f)
 		"      --rotate-size BYTES   rotate file sinks at this size (0: never; default "
 		"100M)\n"
 		"      --rotate-keep N       rotated files kept, PATH.1..PATH.N (default 5)\n"
+		"      --flows[=all|rules]   count allowed sends into flows in the kernel and\n"
+		"                            write flow records instead of one event per send:\n"
+		"                            all (the default) but rules with "
+		"\"export\":\"events\",\n"
+		"                            or only rules with \"export\":\"flows\"\n"
+		"      --flow-interval SEC   a flow record per active flow every SEC seconds;\n"
+		"                            a flow idle for 3 intervals ends (default 10)\n"
+		"      --flow-table-size N   flows the kernel holds at once (default 16384;\n"
+		"                            more flows: their sends are events)\n"
 		"      --cgroup PATH         enforce in this cgroup v2 subtree only (e.g.\n"
 		"                            /system.slice; default: the whole host)\n"
 		"      --no-enforce          judge and report only: attach no enforcement hook\n"
@@ -221,6 +240,8 @@ static int options_defaults(struct options *o)
 					   variant);
 	}
 	o->syslog_queue = TCP_SINK_QUEUE_DEF;
+	o->flow_interval = SG_FLOW_INTERVAL_DEF;
+	o->flow_table_size = SG_FLOW_TABLE_SIZE_DEF;
 	return 0;
 }
 
@@ -290,6 +311,25 @@ static int parse_enforce_option(int c, const char *arg, struct options *o)
 		if (o->variant_limit < 0)
 			return usage_error("--bpf-variant %s: expected btf, core or compat", arg);
 		return 0;
+	}
+}
+
+/* --flows[=all|rules], --flow-interval, --flow-table-size */
+static int parse_flows_option(int c, const char *arg, struct options *o)
+{
+	switch (c) {
+	case OPT_FLOWS:
+		if (!arg || !strcmp(arg, "all"))
+			o->flows = SG_FLOWS_ALL;
+		else if (!strcmp(arg, "rules"))
+			o->flows = SG_FLOWS_RULES;
+		else
+			return usage_error("--flows=%s: expected all or rules", arg);
+		return 0;
+	case OPT_FLOW_INTERVAL:
+		return parse_size(arg, "--flow-interval", 1, 3600, &o->flow_interval);
+	default: /* OPT_FLOW_TABLE */
+		return parse_size(arg, "--flow-table-size", 16, 1u << 20, &o->flow_table_size);
 	}
 }
 
@@ -370,6 +410,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_STATE_DIR:
 		case OPT_BPF_VARIANT:
 			rc = parse_enforce_option(c, optarg, o);
+			break;
+		case OPT_FLOWS:
+		case OPT_FLOW_INTERVAL:
+		case OPT_FLOW_TABLE:
+			rc = parse_flows_option(c, optarg, o);
 			break;
 		case OPT_CONTROL:
 			rc = parse_control_option(optarg, o);
@@ -954,6 +999,8 @@ static int run_loop(struct daemon_view *v, int sfd, struct metrics_http *mh)
 		err = pipeline__drain(p);
 		if (err && err != -EINTR)
 			log_warn("ring buffer: %s", strerror(-err));
+		if (p->flows)
+			flows__tick(p->flows, p, sg_clock_mono_ms(), false);
 		if (next_stats && sg_clock_mono_ms() >= next_stats) {
 			pipeline__stats(p);
 			next_stats += o->stats_interval * 1000;
@@ -1123,6 +1170,9 @@ static void stop_and_drain(struct daemon_view *v, struct trace_bpf *skel, struct
 	err = pipeline__drain(p);
 	if (err)
 		log_warn("final drain: %s", strerror(-err));
+	/* The programs are gone: every count in the table is final. */
+	if (p->flows)
+		flows__tick(p->flows, p, sg_clock_mono_ms(), true);
 	pipeline__finish(p, sg_clock_mono_ms() + FINISH_MS);
 	persist__state_close(p->state, rc == 0); /* without --persist, already removed */
 	p->state = NULL;
@@ -1145,6 +1195,7 @@ int main(int argc, char **argv)
 	struct control *ctl = NULL;
 	struct metrics_http *mh = NULL;
 	struct metrics_src msrc = { 0 };
+	struct flows flows = { 0 };
 	struct options o;
 	char cg2[PATH_MAX];
 	int rc, err, sfd = -1, ready_fd = -1;
@@ -1185,6 +1236,9 @@ int main(int argc, char **argv)
 	lo.verbose = o.verbose;
 	lo.persist = o.persist;
 	lo.variant_limit = o.variant_limit;
+	lo.flows = o.flows;
+	lo.flow_table_size = (uint32_t)o.flow_table_size;
+	lo.flow_idle_ns = o.flow_interval * SG_FLOW_IDLE_INTERVALS * 1000000000ULL;
 	err = loader__load(&skel, &lo);
 	if (err) {
 		rc = 1;
@@ -1199,6 +1253,15 @@ int main(int argc, char **argv)
 	    start_pipeline(&view, skel, ctl, cg2[0] ? cg2 : NULL)) {
 		rc = 1;
 		goto cleanup;
+	}
+	if (o.flows) {
+		err = flows__init(&flows, skel, o.flow_interval);
+		if (err) {
+			log_err("cannot set up flows: %s", strerror(-err));
+			rc = 1;
+			goto cleanup;
+		}
+		p.flows = &flows;
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
 	if (lo.adopted)
@@ -1231,6 +1294,7 @@ cleanup:
 		close(view.grace_fd);
 	enforce__stop(&enforcer);
 	pipeline__free(&p);
+	flows__free(&flows);
 	policy_mgr__free(&pm);
 	if (skel)
 		loader__stop(skel);

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "enforce.h"
 #include "events.h"
+#include "flows.h"
 #include "json.h"
 #include "metrics.h"
 #include "names.h"
@@ -119,6 +120,20 @@ static void put_stream(struct sg_outbuf *b, const struct pipeline *p, const stru
 	for (int v = 0; v <= SG_VERDICT_KILL; v++)
 		sample(b, "sendguard_verdicts_total", "verdict", sg_verdict_name((uint32_t)v),
 		       c->verdicts[v]);
+	if (p->flows) {
+		family(b, "sendguard_flow_sends_total", "counter",
+		       "Sends counted into flows in the kernel and written as flow records "
+		       "instead of events (--flows).");
+		sample(b, "sendguard_flow_sends_total", NULL, NULL, c->flow_sends);
+		family(b, "sendguard_flows_active", "gauge",
+		       "Flows in the kernel's flow table at the last sweep.");
+		sample(b, "sendguard_flows_active", NULL, NULL, flows__active(p->flows));
+		family(b, "sendguard_flow_table_full_total", "counter",
+		       "First sends of a flow the kernel's flow table had no room for "
+		       "(exported as events).");
+		sample(b, "sendguard_flow_table_full_total", NULL, NULL,
+		       __atomic_load_n(p->flows->table_full, __ATOMIC_RELAXED));
+	}
 	family(b, "sendguard_denials_total", "counter",
 	       "Events with verdict deny or kill, by the mechanism that enforced "
 	       "them (none: observed only).");

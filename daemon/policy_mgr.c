@@ -327,16 +327,21 @@ const char *policy_mgr__rule_name(const struct policy_mgr *m, uint32_t version, 
 	return p->rules[rule].name;
 }
 
-void policy_mgr__hit(struct policy_mgr *m, uint32_t version, uint16_t rule)
+void policy_mgr__hits(struct policy_mgr *m, uint32_t version, uint16_t rule, uint64_t n)
 {
 	const struct sg_policy *p = policy_mgr__current(m);
 
 	if (!p || version != m->version || !m->hits)
 		return;
 	if (rule == SG_RULE_DEFAULT)
-		m->default_hits++;
+		m->default_hits += n;
 	else if (rule < p->nrules)
-		m->hits[rule]++;
+		m->hits[rule] += n;
+}
+
+void policy_mgr__hit(struct policy_mgr *m, uint32_t version, uint16_t rule)
+{
+	policy_mgr__hits(m, version, rule, 1);
 }
 
 void policy_mgr__free(struct policy_mgr *m)

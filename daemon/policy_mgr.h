@@ -85,6 +85,8 @@ const struct sg_policy *policy_mgr__current(const struct policy_mgr *m);
 const char *policy_mgr__rule_name(const struct policy_mgr *m, uint32_t version, uint16_t rule);
 /* Count a judged send for the stats (only sends of the version in force). */
 void policy_mgr__hit(struct policy_mgr *m, uint32_t version, uint16_t rule);
+/* n sends of a flow record at once. */
+void policy_mgr__hits(struct policy_mgr *m, uint32_t version, uint16_t rule, uint64_t n);
 void policy_mgr__free(struct policy_mgr *m);
 
 #endif

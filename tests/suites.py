@@ -36,7 +36,7 @@ def suites(build, kernels):
          False),
     ]
     for name in ("run", "enforce", "persist", "control", "cli_control", "sandbox", "metrics",
-                 "remote_syslog", "service"):
+                 "flows", "remote_syslog", "service"):
         out.append(("integration" if name == "run" else name,
                     [PY, os.path.join(integ, name + ".py"), "--build", build], True))
     pkg = os.path.join(ROOT, "tests", "packaging")

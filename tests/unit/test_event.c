@@ -912,6 +912,76 @@ static void test_lost_and_stats(void **state)
 	assert_int_equal(sg_stats_to_json(&b, 6, 0, NULL, &clk), -EINVAL);
 }
 
+/* A flow record: the key's fields as a send's, no tid/ppid/fd/len/ret, the counts and times. */
+static void test_flow(void **state)
+{
+	struct sg_clock clk = test_clock();
+	struct sg_flow_key k = { .cgroup_id = 4711,
+				 .exe_ino = 99,
+				 .exe_dev = 8u << 20 | 1,
+				 .pid = 812,
+				 .uid = 0,
+				 .gid = 0,
+				 .msg_flags = 0x40,
+				 .policy_version = 3,
+				 .rule = 0,
+				 .sock_family = AF_INET,
+				 .sock_type = SOCK_DGRAM,
+				 .sock_protocol = IPPROTO_UDP,
+				 .addr_len = 16,
+				 .syscall = SG_SYSCALL_SENDTO,
+				 .dst_source = SG_DST_MSG,
+				 .ev_flags = SG_EF_SOCK | SG_EF_EXE };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
+	static const uint8_t comm[SG_COMM_LEN] = "resolver";
+	struct sg_enrich x = { .exe = "/usr/sbin/resolver",
+			       .cgroup = "/system.slice",
+			       .rule_name = "dns" };
+	struct sg_flow_rec r = { .key = &k,
+				 .comm = comm,
+				 .count = 1200,
+				 .bytes = 76800,
+				 .first_ns = TS_BOOT,
+				 .last_ns = TS_BOOT + 1000000000ULL,
+				 .end = "idle" };
+	struct sg_stats s = { .flows_on = true,
+			      .flow_sends = 1200,
+			      .flow_records = 1,
+			      .flows_active = 2,
+			      .flow_table_full = 7 };
+	struct sg_outbuf b;
+	const char *want =
+		"{\"v\":1,\"seq\":9,\"ts\":\"2026-11-22T21:50:02.123456789Z\",\"type\":\"flow\","
+		"\"syscall\":\"sendto\",\"proc\":{\"pid\":812,\"uid\":0,\"gid\":0,\"comm\":"
+		"\"resolver\","
+		"\"exe\":\"/usr/sbin/"
+		"resolver\",\"exe_dev\":\"8:1\",\"exe_ino\":99,\"cgroup_id\":4711,"
+		"\"cgroup\":\"/system.slice\"},\"sock\":{\"family\":\"inet\",\"type\":\"dgram\","
+		"\"protocol\":\"udp\"},\"dst\":{\"family\":\"inet\",\"addr\":\"10.0.0.53\","
+		"\"port\":53},"
+		"\"dst_source\":\"msg\",\"flags\":[\"MSG_DONTWAIT\"],\"flags_raw\":64,\"errno\":"
+		"null,"
+		"\"policy\":{\"verdict\":\"allow\",\"rule\":\"dns\",\"version\":3,\"enforced_by\":"
+		"null},"
+		"\"count\":1200,\"bytes\":76800,\"first\":\"2026-11-22T21:50:01.123456789Z\","
+		"\"last\":\"2026-11-22T21:50:02.123456789Z\",\"end\":\"idle\"}\n";
+
+	(void)state;
+	inet_pton(AF_INET, "10.0.0.53", &sin.sin_addr);
+	memcpy(k.addr, &sin, 8); /* as the kernel keys it: no sin_zero */
+	assert_int_equal(sg_outbuf_init(&b, 8), 0);
+	assert_int_equal(sg_flow_to_json(&b, 9, TS_BOOT + 1000000000ULL, &r, &x, &clk), 0);
+	assert_int_equal(b.len, strlen(want));
+	assert_memory_equal(b.data, want, b.len);
+	/* the stats record's "flows" object, only with flows on */
+	sg_outbuf_reset(&b);
+	assert_int_equal(sg_stats_to_json(&b, 10, TS_BOOT, &s, &clk), 0);
+	assert_int_equal(sg_json_raw(&b, "", 1), 0);
+	assert_non_null(strstr(b.data, ",\"flows\":{\"sends\":1200,\"records\":1,\"active\":2,"
+				       "\"table_full\":7}}\n"));
+	sg_outbuf_free(&b);
+}
+
 static void test_undeliverable(void **state)
 {
 	struct sg_clock clk = test_clock();
@@ -1097,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(test_dst_variants),
 		cmocka_unit_test(test_lost_and_stats),
 		cmocka_unit_test(test_undeliverable),
+		cmocka_unit_test(test_flow),
 		cmocka_unit_test(test_policy_note),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_clock_format),
