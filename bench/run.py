@@ -525,10 +525,12 @@ def output_files(path):
 
 
 def check_output(path, pid, expected, expect_rule=None):
-    """Counts what the daemon wrote (PATH and its rotations): send events of PID, lost
-    records, seq gaps, unparsable lines, events not judged by EXPECT_RULE."""
+    """Counts what the daemon wrote (PATH and its rotations): the sends of PID it accounts
+    for (send events, and with --flows the counts of flow records), lost records, seq
+    gaps, unparsable lines, events not judged by EXPECT_RULE."""
     c = {"expected": expected, "sends": 0, "lost_records": 0, "lost": 0, "bad_lines": 0,
-         "seq_gaps": 0, "records": 0, "rule_mismatch": 0, "errno_set": 0, "sample": None}
+         "seq_gaps": 0, "records": 0, "rule_mismatch": 0, "errno_set": 0, "sample": None,
+         "events": 0, "flow_counted": 0, "flow_records": 0}
     last_seq = None
     for raw in (line for p in output_files(path) for line in open(p, "rb")):
         try:
@@ -548,8 +550,14 @@ def check_output(path, pid, expected, expect_rule=None):
         if typ == "lost":
             c["lost_records"] += 1
             c["lost"] += ev.get("count") or 0
+        elif typ == "flow" and (ev.get("proc") or {}).get("pid") == pid:
+            # --flows: sends counted in the kernel, carried by flow records
+            c["sends"] += ev.get("count") or 0
+            c["flow_counted"] += ev.get("count") or 0
+            c["flow_records"] += 1
         elif typ == "send" and (ev.get("proc") or {}).get("pid") == pid:
             c["sends"] += 1
+            c["events"] += 1
             if c["sample"] is None:
                 c["sample"] = raw.decode(errors="replace").strip()
             if ev.get("errno") is not None:
@@ -626,7 +634,11 @@ def summarize_events(ctx, name, runs):
     ok = lost == 0 and lost_records == 0 and missing == 0 and bad == 0
     detail = (f"lost {lost} in {lost_records} lost records, "
               f"{sum(r['check']['sends'] for r in runs)} of "
-              f"{sum(r['check']['expected'] for r in runs)} sendloop sends seen as events")
+              f"{sum(r['check']['expected'] for r in runs)} sendloop sends seen as events"
+              + (f" or in flow counts ({sum(r['check']['events'] for r in runs)} events, "
+                 f"{sum(r['check']['flow_counted'] for r in runs)} counted in "
+                 f"{sum(r['check']['flow_records'] for r in runs)} flow records)"
+                 if any(r["check"]["flow_records"] for r in runs) else ""))
     if missing < 0:
         detail += f" ({-missing} more events than sends)"
     if bad:
@@ -748,6 +760,25 @@ def scenario_tracing_core(ctx):
 def scenario_tracing_compat(ctx):
     """Tracing with the compat variant (kernels before 5.17, e.g. 5.10)."""
     scenario_variant(ctx, "compat")
+
+
+def scenario_flows(ctx):
+    """--flows: steady traffic on one known flow, counted in the kernel (no event per send):
+    <= the floor + 3 points, and every send accounted for (events + flow counts + lost)."""
+    ctx.need_daemon()
+    med, pairs = run_pairs(ctx, "flows overhead (sendto, one flow, --flows)", Untraced(ctx),
+                           Daemon(ctx, label="flows", extra=["--flows"]))
+    runs = [p["cand"] for p in pairs]
+    lost = summarize_events(ctx, "flows", runs)
+    log(f"flows overhead: median {pct(med)}, lost: {lost}; events per run: median "
+        f"{statistics.median(r['check']['events'] for r in runs):.0f}, flow records per run: "
+        f"median {statistics.median(r['check']['flow_records'] for r in runs):.0f}")
+    if ctx.floor is None:
+        ctx.target("flows <= floor + 3 points", False, "the floor scenario did not run")
+        return
+    log(f"   of which the floor: {pct(ctx.floor)}; counting the flow: {pct(med - ctx.floor)}")
+    ctx.target("flows <= floor + 3 points", med <= ctx.floor + 0.03,
+               f"median {pct(med)}, floor {pct(ctx.floor)}")
 
 
 def scenario_connected(ctx):
@@ -1150,6 +1181,7 @@ SCENARIOS = {
     "tracing": scenario_tracing,
     "tracing-core": scenario_tracing_core,
     "tracing-compat": scenario_tracing_compat,
+    "flows": scenario_flows,
     "encoder": scenario_encoder,
     "policy": scenario_policy,
     "enforce": scenario_enforce,
@@ -1161,7 +1193,7 @@ SCENARIOS = {
     "noise": scenario_noise,
     "run": scenario_run,
 }
-DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "encoder", "policy",
+DEFAULT = ["floor", "tracing", "tracing-core", "tracing-compat", "flows", "encoder", "policy",
            "floor-hook", "enforce", "paths", "syscalls", "throughput", "peers", "run"]
 
 

@@ -178,7 +178,7 @@ static bool filter_match(const struct ctl_filter *f, const struct sg_rec_meta *m
 {
 	if ((f->has & F_TYPE) && f->type != m->type)
 		return false;
-	if (m->type != SG_REC_SEND && m->type != SG_REC_CONNECT)
+	if (m->type != SG_REC_SEND && m->type != SG_REC_CONNECT && m->type != SG_REC_FLOW)
 		return true; /* the event members do not apply */
 	if ((f->has & F_PID) && f->pid != m->pid)
 		return false;
