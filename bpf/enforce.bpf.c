@@ -145,8 +145,6 @@ static __always_inline void sg_hook_addr_unix(struct bpf_sock_addr *ctx, struct 
 /* Fail the call judged as e with EPERM (rule of version decided): report it. 0. */
 static __always_inline int sg_hook_deny(struct sg_event *e, __u16 rule, __u32 version, const int v)
 {
-	struct sg_denial d = { .enforced_by = SG_ENF_CGROUP };
-
 	/*
 	 * A connect inside a send (TCP Fast Open: sendto/sendmsg with MSG_FASTOPEN
 	 * on an unconnected socket) is the send's denial: its sys_exit program
@@ -160,19 +158,11 @@ static __always_inline int sg_hook_deny(struct sg_event *e, __u16 rule, __u32 ve
 	if (e->syscall == SG_SYSCALL_CONNECT) {
 		/* The event's process fields: what the evaluation did not need yet. */
 		sg_hook_task(e, 1u << SG_DIM_COMM | 1u << SG_DIM_EXE, true, v);
-		e->ts_ns = bpf_ktime_get_boot_ns();
-		e->ret = -1;
-		e->err = SG_EPERM;
-		e->policy_version = version;
-		e->rule = rule;
-		e->verdict = SG_VERDICT_DENY;
-		e->enforced_by = SG_ENF_CGROUP;
+		sg_stamp_denial(e, rule, version, SG_ENF_CGROUP);
 		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
 			__sync_fetch_and_add(&lost_events, 1);
 	} else {
-		d.version = version;
-		d.rule = rule;
-		bpf_map_update_elem(&sg_denied, &e->tid, &d, BPF_ANY);
+		sg_note_denial(e->tid, rule, version, SG_ENF_CGROUP);
 	}
 	return 0;
 }

@@ -114,22 +114,14 @@ static __always_inline void sg_lsm_cmsgs(struct sg_event *e, const void *ctl, __
 /* Note the denial for the send's sys_exit program (sg_denied) and fail it. */
 static __always_inline int sg_lsm_deny(__u32 tid, __u16 rule, __u32 version)
 {
-	struct sg_denial d = { .enforced_by = SG_ENF_LSM, .rule = rule, .version = version };
-
-	bpf_map_update_elem(&sg_denied, &tid, &d, BPF_ANY);
+	sg_note_denial(tid, rule, version, SG_ENF_LSM);
 	return -SG_EPERM;
 }
 
 /* Fail the call judged as e and write its event (no exit program will): -EPERM. */
 static __always_inline int sg_lsm_report_deny(struct sg_event *e, __u16 rule, __u32 version)
 {
-	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->ret = -1;
-	e->err = SG_EPERM;
-	e->policy_version = version;
-	e->rule = rule;
-	e->verdict = SG_VERDICT_DENY;
-	e->enforced_by = SG_ENF_LSM;
+	sg_stamp_denial(e, rule, version, SG_ENF_LSM);
 	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
 		__sync_fetch_and_add(&lost_events, 1);
 	return -SG_EPERM;

@@ -161,6 +161,30 @@ struct {
 	__type(value, struct sg_denial);
 } sg_denied SEC(".maps");
 
+/*
+ * An enforcement hook (mechanism by: SG_ENF_CGROUP, SG_ENF_LSM) fails a send
+ * of thread tid with EPERM, rule of version decided: the note the send's
+ * sys_exit program takes to report it.
+ */
+static __always_inline void sg_note_denial(__u32 tid, __u16 rule, __u32 version, __u8 by)
+{
+	struct sg_denial d = { .enforced_by = by, .rule = rule, .version = version };
+
+	bpf_map_update_elem(&sg_denied, &tid, &d, BPF_ANY);
+}
+
+/* The same for a call no exit program reports (a connect): e, judged, becomes its event. */
+static __always_inline void sg_stamp_denial(struct sg_event *e, __u16 rule, __u32 version, __u8 by)
+{
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->ret = -1;
+	e->err = SG_EPERM;
+	e->policy_version = version;
+	e->rule = rule;
+	e->verdict = SG_VERDICT_DENY;
+	e->enforced_by = by;
+}
+
 /* The arguments of one send call, from the saved user registers. */
 struct sg_call {
 	__u64 ts_ns;
