@@ -516,6 +516,14 @@ static void print_status(struct json_object *r)
 		s = sg_jstr(sg_jget(r, "policy_pending"), "source");
 		printf(LABEL "%s (waits for its switch)\n", "pending", s ? s : "embedded default");
 	}
+	if (json_object_is_type(sg_jget(r, "flows"), json_type_object)) {
+		struct json_object *f = sg_jget(r, "flows");
+
+		s = sg_jstr(f, "mode");
+		printf(LABEL "%s, records every %s s", "flows", s ? s : "?",
+		       num_or_unknown(num, sizeof(num), f, "interval_s"));
+		printf(", %s active\n", num_or_unknown(num, sizeof(num), f, "active"));
+	}
 
 	enf = sg_jget(e, "enforce");
 	if (!json_object_is_type(enf, json_type_boolean))

@@ -73,12 +73,13 @@ static void seen_del(struct flows *f, struct flow_seen *s)
 	}
 }
 
-int flows__init(struct flows *f, struct trace_bpf *skel, uint64_t interval_s)
+int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t interval_s)
 {
 	uint64_t slots = 2;
 
 	memset(f, 0, sizeof(*f));
 	f->on = true;
+	f->mode = mode;
 	f->fd = bpf_map__fd(skel->maps.sg_flows);
 	f->max = bpf_map__max_entries(skel->maps.sg_flows);
 	f->interval_ms = interval_s * 1000;

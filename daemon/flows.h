@@ -31,6 +31,7 @@ struct flow_seen;
 
 struct flows {
 	bool on;
+	int mode; /* SG_FLOWS_ALL or SG_FLOWS_RULES */
 	int fd; /* the sg_flows map */
 	uint32_t max; /* its max_entries */
 	uint64_t interval_ms, idle_ns;
@@ -51,10 +52,10 @@ struct flows {
 };
 
 /*
- * After load: flows on skel with records every interval_s (the kernel's
- * idle threshold was set to the same before load). 0 or -errno.
+ * After load: flows on skel (mode SG_FLOWS_ALL or SG_FLOWS_RULES, as the
+ * programs were loaded with) with records every interval_s. 0 or -errno.
  */
-int flows__init(struct flows *f, struct trace_bpf *skel, uint64_t interval_s);
+int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t interval_s);
 /*
  * From the event loop: sweep (evict idle flows) once a second, and write the
  * records due; final: a last record of every flow that counted sends (after

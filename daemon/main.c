@@ -1255,13 +1255,19 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.flows) {
-		err = flows__init(&flows, skel, o.flow_interval);
+		err = flows__init(&flows, skel, o.flows, o.flow_interval);
 		if (err) {
 			log_err("cannot set up flows: %s", strerror(-err));
 			rc = 1;
 			goto cleanup;
 		}
 		p.flows = &flows;
+		log_info("flows: %s counted in the kernel, records every %llu s, table of %llu "
+			 "flows",
+			 o.flows == SG_FLOWS_ALL ? "allowed sends"
+						 : "the sends of rules with \"export\": \"flows\"",
+			 (unsigned long long)o.flow_interval,
+			 (unsigned long long)o.flow_table_size);
 	}
 	/* Sends are judged from the first one on: attach once a policy is in force. */
 	if (lo.adopted)

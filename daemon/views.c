@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "enforce.h"
 #include "events.h"
+#include "flows.h"
 #include "json.h"
 #include "loader.h"
 #include "names.h"
@@ -96,6 +97,19 @@ static int view_status(struct sg_outbuf *b, void *ctx)
 		sg_json_obj_close(b);
 	} else {
 		sg_json_key_str(b, "policy_pending", NULL);
+	}
+	/* --flows: how sends are aggregated, or null. */
+	if (v->p->flows) {
+		const struct flows *f = v->p->flows;
+
+		sg_json_key_obj(b, "flows");
+		sg_json_key_str(b, "mode", f->mode == SG_FLOWS_ALL ? "all" : "rules");
+		sg_json_key_u64(b, "interval_s", f->interval_ms / 1000);
+		sg_json_key_u64(b, "table_size", f->max);
+		sg_json_key_u64(b, "active", flows__active(f));
+		sg_json_obj_close(b);
+	} else {
+		sg_json_key_str(b, "flows", NULL);
 	}
 	sg_json_key_arr(b, "coverage");
 	if (pol)

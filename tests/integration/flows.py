@@ -317,8 +317,10 @@ def export_run(res, ctx, name, mode_args, other_flows):
     sk.close()
     time.sleep(INTERVAL + harness.scaled(0.5))  # a round of flow records
     # The readable form of the flow records, through the control socket.
-    text = harness.Cli(os.path.join(ctx.build, "sendguard"), d.sock).run(
-        "events", "--filter", f"type=flow,pid={os.getpid()}", "--format", "text")
+    cli = harness.Cli(os.path.join(ctx.build, "sendguard"), d.sock)
+    text = cli.run("events", "--filter", f"type=flow,pid={os.getpid()}", "--format", "text")
+    rc_st, out_st, _ = cli.run("status", "-j")
+    status_text = cli.run("status")[1]
     rc = d.stop()
     recs = d.records()
     acc, p = balance(recs, sent, name)
@@ -329,6 +331,14 @@ def export_run(res, ctx, name, mode_args, other_flows):
                                             and " sends " in ln for ln in lines):
         p.append(f"sendguard events --format text: exit {text[0]}: {text[1][-300:]!r} "
                  f"{text[2][-200:]!r}")
+    mode = "rules" if "--flows=rules" in mode_args else "all"
+    st = json.loads(out_st).get("flows") if rc_st == 0 else None
+    if not st or st.get("mode") != mode or st.get("interval_s") != INTERVAL or \
+            st.get("table_size") != 16384:
+        p.append(f"sendguard status -j: flows {st}, expected mode {mode}, interval_s "
+                 f"{INTERVAL}, table_size 16384 (exit {rc_st})")
+    if f"flows        {mode}, records every {INTERVAL} s" not in status_text:
+        p.append(f"sendguard status: no flows line: {status_text!r}")
     if not any(r.get("type") == "lost" for r in recs):
         want = {NOISY: True, KEPT: False, WATCHED: False, REFUSED: False, OTHER: other_flows}
         for port, flows in want.items():
