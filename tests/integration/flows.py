@@ -22,6 +22,7 @@ import struct
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import expect  # noqa: E402  (tests/integration/expect.py: the schema validator)
@@ -92,6 +93,12 @@ class Sink:
             s.close()
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def mine(r, ports):
     return (r.get("proc", {}).get("pid") == os.getpid() and
             (r.get("dst") or {}).get("port") in ports)
@@ -153,7 +160,9 @@ def schema_problems(ctx, recs):
 @suite.test("flows_burst_accounting", "flows_record_fields", "flows_stats_schema")
 def burst(res, ctx):
     """A burst to three destinations, two flag sets, across several records."""
-    d, why = run_daemon(ctx, "burst", ["--flows", "--flow-interval", str(2 * INTERVAL)])
+    mport = free_port()
+    d, why = run_daemon(ctx, "burst", ["--flows", "--flow-interval", str(2 * INTERVAL),
+                                       "--metrics", f"127.0.0.1:{mport}"])
     if why:
         res.report("flows_burst_accounting", [why])
         return
@@ -172,6 +181,11 @@ def burst(res, ctx):
         time.sleep(2.5 * INTERVAL)  # a round of records in between (idle: 6 intervals)
     sk.close()
     time.sleep(harness.scaled(1.2))  # a stats record with the counts
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10) as r:
+            metrics = r.read().decode()
+    except OSError as e:
+        metrics = f"(cannot scrape: {e})"
     rc = d.stop()
     recs = d.records()
     acc, p = balance(recs, sent, "burst")
@@ -223,6 +237,15 @@ def burst(res, ctx):
     res.report("flows_record_fields", p)
 
     p = schema_problems(ctx, recs)
+    values = {}
+    for line in metrics.splitlines():
+        if line.startswith("sendguard_flow") and " " in line:
+            name, _, val = line.rpartition(" ")
+            values[name] = float(val)
+    if values.get("sendguard_flow_sends_total", 0) < 1 or \
+            values.get("sendguard_flows_active", 0) < 1 or \
+            "sendguard_flow_table_full_total" not in values:
+        p.append(f"metrics: {values or metrics[:300]}")
     stats = [r for r in recs if r.get("type") == "stats"]
     if not stats or "flows" not in stats[-1]:
         p.append(f"no stats record with flows: {stats[-1:] }")
@@ -230,7 +253,7 @@ def burst(res, ctx):
         f = stats[-1]["flows"]
         if f["sends"] < 1 or f["records"] < 1 or f["sends"] < f["records"]:
             p.append(f"stats flows {f}: a round of flow records came before it")
-    res.report("flows_stats_schema", p)
+    res.report("flows_stats_schema", p)  # schema, stats record, metrics
 
 
 @suite.test("flows_table_overflow")
