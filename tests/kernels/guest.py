@@ -42,6 +42,9 @@ SUITES = [
     ("enforce.py", None),
     ("persist.py", False),
     ("sandbox.py", None),
+    # --flows: the counting path of the tracing programs (left out of the load without it).
+    ("flows.py", r"^flows_(burst_accounting|record_fields|stats_schema|table_overflow|"
+                 r"export_all_mode)$"),
 ]
 # Extra arguments: in an emulated guest the sandbox's races and random policies run
 # smaller (make test runs them whole on the build host), and the stream a policy is
