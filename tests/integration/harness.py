@@ -42,6 +42,11 @@ TIME_SCALE = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
 # A file each daemon start is appended to (seconds from spawn to ready, the arguments):
 # tests/kernels/guest.py counts the starts of each suite and the time they take.
 DAEMON_LOG = os.environ.get("SENDGUARD_TEST_DAEMON_LOG")
+# Set by make test-kernels, where every daemon start costs tens of seconds of emulated
+# BPF verification: tests that only need a daemon, not a fresh one, share one, and one
+# that only traces does not load the enforcement programs (--no-enforce). What each
+# test checks stays the same.
+SHARE_DAEMONS = os.environ.get("SENDGUARD_TEST_SHARE_DAEMONS") == "1"
 
 
 def scaled(seconds):

@@ -190,6 +190,8 @@ def run_suite(a, script, pattern):
     env = dict(os.environ)
     # Three emulated guests share the build host's cores: every wait of the suites x3.
     env["SENDGUARD_TEST_TIME_SCALE"] = "3"
+    # Where a test needs a daemon but not a fresh one, it shares one (harness.py).
+    env["SENDGUARD_TEST_SHARE_DAEMONS"] = "1"
     if a.expect_lsm:
         env["SENDGUARD_EXPECT_LSM"] = "1"
     # Where the time goes: every daemon start of the suite (tests/integration/harness.py).
