@@ -315,12 +315,12 @@ def boot(kernel, kdir, build, pattern, timeout, verbose):
         rd = os.path.join(work, "initrd.gz")
         with open(rd, "wb") as f:
             f.write(initramfs(kdir, args))
-        # One vCPU: three guests share two host cores (as fast as two vCPUs each, measured),
-        # and 5.10 with two vCPUs hung in two runs of three, both vCPUs for minutes at the
-        # same enabled jump label in syscall_trace_enter (the syscall tracepoints' static
-        # key; likely text patched under the other vCPU, under TCG). loglevel=5: a
-        # soft lockup's backtrace reaches the console (the kernel is quiet once booted).
-        cmd = ["qemu-system-x86_64", "-m", "2048", "-smp", "1", "-nographic", "-no-reboot",
+        # Two vCPUs: the sandbox's race tests need two threads really running at once (with
+        # one vCPU, or two under single-threaded TCG, the racing thread never interleaved).
+        # loglevel=5: a soft lockup's backtrace reaches the console (the kernel is quiet
+        # once booted); 5.10 hung twice here with both vCPUs stuck at the syscall
+        # tracepoints' jump label in syscall_trace_enter, booted again after HANG_S.
+        cmd = ["qemu-system-x86_64", "-m", "2048", "-smp", "2", "-nographic", "-no-reboot",
                "-kernel", os.path.join(kdir, "vmlinuz"), "-initrd", rd,
                "-append", "console=ttyS0 loglevel=5 panic=-1 rdinit=/init",
                "-virtfs", "local,path=/,mount_tag=host,security_model=none,readonly=on,"
