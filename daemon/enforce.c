@@ -500,6 +500,7 @@ int enforce__start(struct enforce *en, struct trace_bpf *trace, const char *cgro
 		for (int h = 0; h < ENF_NHOOKS; h++)
 			en->hook_err[h] = -ENOENT;
 	loader__quiet(false);
+	variant__forget_btf(); /* what the probes parsed */
 	en->started = true;
 	if (cgroup_required && err)
 		return err;

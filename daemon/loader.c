@@ -331,12 +331,12 @@ static int paths_setup(void *ctx)
 
 	s->bss->self_tgid = self_tgid;
 	/* sendfile and splice reach a socket by sock_sendpage, not sock_sendmsg, before 6.5. */
-	if (libbpf_find_vmlinux_btf_id("sock_sendpage", BPF_TRACE_FEXIT) < 0) {
+	if (!variant__kernel_has_func("sock_sendpage")) {
 		bpf_program__set_autoload(s->progs.sg_page_core, false);
 		bpf_program__set_autoload(s->progs.sg_page_compat, false);
 	}
 	/* io_uring's sendmsg, where the kernel has this entry for it (5.10-6.x). */
-	if (libbpf_find_vmlinux_btf_id("__sys_sendmsg_sock", BPF_TRACE_FEXIT) < 0) {
+	if (!variant__kernel_has_func("__sys_sendmsg_sock")) {
 		bpf_program__set_autoload(s->progs.sg_msock_in_core, false);
 		bpf_program__set_autoload(s->progs.sg_msock_core, false);
 		bpf_program__set_autoload(s->progs.sg_msock_in_compat, false);
@@ -392,6 +392,7 @@ static void load_paths(const struct trace_bpf *trace, int limit)
 	loader__quiet(true);
 	v = variant__load(&paths_ops, &l, limit);
 	loader__quiet(false);
+	variant__forget_btf(); /* the probes are done */
 	if (v < 0) {
 		log_warn("messages sent by write, writev, sendfile, splice or io_uring are not "
 			 "traced: the kernel refused the programs at sock_sendmsg (%s; -vv for "

@@ -58,16 +58,33 @@ static bool has_helper(enum bpf_prog_type t, enum bpf_func_id f)
 	return libbpf_probe_bpf_helper(t, f, NULL) != 0;
 }
 
+static struct btf *vmlinux;
+static bool vmlinux_tried;
+
+bool variant__kernel_has_func(const char *name)
+{
+	if (!vmlinux_tried) {
+		vmlinux_tried = true;
+		vmlinux = btf__load_vmlinux_btf();
+		if (!vmlinux)
+			log_debug("cannot parse the kernel's BTF: %s", strerror(errno));
+	}
+	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+}
+
+void variant__forget_btf(void)
+{
+	btf__free(vmlinux);
+	vmlinux = NULL;
+	vmlinux_tried = false;
+}
+
 static bool has_kfunc(const char *name)
 {
 	static int found = -1; /* one kfunc is asked about: cache it */
-	struct btf *vmlinux;
 
-	if (found < 0) {
-		vmlinux = btf__load_vmlinux_btf();
-		found = vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
-		btf__free(vmlinux);
-	}
+	if (found < 0)
+		found = variant__kernel_has_func(name);
 	return found;
 }
 

@@ -58,4 +58,13 @@ struct variant_ops {
  */
 int variant__load(const struct variant_ops *ops, void *ctx, int limit);
 
+/*
+ * Whether the kernel's BTF has a function (a kfunc, or a place fentry/fexit
+ * can attach). The kernel's BTF is parsed once for every such question
+ * (parsing it is most of a probe's cost, ~10x so in an emulated guest) and
+ * kept until variant__forget_btf().
+ */
+bool variant__kernel_has_func(const char *name);
+void variant__forget_btf(void);
+
 #endif

@@ -2471,14 +2471,28 @@ static void sc_kill_pair(void)
 	     victim, sv, sibling, ss, forger, sf, writer, sw);
 }
 
-/* stream PORT MS: sendto 127.0.0.1:PORT (64 bytes) every ~300 us for MS ms. */
+static volatile sig_atomic_t stream_stop;
+
+static void on_stream_stop(int sig)
+{
+	(void)sig;
+	stream_stop = 1;
+}
+
+/*
+ * stream PORT MS: sendto 127.0.0.1:PORT (64 bytes) every ~300 us for MS ms, or until
+ * SIGUSR1 (a test that has seen what it waits for ends the stream early).
+ */
 static void sc_stream(int port, long ms)
 {
 	struct sockaddr_in a = sin4("127.0.0.1", port);
 	int fd = xsocket(AF_INET, SOCK_DGRAM, 0);
+	struct sigaction sa = { .sa_handler = on_stream_stop };
 	struct timespec t0, t;
 	long n = 0, ok = 0;
 
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		if (sendto(fd, payload, 64, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof(a)) >= 0)
@@ -2486,7 +2500,8 @@ static void sc_stream(int port, long ms)
 		n++;
 		usleep(300);
 		clock_gettime(CLOCK_MONOTONIC, &t);
-	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	} while (!stream_stop &&
+		 (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
 	outf("],\"sent\":%ld,\"ok\":%ld,\"fd\":%d,\"port\":%d,\"x\":[", n, ok, fd, port);
 	close(fd);
 }

@@ -39,6 +39,14 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 TIME_SCALE = float(os.environ.get("SENDGUARD_TEST_TIME_SCALE", "1"))
+# A file each daemon start is appended to (seconds from spawn to ready, the arguments):
+# tests/kernels/guest.py counts the starts of each suite and the time they take.
+DAEMON_LOG = os.environ.get("SENDGUARD_TEST_DAEMON_LOG")
+# Set by make test-kernels, where every daemon start costs tens of seconds of emulated
+# BPF verification: tests that only need a daemon, not a fresh one, share one, and one
+# that only traces does not load the enforcement programs (--no-enforce). What each
+# test checks stays the same.
+SHARE_DAEMONS = os.environ.get("SENDGUARD_TEST_SHARE_DAEMONS") == "1"
 
 
 def scaled(seconds):
@@ -287,6 +295,7 @@ class Daemon:
         """Starts the process without waiting; None, or why it cannot start."""
         if not os.access(self.exe, os.X_OK):
             return f"{self.exe} not found (run make)"
+        self.spawned = time.monotonic()
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self.stdout,
                                      stderr=subprocess.PIPE, text=True, errors="replace")
         if not _started:
@@ -302,6 +311,10 @@ class Daemon:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self._ready.wait(0.05):
+                if DAEMON_LOG:
+                    with open(DAEMON_LOG, "a") as f:
+                        f.write("%.2f %s\n" % (time.monotonic() - self.spawned,
+                                               " ".join(self.argv[1:])))
                 return None
             if self.proc.poll() is not None:
                 self._ended.wait(2)

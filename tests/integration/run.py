@@ -50,6 +50,9 @@ STOP_TIMEOUT = 60.0 * TIME_SCALE
 EVENT_WAIT = 5.0 * TIME_SCALE
 LATENCY_LIMIT = 1.0
 EXTRA_ARGS = []  # --daemon-arg
+# Daemons that only trace (no policy) under make test-kernels: without the enforcement
+# programs, whose verification is most of a start in an emulated guest (harness.py).
+TRACE_ONLY = ["--no-enforce"] if harness.SHARE_DAEMONS else []
 VERBOSE = []  # -v: [True]
 
 
@@ -511,7 +514,7 @@ def run_main_group(res, build, workdir, validator, env):
     scenarios = [s for s in expect.SCENARIOS if res.wanted("send_" + s)]
     names = ["send_" + s for s in scenarios] + [
         "latency_1s", "sigterm_exit_0", "file_schema_seq", "stats_records"]
-    d = Daemon(build, workdir, "main", ["--stats-interval", "1"])
+    d = Daemon(build, workdir, "main", ["--stats-interval", "1", *TRACE_ONLY])
     if not start_or_skip(res, d, names, env["ci"]):
         return
     tail = Tail(d.path)
@@ -586,7 +589,7 @@ def run_flush_group(res, build, workdir, validator, env):
     name = "flush_on_sigterm"
     if not res.wanted(name):
         return
-    d = Daemon(build, workdir, "flush", ["--stats-interval", "3600"])
+    d = Daemon(build, workdir, "flush", ["--stats-interval", "3600", *TRACE_ONLY])
     if not start_or_skip(res, d, [name], env["ci"]):
         return
     problems = []

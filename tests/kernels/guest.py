@@ -193,8 +193,13 @@ def run_suite(a, script, pattern):
     env = dict(os.environ)
     # Three emulated guests share the build host's cores: every wait of the suites x3.
     env["SENDGUARD_TEST_TIME_SCALE"] = "3"
+    # Where a test needs a daemon but not a fresh one, it shares one (harness.py).
+    env["SENDGUARD_TEST_SHARE_DAEMONS"] = "1"
     if a.expect_lsm:
         env["SENDGUARD_EXPECT_LSM"] = "1"
+    # Where the time goes: every daemon start of the suite (tests/integration/harness.py).
+    starts = os.path.join(tempfile.gettempdir(), "sgguest-starts-" + script)
+    env["SENDGUARD_TEST_DAEMON_LOG"] = starts
     print("== %s%s" % (script, " -k " + pat if pat else ""), flush=True)
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -207,7 +212,15 @@ def run_suite(a, script, pattern):
         if m:
             last = (int(m.group(1)), int(m.group(2)))
     rc = p.wait()
-    print("== %s took %.0f s" % (script, time.monotonic() - t0), flush=True)
+    took = []
+    try:
+        with open(starts) as f:
+            took = [float(line.split(" ", 1)[0]) for line in f]
+    except OSError:
+        pass
+    print("== %s took %.0f s; %d daemon starts, %.0f s until ready (%.1f s each, at most %.1f s)"
+          % (script, time.monotonic() - t0, len(took), sum(took),
+             sum(took) / max(1, len(took)), max(took or [0])), flush=True)
     if last is None:
         return 0, 1
     if rc and not last[1]:
