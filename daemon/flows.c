@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Flows: see flows.h. */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -73,6 +73,17 @@ static void seen_del(struct flows *f, struct flow_seen *s)
 	}
 }
 
+/*
+ * n zeroed bytes that cost memory only where they are used (calloc may serve
+ * them from a heap that grew while the objects loaded, and write them all).
+ */
+static void *zeroed(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t interval_s)
 {
 	uint64_t slots = 2;
@@ -90,9 +101,10 @@ int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t inte
 	while (slots < 2 * (uint64_t)f->max)
 		slots <<= 1;
 	f->mask = slots - 1;
-	f->seen = calloc(slots, sizeof(*f->seen));
-	f->keys = calloc(f->max, sizeof(*f->keys));
-	f->vals = calloc(f->max, sizeof(*f->vals));
+	f->seen = zeroed(slots * sizeof(*f->seen));
+	f->keys = zeroed(f->max * sizeof(*f->keys));
+	f->vals = zeroed(f->max * sizeof(*f->vals));
+	f->seen_bytes = slots * sizeof(*f->seen);
 	if (!f->seen || !f->keys || !f->vals) {
 		flows__free(f);
 		return -ENOMEM;
@@ -106,9 +118,12 @@ int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t inte
 
 void flows__free(struct flows *f)
 {
-	free(f->seen);
-	free(f->keys);
-	free(f->vals);
+	if (f->seen)
+		munmap(f->seen, f->seen_bytes);
+	if (f->keys)
+		munmap(f->keys, f->max * sizeof(*f->keys));
+	if (f->vals)
+		munmap(f->vals, f->max * sizeof(*f->vals));
 	f->seen = NULL;
 	f->keys = NULL;
 	f->vals = NULL;

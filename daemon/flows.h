@@ -40,7 +40,8 @@ struct flows {
 	const volatile __u64 *table_full; /* the programs' flow_table_full */
 	const volatile __u64 *stale; /* the programs' flow_stale: a sweep is due */
 	uint64_t stale_seen;
-	struct flow_seen *seen; /* open addressing, mask + 1 slots */
+	struct flow_seen *seen; /* open addressing, mask + 1 slots (seen_bytes, mmap'ed) */
+	size_t seen_bytes;
 	uint64_t mask;
 	uint32_t nseen;
 	struct sg_flow_key *keys; /* batch buffers of max entries */
