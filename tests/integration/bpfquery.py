@@ -72,7 +72,13 @@ def cgroup_hooks(cgroup_dir):
                 _bpf(_BPF_PROG_QUERY, q)
             except OSError:
                 continue  # an attach type this kernel does not have
-            out[hook] = [_prog_name(ids[i]) for i in range(q.prog_cnt)]
+            names = []
+            for i in range(q.prog_cnt):
+                try:
+                    names.append(_prog_name(ids[i]))
+                except FileNotFoundError:
+                    pass  # detached and freed since the query (a daemon stopping): gone
+            out[hook] = names
     finally:
         os.close(fd)
     return out
