@@ -14,7 +14,8 @@
 #include "sendguard.h"
 #include "trace.skel.h"
 
-#define SWEEP_MS 1000
+#define SWEEP_MS    1000
+#define BATCH_SLACK 64 /* entries: more than one hash bucket ever holds */
 
 struct flow_seen {
 	struct sg_flow_key key;
@@ -33,7 +34,7 @@ static uint64_t key_hash(const struct sg_flow_key *k)
 	return h;
 }
 
-/* The entry of k; a new one (nothing reported yet) when there is none. */
+/* The entry of k; a new one (nothing reported yet) when there is none; NULL: no room. */
 static struct flow_seen *seen_get(struct flows *f, const struct sg_flow_key *k)
 {
 	uint64_t i = key_hash(k) & f->mask;
@@ -43,7 +44,9 @@ static struct flow_seen *seen_get(struct flows *f, const struct sg_flow_key *k)
 			return &f->seen[i];
 		i = (i + 1) & f->mask;
 	}
-	/* The table has twice the kernel's entries: never full. */
+	/* Twice the kernel's entries: never full, unless the kernel's table were not ours alone. */
+	if (f->nseen + 1 >= f->mask)
+		return NULL;
 	f->seen[i].used = true;
 	f->seen[i].key = *k;
 	f->seen[i].count = 0;
@@ -102,8 +105,8 @@ int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t inte
 		slots <<= 1;
 	f->mask = slots - 1;
 	f->seen = zeroed(slots * sizeof(*f->seen));
-	f->keys = zeroed(f->max * sizeof(*f->keys));
-	f->vals = zeroed(f->max * sizeof(*f->vals));
+	f->keys = zeroed((f->max + BATCH_SLACK) * sizeof(*f->keys));
+	f->vals = zeroed((f->max + BATCH_SLACK) * sizeof(*f->vals));
 	f->seen_bytes = slots * sizeof(*f->seen);
 	if (!f->seen || !f->keys || !f->vals) {
 		flows__free(f);
@@ -121,9 +124,9 @@ void flows__free(struct flows *f)
 	if (f->seen)
 		munmap(f->seen, f->seen_bytes);
 	if (f->keys)
-		munmap(f->keys, f->max * sizeof(*f->keys));
+		munmap(f->keys, (f->max + BATCH_SLACK) * sizeof(*f->keys));
 	if (f->vals)
-		munmap(f->vals, f->max * sizeof(*f->vals));
+		munmap(f->vals, (f->max + BATCH_SLACK) * sizeof(*f->vals));
 	f->seen = NULL;
 	f->keys = NULL;
 	f->vals = NULL;
@@ -135,24 +138,29 @@ uint32_t flows__active(const struct flows *f)
 	return f->on ? f->nseen : 0;
 }
 
-/* The whole table into f->keys/vals: the number of flows, or -errno. */
+/*
+ * The whole table into f->keys/vals (room for BATCH_SLACK more than the
+ * table holds: a batch returns whole hash buckets, ENOSPC when the room left
+ * is smaller than the next one). The number of flows read, or -errno when
+ * none could be; a read cut short by an error is used as far as it got.
+ */
 static long read_table(struct flows *f)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct sg_flow_key token;
-	uint32_t n = 0, got;
+	uint32_t n = 0, got, cap = f->max + BATCH_SLACK;
 	bool first = true;
 	int err;
 
-	while (n < f->max) {
-		got = f->max - n;
+	while (n < cap) {
+		got = cap - n;
 		err = bpf_map_lookup_batch(f->fd, first ? NULL : &token, &token, f->keys + n,
 					   f->vals + n, &got, &opts);
 		n += got;
 		first = false;
 		if (err) {
 			err = -errno;
-			return err == -ENOENT ? (long)n : err;
+			return err == -ENOENT || n ? (long)n : err;
 		}
 	}
 	return n;
@@ -212,6 +220,9 @@ void flows__tick(struct flows *f, struct pipeline *p, uint64_t now_ms, bool fina
 		struct flow_seen *s = seen_get(f, &f->keys[i]);
 		int64_t age = (int64_t)(now_ns - v->last_ns);
 		bool idle = !final && age >= (int64_t)evict_ns;
+
+		if (!s)
+			continue;
 
 		/* Idle in the kernel's eyes already (its sends are events): evict it on time. */
 		if (!idle && age >= (int64_t)f->idle_ns && evict_ns - (uint64_t)age < soonest)
