@@ -370,34 +370,80 @@ static __always_inline void sg_bm_copy(struct sg_bitmap *acc, const struct sg_bi
 	}
 }
 
-/* Index of the lowest set bit of x != 0 (no ctz instruction in BPF). */
+/*
+ * Index of the lowest set bit of x != 0 (no ctz instruction in BPF): the
+ * lowest bit alone, times a de Bruijn sequence, has a distinct top 6 bits for
+ * each position. No branch: the verifier walks it once per state, not once
+ * per path through a binary search.
+ */
+static const volatile __u8 sg_ctz_tab[64] = {
+	0,  1,	56, 2,	57, 49, 28, 3,	61, 58, 42, 50, 38, 29, 17, 4,	62, 47, 59, 36, 45, 43,
+	51, 22, 53, 39, 33, 30, 24, 18, 12, 5,	63, 55, 48, 27, 60, 41, 37, 16, 46, 35, 44, 21,
+	52, 32, 23, 11, 54, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9,	13, 8,	7,  6,
+};
+
 static __always_inline __u32 sg_bm_ctz(__u64 x)
 {
-	__u32 n = 0;
+	return sg_ctz_tab[((x & -x) * 0x03f79d71b4ca8b09ULL) >> 58];
+}
 
-	if (!(x & 0xffffffffULL)) {
-		n += 32;
-		x >>= 32;
+/*
+ * The ORs of the dimensions that OR several hits (flags_any/flags_none per
+ * set flag bit, cgroup per ancestor level, cmsg per control message), as a
+ * global function of scalars. Inline, the verifier walked the 16-word window
+ * loop once per pass of the enclosing loop for every state the evaluator
+ * reached it in: over a third of the ~280,000 instructions it walked for
+ * each program that judges. A global function is walked once per program,
+ * apart from its callers. Kernels before 5.12 take only scalars as arguments
+ * of a global function, so the bitmap is named by where to look it up.
+ * The ANDs stay inline: they run on every judged send (a call costs more
+ * there than the verifier's time is worth, see docs/design.md).
+ */
+#define SG_OR_DFLT_TMP 0 /* s->tmp = cfg->dflt[k] */
+#define SG_OR_ARR_TMP  1 /* s->tmp |= sg_pol_arr[k] */
+#define SG_OR_ARR_NONE 2 /* s->none |= sg_pol_arr[k] */
+#define SG_OR_CGROUP   3 /* s->tmp |= sg_pol_cgroup[s->key.cgroup] */
+#define SG_OR_CMSG     4 /* s->tmp |= sg_pol_cmsg[s->key.cmsg] */
+
+/* cfg->dflt[dim], bounded for the verifier (dim >= SG_NDIMS: dflt[0]). */
+static __always_inline const struct sg_bitmap *sg_pol_dflt(const struct sg_policy_cfg *cfg,
+							   __u32 dim)
+{
+	__u64 d = dim;
+
+	barrier_var(d);
+	if (d >= SG_NDIMS)
+		d = 0;
+	barrier_var(d);
+	return &cfg->dflt[d];
+}
+
+/* One of SG_OR_* on slot's entries, over the window. Nothing found: nothing done. */
+__noinline __u32 sg_pol_or(__u32 slot, __u32 op, __u32 k)
+{
+	const struct sg_policy_cfg *cfg;
+	const struct sg_bitmap *m = NULL;
+	struct sg_pol_scratch *s;
+	__u32 zero = 0;
+
+	slot &= 1;
+	cfg = bpf_map_lookup_elem(&sg_pol_cfg, &slot);
+	s = bpf_map_lookup_elem(&sg_pol_scratch, &zero);
+	if (!cfg || !s)
+		return 0;
+	if (op == SG_OR_DFLT_TMP) {
+		sg_bm_copy(&s->tmp, sg_pol_dflt(cfg, k), s);
+		return 0;
 	}
-	if (!(x & 0xffff)) {
-		n += 16;
-		x >>= 16;
-	}
-	if (!(x & 0xff)) {
-		n += 8;
-		x >>= 8;
-	}
-	if (!(x & 0xf)) {
-		n += 4;
-		x >>= 4;
-	}
-	if (!(x & 0x3)) {
-		n += 2;
-		x >>= 2;
-	}
-	if (!(x & 0x1))
-		n += 1;
-	return n;
+	if (op == SG_OR_ARR_TMP || op == SG_OR_ARR_NONE)
+		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
+	else if (op == SG_OR_CGROUP)
+		m = bpf_map_lookup_elem(&sg_pol_cgroup, &s->key.cgroup);
+	else if (op == SG_OR_CMSG)
+		m = bpf_map_lookup_elem(&sg_pol_cmsg, &s->key.cmsg);
+	if (m)
+		sg_bm_or(op == SG_OR_ARR_NONE ? &s->none : &s->tmp, m, s);
+	return 0;
 }
 
 /* --- lookups ---------------------------------------------------------------- */
@@ -651,21 +697,18 @@ static __always_inline const struct sg_bitmap *sg_pol_cmsg_get(struct sg_pol_scr
 							       __u32 slot, const struct sg_event *e)
 {
 	struct sg_cmsg_key *k = &s->key.cmsg;
-	const struct sg_bitmap *m;
 	__u32 i, n = 0;
 
 	if (e->flags & SG_EF_CONTROL)
 		n = e->ncmsgs;
 	if (!n)
 		return &cfg->dflt[SG_DIM_CMSG];
-	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_CMSG], s);
+	sg_pol_or(slot, SG_OR_DFLT_TMP, SG_DIM_CMSG);
 	k->slot = slot;
 	for (i = 0; i < SG_MAX_CMSGS && i < n; i++) {
 		k->level = e->cmsgs[i].level;
 		k->type = e->cmsgs[i].type;
-		m = bpf_map_lookup_elem(&sg_pol_cmsg, k);
-		if (m)
-			sg_bm_or(&s->tmp, m, s);
+		sg_pol_or(slot, SG_OR_CMSG, 0);
 	}
 	return &s->tmp;
 }
@@ -718,9 +761,8 @@ static __always_inline const struct sg_bitmap *sg_pol_cgroup_get(struct sg_pol_s
 	struct sg_cgroup_key *k = &s->key.cgroup;
 	__u64 self = bpf_get_current_cgroup_id(), id;
 	__u32 lv, levels = cfg->cgroup_levels;
-	const struct sg_bitmap *m;
 
-	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_CGROUP], s);
+	sg_pol_or(slot, SG_OR_DFLT_TMP, SG_DIM_CGROUP);
 	k->slot = slot;
 	k->pad = 0;
 	for (lv = 0; lv < SG_MAX_CGROUP_DEPTH && lv < levels; lv++) {
@@ -728,9 +770,7 @@ static __always_inline const struct sg_bitmap *sg_pol_cgroup_get(struct sg_pol_s
 		if (!id)
 			break;
 		k->id = id;
-		m = bpf_map_lookup_elem(&sg_pol_cgroup, k);
-		if (m)
-			sg_bm_or(&s->tmp, m, s);
+		sg_pol_or(slot, SG_OR_CGROUP, 0);
 		if (id == self)
 			break;
 	}
@@ -841,24 +881,20 @@ static __always_inline bool sg_pol_and_dest(struct sg_pol_scratch *s,
 static __always_inline bool sg_pol_and_flags(struct sg_pol_scratch *s,
 					     const struct sg_policy_cfg *cfg, __u32 slot, __u32 f)
 {
-	const struct sg_bitmap *m;
-	__u32 b, k;
+	__u32 b;
 
-	sg_bm_copy(&s->tmp, &cfg->dflt[SG_DIM_FLAGS_ANY], s);
+	/* No flag (most sends): only the rules without flags_any; flags_none removes nothing. */
+	if (!f)
+		return sg_bm_and(&s->acc, &cfg->dflt[SG_DIM_FLAGS_ANY], s);
+	sg_pol_or(slot, SG_OR_DFLT_TMP, SG_DIM_FLAGS_ANY);
 	__builtin_memset(&s->none, 0, sizeof(s->none));
 	for (b = 0; b < 32; b++) {
 		if (!(f >> b))
 			break;
 		if (!(f >> b & 1))
 			continue;
-		k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b;
-		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
-		if (m)
-			sg_bm_or(&s->tmp, m, s);
-		k = slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b;
-		m = bpf_map_lookup_elem(&sg_pol_arr, &k);
-		if (m)
-			sg_bm_or(&s->none, m, s);
+		sg_pol_or(slot, SG_OR_ARR_TMP, slot * SG_ARR_PER_SLOT + SG_ARR_FLAGANY_OFF + b);
+		sg_pol_or(slot, SG_OR_ARR_NONE, slot * SG_ARR_PER_SLOT + SG_ARR_FLAGNONE_OFF + b);
 	}
 	SG_POL_AND(&s->tmp);
 	return sg_bm_andnot(&s->acc, &s->none, s);

@@ -58,6 +58,38 @@ def _prog_name(prog_id):
         os.close(fd)
 
 
+def _prog_info(prog_id):
+    """(name, verified_insns) of a program; verified_insns is 0 before 5.16 (the kernel
+    does not report it)."""
+    fd = _bpf(_BPF_PROG_GET_FD_BY_ID, _GetId(id=prog_id))
+    try:
+        buf = (ctypes.c_uint8 * 256)()
+        _bpf(_BPF_OBJ_GET_INFO_BY_FD,
+             _Info(bpf_fd=fd, info_len=256, info=ctypes.addressof(buf)))
+        # struct bpf_prog_info: name[16] at offset 64, verified_insns (u32) at 216.
+        name = bytes(buf[64:80]).split(b"\0", 1)[0].decode()
+        return name, int.from_bytes(bytes(buf[216:220]), "little")
+    finally:
+        os.close(fd)
+
+
+def process_programs(pid):
+    """{program id: (name, verified_insns)} of the BPF programs process pid holds open
+    (its fds, from /proc/pid/fdinfo)."""
+    out = {}
+    fdinfo = f"/proc/{pid}/fdinfo"
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        pid_ = int(line.split()[1])
+                        out[pid_] = _prog_info(pid_)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # closed since the listing
+    return out
+
+
 def cgroup_hooks(cgroup_dir):
     """{hook: [program names]} of the sock_addr hooks attached to cgroup_dir (only the
     hooks this kernel knows)."""

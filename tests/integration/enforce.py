@@ -290,7 +290,13 @@ MAIN_TESTS = ["udp4", "udp6", "v4-mapped", "sendmsg", "sendmmsg", "earlier-allow
               "tcp4-connect", "tcp6-connect", "udp-connect", "unix-dgram",
               "unix-stream-connect", "unix-abstract", "comm", "uid", "exe",
               "observe-only-flags", "uncertain-allow-stops", "coverage", "coverage-sigusr2",
-              "schema", "detach-on-exit"]
+              "schema", "detach-on-exit", "verifier-budget"]
+
+# The most instructions the verifier may walk to load any one sendguard program (it
+# refuses a program past 1,000,000). The judging programs walk ~150,000 (the unix hooks
+# ~200,000) since the evaluator's nested ORs became a global function; ~280,000-330,000
+# before.
+VERIFIER_BUDGET = 250_000
 
 
 @suite.test(*MAIN_TESTS)
@@ -373,6 +379,7 @@ def test_main(res, ctx):
         mark = len(d.log)
         d.proc.send_signal(signal.SIGUSR2)
         sigusr2_ok = d.wait_log("rule deny-udp", 5, mark)
+        progs = bpfquery.process_programs(d.proc.pid)
     finally:
         events = d.finish()
         for s in socks:
@@ -594,6 +601,19 @@ def test_main(res, ctx):
             p.append("no connect event to check")
         p.extend(validator.check_all(mine))
 
+    def t_budget(p):
+        ours = {name: n for name, n in progs.values() if name.startswith("sg_")}
+        if not any(n.startswith("sg_exit_send") for n in ours):
+            p.append(f"no tracing program among the daemon's programs: {sorted(ours)}")
+        if not any(n.startswith("sg_sendmsg4") for n in ours):
+            p.append(f"no enforcement hook among the daemon's programs: {sorted(ours)}")
+        for name, n in sorted(ours.items()):
+            if n > VERIFIER_BUDGET:
+                p.append(f"{name}: the verifier walked {n} instructions (budget "
+                         f"{VERIFIER_BUDGET})")
+        print("    verified instructions: " +
+              ", ".join(f"{k} {v}" for k, v in sorted(ours.items())), flush=True)
+
     def t_detach(p):
         if after != "ok":
             p.append("send to the denied port after the daemon exited: %s" % after)
@@ -624,6 +644,10 @@ def test_main(res, ctx):
     check("coverage-sigusr2", t_sigusr2)
     check("schema", t_schema)
     check("detach-on-exit", t_detach)
+    if any(n for _, n in progs.values()):
+        check("verifier-budget", t_budget)
+    else:
+        res.skip("verifier-budget", "the kernel does not report verified_insns (before 5.16)")
 
 
 @suite.test("reload")
