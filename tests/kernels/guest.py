@@ -99,9 +99,14 @@ def check_kernel(a, counts):
     for what, want in (("tracing", a.variant_tracing), ("hooks", a.variant_hooks),
                        ("lsm", a.variant_lsm), ("paths", a.variant_paths)):
         want = None if want == "none" else want
+        # A mismatch shows why the daemon went past the wanted variant (-v: "refused: ...";
+        # -vv has the verifier's log).
+        why = [ln for ln in log.splitlines() if ("%s: BPF variant" % what) in ln and
+               (" refused" in ln or " skipped" in ln)]
         counts.report("kernel_variant_" + what,
                       [] if got.get(what) == want else
-                      ["%s loaded variant %r, want %r" % (what, got.get(what), want)])
+                      ["%s loaded variant %r, want %r%s" % (what, got.get(what), want,
+                                                           "".join("; " + w for w in why))])
     enf = status.get("enforcement") or {}
     lsm = enf.get("lsm", "")
     if a.expect_lsm:
