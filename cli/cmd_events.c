@@ -278,6 +278,18 @@ static void put_control(struct json_object *control)
 		fputs(",...", stdout);
 }
 
+/* " (rule NAME)" of a policy object, when a rule decided. */
+static void put_rule(struct json_object *pol)
+{
+	const char *rule = sg_jstr(pol, "rule");
+
+	if (rule) {
+		fputs(" (rule ", stdout);
+		put_safe(rule);
+		putchar(')');
+	}
+}
+
 /*
  * 2026-11-23T00:00:00.123456Z sendto pid 1234 (curl) fd 3 -> 1.2.3.4:53 udp 64 B ret 64 allow
  * ... fd 3 -> 1.2.3.4:53 udp 64 B deny (rule NAME) EPERM by cgroup
@@ -285,7 +297,7 @@ static void put_control(struct json_object *control)
 static void print_send(struct json_object *rec, bool is_connect)
 {
 	struct json_object *proc = sg_jget(rec, "proc"), *pol = sg_jget(rec, "policy");
-	const char *verdict = sg_jstr(pol, "verdict"), *rule = sg_jstr(pol, "rule");
+	const char *verdict = sg_jstr(pol, "verdict");
 	const char *by = sg_jstr(pol, "enforced_by");
 	struct json_object *err = sg_jget(rec, "errno");
 	int64_t index, vlen, ret = 0, len, fd;
@@ -320,11 +332,7 @@ static void print_send(struct json_object *rec, bool is_connect)
 		printf(" ret %lld", (long long)ret);
 	putchar(' ');
 	put_safe(verdict ? verdict : "?");
-	if (rule) {
-		fputs(" (rule ", stdout);
-		put_safe(rule);
-		putchar(')');
-	}
+	put_rule(pol);
 	if (!have_ret || ret < 0) {
 		putchar(' ');
 		if (err)
@@ -343,7 +351,7 @@ static void print_send(struct json_object *rec, bool is_connect)
 static void print_flow(struct json_object *rec)
 {
 	struct json_object *proc = sg_jget(rec, "proc"), *pol = sg_jget(rec, "policy");
-	const char *rule = sg_jstr(pol, "rule"), *end = sg_jstr(rec, "end");
+	const char *end = sg_jstr(rec, "end");
 
 	put_ts(rec);
 	fputs(" flow ", stdout);
@@ -362,16 +370,13 @@ static void print_flow(struct json_object *rec)
 	fputs(" sends ", stdout);
 	put_name(rec, "bytes");
 	fputs(" B", stdout);
-	if (sg_jget(rec, "errno") && sg_jstr(rec, "errno")) {
+	/* null on success; a name, or a number the daemon has no name for */
+	if (sg_jget(rec, "errno")) {
 		fputs(" failed ", stdout);
 		put_name(rec, "errno");
 	}
 	fputs(" allow", stdout);
-	if (rule) {
-		fputs(" (rule ", stdout);
-		put_safe(rule);
-		putchar(')');
-	}
+	put_rule(pol);
 	if (end) {
 		fputs(" end ", stdout);
 		put_safe(end);
