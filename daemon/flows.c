@@ -80,6 +80,12 @@ static void seen_del(struct flows *f, struct flow_seen *s)
  * n zeroed bytes that cost memory only where they are used (calloc may serve
  * them from a heap that grew while the objects loaded, and write them all).
  */
+/* Entries of f->keys and f->vals: the table and BATCH_SLACK more (see read_table). */
+static uint32_t buf_entries(const struct flows *f)
+{
+	return f->max + BATCH_SLACK;
+}
+
 static void *zeroed(size_t n)
 {
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -105,8 +111,8 @@ int flows__init(struct flows *f, struct trace_bpf *skel, int mode, uint64_t inte
 		slots <<= 1;
 	f->mask = slots - 1;
 	f->seen = zeroed(slots * sizeof(*f->seen));
-	f->keys = zeroed((f->max + BATCH_SLACK) * sizeof(*f->keys));
-	f->vals = zeroed((f->max + BATCH_SLACK) * sizeof(*f->vals));
+	f->keys = zeroed(buf_entries(f) * sizeof(*f->keys));
+	f->vals = zeroed(buf_entries(f) * sizeof(*f->vals));
 	f->seen_bytes = slots * sizeof(*f->seen);
 	if (!f->seen || !f->keys || !f->vals) {
 		flows__free(f);
@@ -124,9 +130,9 @@ void flows__free(struct flows *f)
 	if (f->seen)
 		munmap(f->seen, f->seen_bytes);
 	if (f->keys)
-		munmap(f->keys, (f->max + BATCH_SLACK) * sizeof(*f->keys));
+		munmap(f->keys, buf_entries(f) * sizeof(*f->keys));
 	if (f->vals)
-		munmap(f->vals, (f->max + BATCH_SLACK) * sizeof(*f->vals));
+		munmap(f->vals, buf_entries(f) * sizeof(*f->vals));
 	f->seen = NULL;
 	f->keys = NULL;
 	f->vals = NULL;
@@ -148,7 +154,7 @@ static long read_table(struct flows *f)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct sg_flow_key token;
-	uint32_t n = 0, got, cap = f->max + BATCH_SLACK;
+	uint32_t n = 0, got, cap = buf_entries(f);
 	bool first = true;
 	int err;
 
