@@ -46,18 +46,6 @@ class _Info(ctypes.Structure):
                 ("info", ctypes.c_uint64), ("pad", ctypes.c_uint32 * 12)]
 
 
-def _prog_name(prog_id):
-    fd = _bpf(_BPF_PROG_GET_FD_BY_ID, _GetId(id=prog_id))
-    try:
-        buf = (ctypes.c_uint8 * 256)()
-        _bpf(_BPF_OBJ_GET_INFO_BY_FD,
-             _Info(bpf_fd=fd, info_len=256, info=ctypes.addressof(buf)))
-        # struct bpf_prog_info: name[16] at offset 64.
-        return bytes(buf[64:80]).split(b"\0", 1)[0].decode()
-    finally:
-        os.close(fd)
-
-
 def _prog_info(prog_id):
     """(name, verified_insns) of a program; verified_insns is 0 before 5.16 (the kernel
     does not report it)."""
@@ -83,8 +71,8 @@ def process_programs(pid):
             with open(os.path.join(fdinfo, fd)) as f:
                 for line in f:
                     if line.startswith("prog_id:"):
-                        pid_ = int(line.split()[1])
-                        out[pid_] = _prog_info(pid_)
+                        prog_id = int(line.split()[1])
+                        out[prog_id] = _prog_info(prog_id)
         except (FileNotFoundError, ProcessLookupError):
             pass  # closed since the listing
     return out
@@ -107,7 +95,7 @@ def cgroup_hooks(cgroup_dir):
             names = []
             for i in range(q.prog_cnt):
                 try:
-                    names.append(_prog_name(ids[i]))
+                    names.append(_prog_info(ids[i])[0])
                 except FileNotFoundError:
                     pass  # detached and freed since the query (a daemon stopping): gone
             out[hook] = names
